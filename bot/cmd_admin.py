@@ -1,0 +1,117 @@
+"""Commands that change things: invite, quarantine, db, and the entry points demo and run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from bot.cmd_query import emit_json
+from bot.context import AppContext, UsageError
+from compliance.creditcode import is_valid_code, normalize_code
+from mail.intake import process
+from storage import access, inbox
+from storage.engine import session_scope
+from storage.migrate import upgrade
+from storage.units import find_unit
+
+
+def add_demo(commands: Any) -> None:
+    parser = commands.add_parser("demo", help="the whole job offline, on bundled sample mail")
+    parser.add_argument("--dir", default="var", help="where demo.db and the demo mailbox go (default ./var)")
+    parser.add_argument("--no-chat", action="store_true", help="do not open the console chat")
+    parser.set_defaults(handler=demo)
+
+
+def demo(ctx: AppContext, args: argparse.Namespace) -> int:
+    from bot.demo.run import run_demo
+
+    return run_demo(ctx, args)
+
+
+def add_run(commands: Any) -> None:
+    parser = commands.add_parser("run", help="the service: Telegram, IMAP intake, scheduler, outbox sender")
+    parser.set_defaults(handler=run)
+
+
+def run(ctx: AppContext, args: argparse.Namespace) -> int:
+    print("ccerbot: run 尚未实现（见邮件接收、聊天与提醒的工作项）", file=sys.stderr)
+    return 2
+
+
+def add_invite(commands: Any) -> None:
+    parser = commands.add_parser("invite", help="a one-time binding code (printed on the last line)")
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--unit", metavar="CODE", help="for an emitter: the unit's credit code")
+    group.add_argument("--officer", metavar="PROVINCE", help='for an officer: a province, or "*" for all')
+    parser.set_defaults(handler=invite)
+
+
+def invite(ctx: AppContext, args: argparse.Namespace) -> int:
+    now = ctx.now()
+    with session_scope(ctx.engine) as session:
+        if args.unit:
+            code = normalize_code(args.unit)
+            if not is_valid_code(code) or find_unit(session, code) is None:
+                raise UsageError(f"没有统一社会信用代码为 {args.unit} 的单位")
+            plain = access.new_code(session, role="emitter", unit_code=code, now=now)
+            who = f"单位 {code}"
+        else:
+            province = args.officer.strip()
+            plain = access.new_code(session, role="officer", province=province, now=now)
+            who = "全国" if province == "*" else province
+    expires = (now + access.CODE_TTL).strftime("%Y-%m-%d %H:%M")
+    print(f"{who} 的一次性绑定码，{expires} 前有效，只能使用一次。在聊天中发送：/bind {plain}")
+    print(plain)
+    return 0
+
+
+def add_quarantine(commands: Any) -> None:
+    parser = commands.add_parser("quarantine", help="messages kept but not applied")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = sub.add_parser("list")
+    listing.add_argument("--json", action="store_true")
+    show = sub.add_parser("show")
+    show.add_argument("id", type=int)
+    retry = sub.add_parser("retry")
+    retry.add_argument("id", type=int)
+    parser.set_defaults(handler=quarantine)
+
+
+def quarantine(ctx: AppContext, args: argparse.Namespace) -> int:
+    if args.action == "list":
+        kept = inbox.quarantined(ctx.engine)
+        if args.json:
+            emit_json([{"id": m.id, "sender": m.sender, "subject": m.subject, "reason": m.reason,
+                        "attempts": m.attempts, "received_at": m.received_at.isoformat()} for m in kept])
+        for m in [] if args.json else kept:
+            print(f"{m.id}\t{m.received_at:%Y-%m-%d %H:%M}\t{m.sender or '-'}\t{m.subject}\t{m.reason}")
+        if not kept and not args.json:
+            print("隔离区为空")
+        return 0
+    message = inbox.get(ctx.engine, args.id)
+    if message is None or message.state != "quarantined":
+        raise UsageError(f"隔离区中没有编号为 {args.id} 的邮件")
+    if args.action == "show":
+        print(f"编号：{message.id}\n发件人：{message.sender}\n主题：{message.subject}\n"
+              f"来源：{message.source}\n原因：{message.reason}\n尝试次数：{message.attempts}")
+        return 0
+    inbox.reset_for_retry(ctx.engine, args.id)
+    outcome = process(ctx.engine, args.id, ctx.intake_config(), ctx.now(), message.source)
+    print(f"{args.id}: {outcome.outcome}" + (f"（{outcome.reason}）" if outcome.reason else ""))
+    return 0 if outcome.outcome != "quarantined" else 1
+
+
+def add_db(commands: Any) -> None:
+    parser = commands.add_parser("db", help="database administration")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sub.add_parser("upgrade", help="bring the schema to the newest revision")
+    parser.set_defaults(handler=db)
+
+
+def db(ctx: AppContext, args: argparse.Namespace) -> int:
+    from storage.engine import make_engine
+
+    engine = make_engine(ctx.settings.database_url)
+    print(f"数据库已升级到版本 {upgrade(engine)}")
+    return 0

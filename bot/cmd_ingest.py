@@ -1,0 +1,75 @@
+"""`ccerbot ingest PATH...`: .eml files, folders of them, or a Maildir."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from typing import Any
+
+from bot.cmd_query import emit_json
+from bot.context import AppContext, UsageError
+from mail.intake import Outcome, ingest, resume
+from mail.sources import SourceError, iter_paths
+
+
+def add(commands: Any) -> None:
+    parser = commands.add_parser("ingest", help="take in mail from .eml files, folders or a Maildir")
+    parser.add_argument("paths", nargs="+", metavar="PATH")
+    parser.add_argument("--json", action="store_true", help="one JSON object per message")
+    parser.set_defaults(handler=run)
+
+
+def outcome_json(outcome: Outcome) -> dict[str, object]:
+    return {
+        "file": outcome.source, "message_id": outcome.message_id, "kind": outcome.kind,
+        "outcome": outcome.outcome, "rows_applied": outcome.rows_applied,
+        "row_errors": [{"row": e.row, "reason": e.reason} for e in outcome.row_errors],
+        "reason": outcome.reason, "sender": outcome.sender, "province": outcome.province,
+    }
+
+
+def run(ctx: AppContext, args: argparse.Namespace) -> int:
+    try:
+        files = list(iter_paths(args.paths))
+    except SourceError as error:
+        raise UsageError(str(error)) from None
+    config, engine = ctx.intake_config(), ctx.engine
+    outcomes = resume(engine, config, ctx.now())
+    progress = Progress(len(files), enabled=not args.json and sys.stderr.isatty())
+    for path in files:
+        outcomes.append(ingest(engine, path.read_bytes(), str(path), config, ctx.now()))
+        progress.step()
+    progress.close()
+    if args.json:
+        emit_json([outcome_json(o) for o in outcomes])
+    else:
+        print(summary(outcomes))
+    return 0
+
+
+def summary(outcomes: list[Outcome]) -> str:
+    counts = Counter(o.outcome for o in outcomes)
+    parts = [f"{name} {counts[name]}" for name in
+             ("applied", "applied_with_row_errors", "duplicate", "superseded", "quarantined") if counts[name]]
+    rows = sum(o.rows_applied for o in outcomes)
+    return f"{len(outcomes)} 封邮件：" + "，".join(parts or ["无"]) + f"；写入 {rows} 行"
+
+
+class Progress:
+    """A one-line progress bar on a terminal; silent otherwise."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.done, self.enabled = total, 0, enabled and total > 20
+
+    def step(self) -> None:
+        self.done += 1
+        if self.enabled and (self.done % 10 == 0 or self.done == self.total):
+            width = 30
+            filled = width * self.done // max(self.total, 1)
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")

@@ -1,0 +1,95 @@
+"""Commands that read state at an instant: status, province, reminders."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from bot.context import AppContext, UsageError
+from bot.reports import province_report, unit_report
+from compliance.creditcode import is_valid_code, normalize_code
+from templates import render
+
+
+def emit_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=1, default=str)
+    sys.stdout.write("\n")
+
+
+def time_left(deadline: datetime | None, at: datetime, lang: str) -> str:
+    if deadline is None:
+        return ""
+    seconds = int((deadline - at).total_seconds())
+    if seconds < 0:
+        return "已过期" if lang == "zh" else "overdue"
+    days, hours = seconds // 86400, seconds % 86400 // 3600
+    return f"还剩 {days} 天 {hours} 小时" if lang == "zh" else f"{days} d {hours} h left"
+
+
+def add_status(commands: Any) -> None:
+    parser = commands.add_parser("status", help="one unit's status")
+    parser.add_argument("code", metavar="CODE", help="unified social credit code")
+    parser.add_argument("--at", metavar="T", help="ISO instant (default: now)")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(handler=status)
+
+
+def status(ctx: AppContext, args: argparse.Namespace) -> int:
+    code = normalize_code(args.code)
+    if not is_valid_code(code):
+        raise UsageError(f"{args.code} 不是有效的统一社会信用代码（18 位，校验位须正确）")
+    at = ctx.instant(args.at)
+    report = unit_report(ctx.engine, ctx.cycle, code, at)
+    if args.json:
+        emit_json(report.to_json())
+    else:
+        lang = ctx.settings.lang
+        left = time_left(report.status.next_deadline, at, lang)
+        print(render("status", lang, r=report, s=report.status, left=left))
+    return 0
+
+
+def add_province(commands: Any) -> None:
+    parser = commands.add_parser("province", help="a province's progress")
+    parser.add_argument("name", metavar="NAME", help="province, e.g. 山东省")
+    parser.add_argument("--at", metavar="T", help="ISO instant (default: now)")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(handler=province)
+
+
+def province(ctx: AppContext, args: argparse.Namespace) -> int:
+    report = province_report(ctx.engine, ctx.cycle, args.name.strip(), ctx.instant(args.at))
+    if args.json:
+        emit_json(report.to_json())
+    else:
+        print(render("province", ctx.settings.lang, p=report.progress, unmatched=len(report.unmatched)))
+    return 0
+
+
+def add_reminders(commands: Any) -> None:
+    parser = commands.add_parser("reminders", help="reminders and alerts due at an instant")
+    parser.add_argument("--at", metavar="T", help="ISO instant (default: now)")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--send", action="store_true", help="write them to the outbox and send them")
+    parser.set_defaults(handler=reminders)
+
+
+def reminders(ctx: AppContext, args: argparse.Namespace) -> int:
+    from bot.reminders import reminders_at
+
+    if args.send:
+        print("ccerbot: reminders --send 尚未实现（见提醒与截止预警的工作项）", file=sys.stderr)
+        return 2
+    due = reminders_at(ctx.engine, ctx.settings, ctx.cycle, ctx.instant(args.at))
+    if args.json:
+        emit_json([r.to_json() for r in due])
+        return 0
+    for reminder in due:
+        channels = "、".join(sorted({r.channel for r in reminder.recipients})) or "无可用渠道"
+        print(f"— {reminder.item.target}（{channels}）\n{reminder.text}\n")
+    if not due:
+        print("此时没有到期的提醒")
+    return 0

@@ -1,0 +1,157 @@
+"""Configuration: a TOML file, then CCERBOT_* environment variables on top (secrets come only from there).
+
+Every key of the file may also be set as CCERBOT_<KEY>, nested keys with a double underscore
+(CCERBOT_IMAP__HOST). The three secrets have the short names DESIGN.md gives: CCERBOT_TELEGRAM_TOKEN,
+CCERBOT_IMAP_PASSWORD, CCERBOT_SMTP_PASSWORD.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from mail.trust import Senders
+
+Security = Literal["ssl", "starttls", "none"]
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used, said in one line."""
+
+
+class SendersConfig(BaseModel):
+    ncsc: list[str] = Field(default_factory=lambda: ["registry@ccersc.org.cn", "registry@ccer-sc.org.cn"])
+    provinces: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class TelegramConfig(BaseModel):
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str | None = None
+    token: SecretStr | None = None
+    webhook_url: str | None = None  # long polling when unset
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+
+
+class ServerConfig(BaseModel):
+    host: str
+    port: int
+    security: Security = "ssl"
+    user: str = ""
+    password: SecretStr | None = None
+    timeout_s: float = 30.0
+
+    @field_validator("security")
+    @classmethod
+    def _plain_only_on_loopback(cls, value: str, info: Any) -> str:
+        host = info.data.get("host", "")
+        if value == "none" and host not in LOOPBACK:
+            raise ValueError(f"security = \"none\" is only allowed on loopback, not {host}")
+        return value
+
+
+class ImapConfig(ServerConfig):
+    port: int = 993
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+    poll_interval_s: float = 60.0
+    idle_timeout_s: float = 300.0
+    silence_alert_h: float = 36.0
+
+
+class SmtpConfig(ServerConfig):
+    port: int = 465
+    sender: str = ""
+
+
+class OfficerConfig(BaseModel):
+    telegram_id: int
+    province: str
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CCERBOT_", env_nested_delimiter="__", extra="forbid")
+
+    database_url: str = "sqlite:///var/ccerbot.db"
+    cycle: str = "2019-2020"
+    timezone: str = "Asia/Shanghai"
+    lang: Literal["zh", "en"] = "zh"
+    senders: SendersConfig = Field(default_factory=SendersConfig)
+    telegram: TelegramConfig | None = None
+    imap: ImapConfig | None = None
+    smtp: SmtpConfig | None = None
+    officers: list[OfficerConfig] = Field(default_factory=list)
+    mail_folder: str | None = None  # intake from a folder when there is no IMAP
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def trusted_senders(self) -> Senders:
+        return Senders.build(self.senders.ncsc, self.senders.provinces)
+
+
+SECRETS = {
+    "CCERBOT_TELEGRAM_TOKEN": ("telegram", "token"),
+    "CCERBOT_IMAP_PASSWORD": ("imap", "password"),
+    "CCERBOT_SMTP_PASSWORD": ("smtp", "password"),
+}
+
+
+def load_settings(path: str | None, database_url: str | None = None) -> Settings:
+    """Read the file (when given), apply the environment, check everything; ConfigError on any problem."""
+    data = _read_toml(path) if path else {}
+    _apply_secrets(data, os.environ)
+    if database_url:
+        data["database_url"] = database_url
+    try:
+        return Settings(**data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"配置错误 {where}: {first['msg']}") from None
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        with Path(path).open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"找不到配置文件 {path}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"配置文件 {path} 不是有效的 TOML：{error}") from None
+
+
+def _apply_secrets(data: dict[str, Any], environ: os._Environ[str] | dict[str, str]) -> None:
+    for variable, (section, key) in SECRETS.items():
+        if environ.get(variable) and isinstance(data.get(section, {}), dict):
+            if section == "telegram" or section in data:
+                data.setdefault(section, {})[key] = environ[variable]

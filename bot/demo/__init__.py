@@ -1,0 +1,1 @@
+"""`ccerbot demo`: the whole job offline on a generated first-cycle mailbox."""

@@ -1,0 +1,71 @@
+"""`ccerbot demo`: generate the story's mail, take it in, and show what each person would be told."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from bot.cmd_ingest import summary
+from bot.context import AppContext
+from bot.demo.story import TZ, build_mailbox, load_story
+from bot.reminders import reminders_at
+from bot.reports import province_report
+from mail.intake import ingest
+from templates import label, render
+
+INSTANTS = (
+    datetime(2021, 11, 19, 9, tzinfo=TZ),
+    datetime(2021, 12, 9, 9, tzinfo=TZ),
+    datetime(2021, 12, 15, 9, tzinfo=TZ),
+    datetime(2021, 12, 31, 9, tzinfo=TZ),
+)
+
+
+def prepare(ctx: AppContext, folder: Path) -> AppContext:
+    """A fresh demo database beside the mailbox, trusting the story's senders, in the first cycle."""
+    database = folder / "demo.db"
+    for path in (database, database.with_suffix(".db-wal"), database.with_suffix(".db-shm")):
+        path.unlink(missing_ok=True)
+    story = load_story()
+    settings = ctx.settings.model_copy(update={"database_url": f"sqlite:///{database}", "cycle": "2019-2020"})
+    settings.senders.ncsc = list(story["senders"]["ncsc"])
+    settings.senders.provinces = {p: list(a) for p, a in story["senders"]["provinces"].items()}
+    return AppContext(settings)
+
+
+def run_demo(ctx: AppContext, args: argparse.Namespace) -> int:
+    folder = Path(args.dir)
+    demo = prepare(ctx, folder)
+    lang = demo.settings.lang
+    paths = build_mailbox(folder / "demo-mail")
+    print(f"演示邮箱：{folder / 'demo-mail'}（{len(paths)} 封邮件）；数据库：{folder / 'demo.db'}\n")
+    outcomes = []
+    for path in paths:
+        outcome = ingest(demo.engine, path.read_bytes(), str(path), demo.intake_config(), demo.now())
+        outcomes.append(outcome)
+        note = f"　{outcome.reason}" if outcome.reason else ""
+        print(f"  {path.name:<18} {label('kind', outcome.kind, lang):<16} {label('outcome', outcome.outcome, lang)}{note}")
+    print("\n" + summary(outcomes) + "\n")
+    for at in INSTANTS:
+        show_instant(demo, at)
+    if not args.no_chat and sys.stdin.isatty():
+        from bot.console import console_chat
+
+        return console_chat(demo)
+    return 0
+
+
+def show_instant(ctx: AppContext, at: datetime) -> None:
+    lang = ctx.settings.lang
+    print("=" * 72 + f"\n{at:%Y-%m-%d %H:%M}\n" + "=" * 72)
+    for province in ctx.settings.senders.provinces:
+        report = province_report(ctx.engine, ctx.cycle, province, at)
+        print(render("province", lang, p=report.progress, unmatched=len(report.unmatched)) + "\n")
+    due = reminders_at(ctx.engine, ctx.settings, ctx.cycle, at)
+    for reminder in due:
+        who = reminder.item.target
+        print(f"→ {who}\n{reminder.text}\n")
+    if not due:
+        print("（此刻没有到期的提醒）\n")

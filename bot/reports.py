@@ -1,0 +1,94 @@
+"""What the bot says about a unit or a province at an instant: storage facts through compliance rules.
+
+The command line (--json) and the chat views both read these, so a figure is computed in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from compliance.cycle import Cycle
+from compliance.progress import ProvinceProgress, province_progress
+from compliance.status import UnitStatus, unit_status
+from storage import state
+from storage.engine import session_scope
+from storage.models import CancellationRecord
+
+
+class NotFound(LookupError):
+    """No such unit or province at that instant, said in one line."""
+
+
+@dataclass(frozen=True)
+class UnitReport:
+    code: str
+    name: str
+    province: str
+    allowances_due_t: int | None
+    contact_email: str | None
+    status: UnitStatus
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.status
+        return {
+            "code": self.code, "name": self.name, "province": self.province,
+            "allowances_due_t": self.allowances_due_t, "offset_cap_t": s.offset_cap_t,
+            "application": s.application, "requested_t": s.requested_t, "confirmed_t": s.confirmed_t,
+            "cancelled_t": s.cancelled_t, "to_cancel_t": s.to_cancel_t, "complied": s.complied,
+            "anomalies": sorted(s.anomalies), "next_step": s.next_step,
+            "next_deadline": s.next_deadline.isoformat() if s.next_deadline else None,
+        }
+
+
+@dataclass(frozen=True)
+class ProvinceReport:
+    progress: ProvinceProgress
+    units: tuple[UnitReport, ...]
+    unmatched: tuple[CancellationRecord, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.progress
+        return {
+            "province": p.province, "units_total": p.units_total, "units_complied": p.units_complied,
+            "completion_rate": p.completion_rate, "target_95_met": p.target_95_met,
+            "target_100_met": p.target_100_met, "units_needed_for_95": p.units_needed_for_95,
+            "unmatched_cancellations": len(self.unmatched), "outstanding": list(p.outstanding),
+            "anomalies": sum(len(u.status.anomalies) for u in self.units),
+        }
+
+
+def unit_reports(engine: Engine, cycle: Cycle, at: datetime, province: str | None = None,
+                 codes: list[str] | None = None) -> list[UnitReport]:
+    with session_scope(engine) as session:
+        rows = state.facts_at(session, at, province, codes)
+    return [
+        UnitReport(f.code, f.name, f.province, f.allowances_due_t, known.contact_email, unit_status(f, cycle, at))
+        for known, f in rows
+    ]
+
+
+def unit_report(engine: Engine, cycle: Cycle, code: str, at: datetime) -> UnitReport:
+    found = unit_reports(engine, cycle, at, codes=[code])
+    if not found:
+        raise NotFound(f"没有找到统一社会信用代码为 {code} 的重点排放单位（截至 {at:%Y-%m-%d %H:%M}）")
+    return found[0]
+
+
+def province_report(engine: Engine, cycle: Cycle, province: str, at: datetime) -> ProvinceReport:
+    units = unit_reports(engine, cycle, at, province)
+    with session_scope(engine) as session:
+        unmatched = state.unmatched_cancellations(session, at, province)
+        known = state.provinces_known(session, at)
+    if not units and province not in known:
+        raise NotFound(f"没有找到省份 {province}（已知：{'、'.join(known) or '无'}）")
+    progress = province_progress(province, [(u.code, u.status) for u in units], cycle, at)
+    return ProvinceReport(progress, tuple(units), tuple(unmatched))
+
+
+def province_names(engine: Engine, at: datetime) -> list[str]:
+    with session_scope(engine) as session:
+        return state.provinces_known(session, at)

@@ -1,0 +1,17 @@
+"""How a unit's name or account is compared: FORMATS "Matching a row to a unit"."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACE = re.compile(r"\s+")
+
+
+def name_key(name: str) -> str:
+    """NFKC, then every kind of white space removed: 'Ａ公司（北京） ' and 'A公司(北京)' match."""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", name))
+
+
+def account_key(account: str) -> str:
+    return _SPACE.sub("", unicodedata.normalize("NFKC", account)).upper()

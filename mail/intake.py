@@ -1,0 +1,205 @@
+"""One message in, one outcome out: stored raw, classified, judged, applied in one transaction.
+
+received → processing (attempts + 1, committed first) → done | quarantined. A message whose processing
+raises is tried again up to MAX_ATTEMPTS times and then quarantined, so one poison message never stops
+the loop; a crash between the steps leaves it in the queue, and `resume` finishes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from mail import apply
+from mail.classify import kind_from_subject, province_from_text
+from mail.mime import MailUnreadable, Walked, walk
+from mail.records import MessageKind, ParsedTable, RowError
+from mail.rows import parse_table
+from mail.tables import Limits, Table, TableUnreadable, read_tables, tables_from_html
+from mail.trust import Senders, judge
+from mail.values import parse_date
+from storage import inbox
+from storage.engine import session_scope
+from storage.models import InboundMessage
+
+log = logging.getLogger(__name__)
+
+FUTURE_SKEW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class IntakeConfig:
+    senders: Senders
+    tz: ZoneInfo
+    limits: Limits = field(default_factory=Limits)
+    max_attempts: int = inbox.MAX_ATTEMPTS
+
+
+@dataclass
+class Outcome:
+    source: str
+    message_pk: int | None
+    message_id: str | None
+    kind: str
+    outcome: str  # applied | applied_with_row_errors | duplicate | superseded | quarantined
+    rows_applied: int = 0
+    row_errors: list[RowError] = field(default_factory=list)
+    reason: str | None = None
+    sender: str | None = None
+    province: str | None = None
+    trusted: bool = False
+    new_units: list[int] = field(default_factory=list)
+
+
+class Refused(Exception):
+    """The whole message is refused: it goes to quarantine with this reason."""
+
+    def __init__(self, reason: str, kind: MessageKind = "unknown") -> None:
+        super().__init__(reason)
+        self.reason, self.kind = reason, kind
+
+
+def ingest(engine: Engine, raw: bytes, source: str, config: IntakeConfig, now: datetime) -> Outcome:
+    """Store the bytes, then process them unless they were seen before."""
+    try:
+        envelope = walk(raw).envelope
+        message_id, sender, subject, sent_at = envelope.message_id, envelope.sender, envelope.subject, envelope.date
+    except MailUnreadable:
+        message_id, sender, subject, sent_at = None, None, "", None
+    stored = inbox.store(engine, raw, source=source, message_id=message_id, sender=sender, subject=subject,
+                         sent_at=sent_at, now=now)
+    message = stored.message
+    if message.state in ("received", "processing") and message.outcome is None:
+        return process(engine, message.id or 0, config, now, source)
+    reason = message.reason if message.outcome == "duplicate" else f"与第 {message.id} 号邮件内容相同"
+    return Outcome(source, message.id, message_id, message.kind, "duplicate", reason=reason, sender=sender)
+
+
+def resume(engine: Engine, config: IntakeConfig, now: datetime) -> list[Outcome]:
+    """Finish what a crash left: messages stored or in progress."""
+    return [process(engine, m.id or 0, config, now, m.source) for m in inbox.unfinished(engine)]
+
+
+def process(engine: Engine, message_pk: int, config: IntakeConfig, now: datetime, source: str) -> Outcome:
+    while True:
+        attempts = inbox.begin_attempt(engine, message_pk)
+        if attempts > config.max_attempts:
+            return _quarantine(engine, message_pk, source, Refused(f"处理失败 {attempts - 1} 次，已隔离"))
+        try:
+            return _apply_message(engine, message_pk, config, now, source)
+        except Refused as refused:
+            return _quarantine(engine, message_pk, source, refused)
+        except Exception as error:  # one poison message must never stop intake
+            log.exception("message %s failed on attempt %s", message_pk, attempts)
+            if attempts >= config.max_attempts:
+                reason = f"处理出错 {attempts} 次，已隔离：{type(error).__name__}: {error}"[:400]
+                return _quarantine(engine, message_pk, source, Refused(reason))
+
+
+def _quarantine(engine: Engine, message_pk: int, source: str, refused: Refused) -> Outcome:
+    inbox.quarantine(engine, message_pk, refused.reason, refused.kind)
+    message = inbox.get(engine, message_pk)
+    assert message is not None
+    return Outcome(source, message_pk, message.message_id, refused.kind, "quarantined", reason=refused.reason,
+                   sender=message.sender, trusted=message.trusted)
+
+
+def _apply_message(engine: Engine, message_pk: int, config: IntakeConfig, now: datetime, source: str) -> Outcome:
+    with session_scope(engine) as session:
+        message = session.get(InboundMessage, message_pk)
+        assert message is not None
+        try:
+            walked = walk(message.raw)
+        except MailUnreadable as error:
+            raise Refused(f"邮件无法解析：{error.reason}") from error
+        parsed = _parse_tables(walked, config)
+        return _apply_parsed(session, message, walked, parsed, config, now, source)
+
+
+def _parse_tables(walked: Walked, config: IntakeConfig) -> list[ParsedTable]:
+    hint = kind_from_subject(walked.envelope.subject)
+    default = walked.envelope.date.date() if walked.envelope.date else None
+    parsed = [parse_table(t.rows, kind_hint=hint, tz=config.tz, default_date=default) for t in _tables(walked, config)]
+    known = [p for p in parsed if p.kind != "unknown"]
+    if not known:
+        raise Refused("邮件中没有可识别的名录、申请汇总表或注销记录表格", hint or "unknown")
+    first = known[0].kind
+    return [p for p in known if p.kind == first]
+
+
+def _tables(walked: Walked, config: IntakeConfig) -> list[Table]:
+    tables: list[Table] = []
+    for attachment in walked.attachments:
+        try:
+            tables += read_tables(attachment.data, attachment.filename, attachment.content_type, config.limits)
+        except TableUnreadable as error:
+            name = attachment.filename or attachment.content_type
+            raise Refused(f"附件 {name} 无法读取：{error.reason}", kind_from_subject(walked.envelope.subject) or "unknown") from error
+    for html in walked.html_bodies:
+        tables += tables_from_html(html)
+    return tables
+
+
+def _named_province(walked: Walked, parsed: list[ParsedTable]) -> str | None:
+    return province_from_text(walked.envelope.subject) or next(
+        (p.province_hint for p in parsed if p.province_hint), None
+    )
+
+
+def known_at(walked: Walked, now: datetime) -> datetime:
+    """When the bot learned it: the message's date, unless that date is missing or in the future."""
+    sent = walked.envelope.date
+    return sent if sent is not None and sent <= now + FUTURE_SKEW else now
+
+
+def _apply_parsed(session: Session, message: InboundMessage, walked: Walked, parsed: list[ParsedTable],
+                  config: IntakeConfig, now: datetime, source: str) -> Outcome:
+    kind = parsed[0].kind
+    named = _named_province(walked, parsed)
+    verdict = judge(config.senders, walked.envelope.sender, kind, named)
+    if not verdict.trusted:
+        raise Refused(verdict.reason or "发件人不可信", kind)
+    ctx = apply.Context(message.id or 0, known_at(walked, now), verdict.province, now)
+    records = [r for p in parsed for r in p.records]
+    parse_errors = [e for p in parsed for e in p.row_errors]
+    applied = _apply_kind(session, kind, records, ctx, parsed, walked, config)
+    errors = sorted(parse_errors + applied.errors, key=lambda e: e.row)
+    outcome = "superseded" if applied.superseded else ("applied_with_row_errors" if errors else "applied")
+    message.kind, message.province, message.trusted = kind, verdict.province or named, True
+    message.state, message.outcome, message.rows_applied = "done", outcome, applied.rows
+    message.row_errors = inbox.encode_row_errors([(e.row, e.reason) for e in errors])
+    return Outcome(source, message.id, message.message_id, kind, outcome, applied.rows, errors,
+                   sender=walked.envelope.sender, province=message.province, trusted=True,
+                   new_units=applied.new_units)
+
+
+def _apply_kind(session: Session, kind: MessageKind, records: list[object], ctx: apply.Context,
+                parsed: list[ParsedTable], walked: Walked, config: IntakeConfig) -> apply.Applied:
+    if kind == "roster":
+        return apply.apply_roster(session, records, ctx)  # type: ignore[arg-type]
+    if kind == "weekly_summary":
+        return apply.apply_weekly(session, records, ctx, _snapshot_date(parsed, walked, ctx))  # type: ignore[arg-type]
+    list_province = _named_province(walked, parsed) or config.senders.province_of_recipients(walked.envelope.to)
+    return apply.apply_cancellations(session, records, ctx, list_province)  # type: ignore[arg-type]
+
+
+def _snapshot_date(parsed: list[ParsedTable], walked: Walked, ctx: apply.Context) -> date:
+    from_title = next((p.snapshot_date for p in parsed if p.snapshot_date), None)
+    return from_title or snapshot_date_from_subject(walked.envelope.subject) or ctx.known_at.date()
+
+
+def snapshot_date_from_subject(subject: str) -> date | None:
+    marker = subject.find("截至")
+    if marker < 0:
+        return None
+    tail = subject[marker + 2 :].strip("：: （(").split("）")[0].split(")")[0]
+    try:
+        found = parse_date(tail.strip(), ZoneInfo("Asia/Shanghai"))
+    except ValueError:
+        return None
+    return found.date() if found else None

@@ -1,0 +1,90 @@
+"""Typed records that the row parsers produce and the applier consumes.
+
+A parser never touches the database: it turns one table into these records plus row errors.
+Amounts are whole tonnes (already converted from 万吨); codes are normalised (upper case, no spaces)
+but not necessarily valid — an invalid check character is a row error, not a record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+MessageKind = Literal["roster", "weekly_summary", "cancellation_list", "unknown"]
+ApplicationResult = Literal["pending", "confirmed", "rejected"]
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # 1-based row number in the sheet as a person sees it in Excel
+    reason: str  # one line, Chinese, names the column and the value
+
+
+@dataclass(frozen=True)
+class RosterRecord:
+    row: int
+    province: str | None  # None: take the sender's province
+    name: str
+    code: str | None
+    account_no: str | None
+    allowances_due_t: int | None
+    surrendered_t: int | None
+    complied: bool | None  # None: blank, unknown
+    contact_email: str | None
+
+
+@dataclass(frozen=True)
+class ProjectLine:
+    row: int
+    project_no: str | None
+    project_name: str | None
+    vintage_start: date | None
+    vintage_end: date | None
+    requested_t: int
+    confirmed_t: int | None  # None: column absent or blank
+    result: ApplicationResult
+    confirmed_on: date | None
+
+
+@dataclass(frozen=True)
+class ApplicationRecord:
+    """One unit's application in a weekly summary: its first row plus continuation rows."""
+
+    row: int
+    province: str | None
+    name: str
+    code: str | None
+    allowances_due_t: int | None
+    lines: tuple[ProjectLine, ...]
+
+
+@dataclass(frozen=True)
+class CancellationRecord:
+    row: int
+    cancelled_at: datetime  # aware; a bare date is taken as 00:00 local
+    holder_name: str
+    code: str | None
+    account_no: str | None
+    project_no: str | None
+    project_name: str | None
+    project_type: str | None
+    serial_from: str | None
+    serial_to: str | None
+    quantity_t: int
+    purpose: str | None
+
+
+Record = RosterRecord | ApplicationRecord | CancellationRecord
+
+
+@dataclass
+class ParsedTable:
+    """What the parser made of one table."""
+
+    kind: MessageKind
+    header_row: int  # 1-based
+    records: list[Record] = field(default_factory=list)
+    row_errors: list[RowError] = field(default_factory=list)
+    snapshot_date: date | None = None  # 截至 date found in the title rows
+    province_hint: str | None = None  # a province named in the title rows

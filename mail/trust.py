@@ -1,0 +1,58 @@
+"""Who may tell the bot what: FORMATS "What is trusted, and what is refused"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from mail.records import MessageKind
+
+
+@dataclass(frozen=True)
+class Senders:
+    ncsc: frozenset[str] = frozenset()
+    provinces: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, ncsc: Iterable[str], provinces: Mapping[str, Iterable[str]]) -> Senders:
+        return cls(
+            frozenset(a.strip().lower() for a in ncsc),
+            {p: frozenset(a.strip().lower() for a in addrs) for p, addrs in provinces.items()},
+        )
+
+    def provinces_of(self, address: str | None) -> list[str]:
+        if not address:
+            return []
+        return sorted(p for p, addrs in self.provinces.items() if address.lower() in addrs)
+
+    def province_of_recipients(self, addresses: Iterable[str]) -> str | None:
+        for address in addresses:
+            found = self.provinces_of(address)
+            if len(found) == 1:
+                return found[0]
+        return None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    trusted: bool
+    province: str | None  # the only province the message may change; None: every province (NCSC)
+    reason: str | None = None  # why it is not trusted
+
+
+def judge(senders: Senders, sender: str | None, kind: MessageKind, named_province: str | None) -> Verdict:
+    """Decide by the outermost sender: whoever forwards a message vouches for it."""
+    address = (sender or "").lower()
+    provinces = senders.provinces_of(address)
+    if kind == "cancellation_list" and address in senders.ncsc:
+        return Verdict(True, None)
+    if not provinces:
+        why = "发件人不在可信名单中" if address not in senders.ncsc else "国家气候战略中心只发送注销记录"
+        return Verdict(False, None, f"{why}：{address or '（无发件人）'}")
+    if named_province and named_province in provinces:
+        return Verdict(True, named_province)
+    if named_province and named_province not in provinces:
+        return Verdict(False, None, f"{address} 不能代表{named_province}发送数据")
+    if len(provinces) == 1:
+        return Verdict(True, provinces[0])
+    return Verdict(False, None, f"{address} 属于多个省份，邮件未写明省份")

@@ -1,0 +1,115 @@
+"""Inbound messages: stored raw before anything else, then received → processing → done | quarantined.
+
+Like a mail server's queue: the attempt is counted in its own transaction before the work starts, so a
+message that crashes its processing is seen as such on the next run and quarantined after N attempts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from storage.engine import session_scope
+from storage.models import InboundMessage
+
+MAX_ATTEMPTS = 3
+
+
+def content_hash(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+@dataclass(frozen=True)
+class Stored:
+    message: InboundMessage
+    duplicate_of: int | None  # id of the message this one repeats, when it does
+
+
+def store(engine: Engine, raw: bytes, *, source: str, message_id: str | None, sender: str | None,
+          subject: str, sent_at: datetime | None, now: datetime) -> Stored:
+    """Keep the raw bytes first. The same bytes twice are one row; the same Message-ID twice is a duplicate."""
+    digest = content_hash(raw)
+    with session_scope(engine) as session:
+        same = session.exec(select(InboundMessage).where(InboundMessage.content_hash == digest)).first()
+        if same is not None:
+            return Stored(same, same.id)
+        earlier = _same_message_id(session, message_id)
+        message = InboundMessage(
+            message_id=message_id, content_hash=digest, raw=raw, source=source, sender=sender,
+            subject=subject, sent_at=sent_at, received_at=now,
+        )
+        if earlier is not None:
+            message.state, message.outcome = "done", "duplicate"
+            message.reason = f"与第 {earlier.id} 号邮件的 Message-ID 相同"
+        session.add(message)
+        session.flush()
+        return Stored(message, earlier.id if earlier else None)
+
+
+def _same_message_id(session: Session, message_id: str | None) -> InboundMessage | None:
+    if not message_id:
+        return None
+    query = select(InboundMessage).where(InboundMessage.message_id == message_id).order_by(col(InboundMessage.id))
+    return session.exec(query).first()
+
+
+def begin_attempt(engine: Engine, message_pk: int) -> int:
+    """Mark the message in progress and count the attempt, committed before the work starts."""
+    with session_scope(engine) as session:
+        message = session.get(InboundMessage, message_pk)
+        assert message is not None
+        message.state = "processing"
+        message.attempts += 1
+        return message.attempts
+
+
+def quarantine(engine: Engine, message_pk: int, reason: str, kind: str | None = None) -> None:
+    with session_scope(engine) as session:
+        message = session.get(InboundMessage, message_pk)
+        assert message is not None
+        message.state, message.outcome, message.reason = "quarantined", "quarantined", reason
+        if kind:
+            message.kind = kind
+
+
+def unfinished(engine: Engine) -> list[InboundMessage]:
+    """Messages a crash left behind (stored, or in progress), oldest first."""
+    with session_scope(engine) as session:
+        query = select(InboundMessage).where(col(InboundMessage.state).in_(["received", "processing"]))
+        return list(session.exec(query.order_by(col(InboundMessage.id))))
+
+
+def quarantined(engine: Engine) -> list[InboundMessage]:
+    with session_scope(engine) as session:
+        query = select(InboundMessage).where(InboundMessage.state == "quarantined")
+        return list(session.exec(query.order_by(col(InboundMessage.id))))
+
+
+def get(engine: Engine, message_pk: int) -> InboundMessage | None:
+    with session_scope(engine) as session:
+        return session.get(InboundMessage, message_pk)
+
+
+def reset_for_retry(engine: Engine, message_pk: int) -> InboundMessage | None:
+    """A quarantined message goes back to the queue with its attempts cleared."""
+    with session_scope(engine) as session:
+        message = session.get(InboundMessage, message_pk)
+        if message is None or message.state != "quarantined":
+            return None
+        message.state, message.attempts, message.outcome, message.reason = "received", 0, None, None
+        return message
+
+
+def row_errors_of(message: InboundMessage) -> list[dict[str, object]]:
+    loaded = json.loads(message.row_errors or "[]")
+    return loaded if isinstance(loaded, list) else []
+
+
+def encode_row_errors(errors: Sequence[tuple[int, str]]) -> str:
+    return json.dumps([{"row": row, "reason": reason} for row, reason in errors], ensure_ascii=False)

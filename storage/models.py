@@ -1,0 +1,199 @@
+"""The tables. Every instant is an aware datetime stored as UTC (see columns.UTCDateTime).
+
+Facts carry `known_at`, the instant the bot learned them (the message's date), so that the state of any
+past instant can be rebuilt: the state at T is built from the facts known at T.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.columns import UTCDateTime
+
+
+def _at(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class Unit(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, index=True, max_length=18)
+    province: str = Field(index=True)
+    name: str
+    account_no: str | None = None
+    contact_email: str | None = None
+    created_at: datetime = Field(sa_column=_at())
+
+
+class UnitAlias(SQLModel, table=True):
+    """Every name, account number and code a unit has been seen under, normalised for matching."""
+
+    __table_args__ = (UniqueConstraint("kind", "key", name="uq_unit_alias_kind_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    kind: str  # code | name | account
+    key: str
+
+
+class InboundMessage(SQLModel, table=True):
+    """Every message that reached the bot, raw bytes first, then what became of it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str | None = Field(default=None, index=True)
+    content_hash: str = Field(unique=True, max_length=64)
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    source: str  # file path, or imap://user@host/folder;uid=N
+    sender: str | None = None
+    subject: str = ""
+    sent_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+    received_at: datetime = Field(sa_column=_at())
+    kind: str = "unknown"
+    province: str | None = None
+    trusted: bool = False
+    state: str = Field(default="received", index=True)  # received | processing | done | quarantined
+    attempts: int = 0
+    outcome: str | None = None
+    reason: str | None = None
+    rows_applied: int = 0
+    row_errors: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    snapshot_date: date | None = None
+
+
+class RosterEntry(SQLModel, table=True):
+    __table_args__ = (Index("ix_roster_unit_known", "unit_id", "known_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    message_pk: int = Field(foreign_key="inboundmessage.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    known_at: datetime = Field(sa_column=_at())
+    province: str
+    name: str
+    account_no: str | None = None
+    allowances_due_t: int | None = Field(default=None, sa_type=BigInteger)
+    surrendered_t: int | None = Field(default=None, sa_type=BigInteger)
+    complied: bool | None = None
+    contact_email: str | None = None
+
+
+class WeeklySnapshot(SQLModel, table=True):
+    __table_args__ = (Index("ix_snapshot_province_known", "province", "known_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    message_pk: int = Field(foreign_key="inboundmessage.id", index=True)
+    province: str
+    as_of: date
+    known_at: datetime = Field(sa_column=_at())
+    superseded: bool = False
+
+
+class ApplicationLine(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    snapshot_id: int = Field(foreign_key="weeklysnapshot.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    row: int
+    code: str | None = None
+    name: str
+    name_key: str = Field(index=True)
+    project_no: str | None = None
+    project_name: str | None = None
+    vintage_start: date | None = None
+    vintage_end: date | None = None
+    requested_t: int = Field(sa_type=BigInteger)
+    confirmed_t: int | None = Field(default=None, sa_type=BigInteger)
+    result: str  # pending | confirmed | rejected
+    confirmed_on: date | None = None
+
+
+class CancellationRecord(SQLModel, table=True):
+    """One CCER cancellation, counted once however often the lists repeat it (natural_key is unique)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    natural_key: str = Field(unique=True)
+    message_pk: int = Field(foreign_key="inboundmessage.id", index=True)
+    known_at: datetime = Field(sa_column=_at())
+    province: str | None = Field(default=None, index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    row: int
+    holder_name: str
+    name_key: str = Field(index=True)
+    code: str | None = None
+    account_no: str | None = None
+    project_no: str | None = None
+    project_name: str | None = None
+    project_type: str | None = None
+    serial_from: str | None = None
+    serial_to: str | None = None
+    quantity_t: int = Field(sa_type=BigInteger)
+    cancelled_at: datetime = Field(sa_column=_at())
+    purpose: str | None = None
+
+
+class ChatBinding(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_type=BigInteger, unique=True, index=True)
+    role: str  # emitter | officer
+    unit_code: str | None = None
+    province: str | None = None  # officer: a province or "*"
+    lang: str = "zh"
+    bound_at: datetime = Field(sa_column=_at())
+
+
+class ChatPreference(SQLModel, table=True):
+    """Language of a chat that is not bound (yet)."""
+
+    chat_id: int = Field(sa_type=BigInteger, primary_key=True)
+    lang: str = "zh"
+
+
+class OneTimeCode(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(unique=True, max_length=64)
+    role: str
+    unit_code: str | None = None
+    province: str | None = None
+    created_at: datetime = Field(sa_column=_at())
+    expires_at: datetime = Field(sa_column=_at())
+    used_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+    used_by_chat: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class BindAttempt(SQLModel, table=True):
+    __table_args__ = (Index("ix_bindattempt_chat_at", "chat_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    at: datetime = Field(sa_column=_at())
+    ok: bool = False
+
+
+class OutboxItem(SQLModel, table=True):
+    """The ledger of everything the bot says unprompted: one row per message, unique by key.
+
+    key = audience|recipient|kind|cycle|day (or |object for one-off alerts), so that a restart or a second
+    instance can never write, and so never send, the same item twice.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    audience: str  # emitter | officer | sender
+    channel: str  # telegram | email | wecom | dingtalk | feishu
+    recipient: str
+    kind: str
+    subject: str = ""
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(default="pending", index=True)  # pending | sending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=_at(index=True))
+    last_error: str | None = None
+    created_at: datetime = Field(sa_column=_at())
+    claimed_by: str | None = None
+    claimed_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+
+
+class ImapCursor(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox: str = Field(unique=True)  # user@host/folder
+    uidvalidity: int = Field(sa_type=BigInteger)
+    last_uid: int = Field(default=0, sa_type=BigInteger)
+    last_mail_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))

@@ -1,0 +1,66 @@
+"""Databases for tests: a fresh SQLite file, or a fresh schema on the PostgreSQL named by
+CCERBOT_TEST_POSTGRES_URL (skipped, and said so, when it is not set)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+
+from storage.engine import make_engine, normalise_url
+from storage.migrate import upgrade
+
+POSTGRES_ENV = "CCERBOT_TEST_POSTGRES_URL"
+
+
+def postgres_url() -> str | None:
+    return os.environ.get(POSTGRES_ENV) or None
+
+
+def skip_without_postgres() -> None:
+    if not postgres_url():
+        pytest.skip(f"{POSTGRES_ENV} is not set: PostgreSQL tests skipped")
+
+
+@contextmanager
+def postgres_schema_url() -> Iterator[str]:
+    """A URL whose connections live in a new, empty schema, dropped afterwards."""
+    base = normalise_url(postgres_url() or "")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@contextmanager
+def database_url(kind: str, folder: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'test.db'}"
+        return
+    skip_without_postgres()
+    with postgres_schema_url() as url:
+        yield url
+
+
+@contextmanager
+def upgraded_engine(kind: str, folder: Path) -> Iterator[Engine]:
+    with database_url(kind, folder) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
