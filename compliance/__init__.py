@@ -1,0 +1,1 @@
+"""The pure domain of CCER offsetting in China's national carbon market: cycles, rules, status, reminders."""
