@@ -82,8 +82,19 @@ def quarantine(ctx: AppContext, args: argparse.Namespace) -> int:
     if args.action == "list":
         kept = inbox.quarantined(ctx.engine)
         if args.json:
-            emit_json([{"id": m.id, "sender": m.sender, "subject": m.subject, "reason": m.reason,
-                        "attempts": m.attempts, "received_at": m.received_at.isoformat()} for m in kept])
+            emit_json(
+                [
+                    {
+                        "id": m.id,
+                        "sender": m.sender,
+                        "subject": m.subject,
+                        "reason": m.reason,
+                        "attempts": m.attempts,
+                        "received_at": m.received_at.isoformat(),
+                    }
+                    for m in kept
+                ]
+            )
         for m in [] if args.json else kept:
             print(f"{m.id}\t{m.received_at:%Y-%m-%d %H:%M}\t{m.sender or '-'}\t{m.subject}\t{m.reason}")
         if not kept and not args.json:
@@ -93,8 +104,10 @@ def quarantine(ctx: AppContext, args: argparse.Namespace) -> int:
     if message is None or message.state != "quarantined":
         raise UsageError(f"隔离区中没有编号为 {args.id} 的邮件")
     if args.action == "show":
-        print(f"编号：{message.id}\n发件人：{message.sender}\n主题：{message.subject}\n"
-              f"来源：{message.source}\n原因：{message.reason}\n尝试次数：{message.attempts}")
+        print(
+            f"编号：{message.id}\n发件人：{message.sender}\n主题：{message.subject}\n"
+            f"来源：{message.source}\n原因：{message.reason}\n尝试次数：{message.attempts}"
+        )
         return 0
     inbox.reset_for_retry(ctx.engine, args.id)
     outcome = process(ctx.engine, args.id, ctx.intake_config(), ctx.now(), message.source)

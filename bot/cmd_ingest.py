@@ -22,10 +22,15 @@ def add(commands: Any) -> None:
 
 def outcome_json(outcome: Outcome) -> dict[str, object]:
     return {
-        "file": outcome.source, "message_id": outcome.message_id, "kind": outcome.kind,
-        "outcome": outcome.outcome, "rows_applied": outcome.rows_applied,
+        "file": outcome.source,
+        "message_id": outcome.message_id,
+        "kind": outcome.kind,
+        "outcome": outcome.outcome,
+        "rows_applied": outcome.rows_applied,
         "row_errors": [{"row": e.row, "reason": e.reason} for e in outcome.row_errors],
-        "reason": outcome.reason, "sender": outcome.sender, "province": outcome.province,
+        "reason": outcome.reason,
+        "sender": outcome.sender,
+        "province": outcome.province,
     }
 
 
@@ -50,8 +55,11 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
 
 def summary(outcomes: list[Outcome]) -> str:
     counts = Counter(o.outcome for o in outcomes)
-    parts = [f"{name} {counts[name]}" for name in
-             ("applied", "applied_with_row_errors", "duplicate", "superseded", "quarantined") if counts[name]]
+    parts = [
+        f"{name} {counts[name]}"
+        for name in ("applied", "applied_with_row_errors", "duplicate", "superseded", "quarantined")
+        if counts[name]
+    ]
     rows = sum(o.rows_applied for o in outcomes)
     return f"{len(outcomes)} 封邮件：" + "，".join(parts or ["无"]) + f"；写入 {rows} 行"
 

@@ -53,7 +53,7 @@ class ServerConfig(BaseModel):
     def _plain_only_on_loopback(cls, value: str, info: Any) -> str:
         host = info.data.get("host", "")
         if value == "none" and host not in LOOPBACK:
-            raise ValueError(f"security = \"none\" is only allowed on loopback, not {host}")
+            raise ValueError(f'security = "none" is only allowed on loopback, not {host}')
         return value
 
 
@@ -152,6 +152,7 @@ def _read_toml(path: str) -> dict[str, Any]:
 
 def _apply_secrets(data: dict[str, Any], environ: os._Environ[str] | dict[str, str]) -> None:
     for variable, (section, key) in SECRETS.items():
-        if environ.get(variable) and isinstance(data.get(section, {}), dict):
-            if section == "telegram" or section in data:
-                data.setdefault(section, {})[key] = environ[variable]
+        # a token alone turns Telegram on; a password alone cannot make a server section
+        wanted = section == "telegram" or section in data
+        if environ.get(variable) and wanted and isinstance(data.get(section, {}), dict):
+            data.setdefault(section, {})[key] = environ[variable]

@@ -32,11 +32,15 @@ class Reminder:
 
     def to_json(self) -> dict[str, Any]:
         item, details = self.item, self.item.details
-        shaped: dict[str, Any] = {"audience": item.audience, "kind": item.kind, "also": list(item.also),
-                                  "channels": sorted({r.channel for r in self.recipients}),
-                                  "day": item.day.isoformat(),
-                                  "deadline": item.deadline.isoformat() if item.deadline else None,
-                                  "text": self.text}
+        shaped: dict[str, Any] = {
+            "audience": item.audience,
+            "kind": item.kind,
+            "also": list(item.also),
+            "channels": sorted({r.channel for r in self.recipients}),
+            "day": item.day.isoformat(),
+            "deadline": item.deadline.isoformat() if item.deadline else None,
+            "text": self.text,
+        }
         shaped["code" if item.audience == "emitter" else "province"] = item.target
         if item.audience == "officer":
             shaped["units_total"] = details.get("units_total")
@@ -75,20 +79,35 @@ def render_item(item: DueItem, lang: str, names: dict[str, str]) -> str:
         return [names.get(code, code) for code in codes]
 
     if item.audience == "emitter":
-        return render("reminder_emitter", lang, item=item, d=item.details, code=item.target,
-                      name=names.get(item.target, item.target))
+        return render(
+            "reminder_emitter",
+            lang,
+            item=item,
+            d=item.details,
+            code=item.target,
+            name=names.get(item.target, item.target),
+        )
     return render("reminder_officer", lang, item=item, d=item.details, names=unit_names)
 
 
-def _recipients(session: Any, settings: Settings, item: DueItem, reports: dict[str, UnitReport]) -> list[Recipient]:
+def _recipients(
+    session: Any, settings: Settings, item: DueItem, reports: dict[str, UnitReport]
+) -> list[Recipient]:
     if item.audience == "emitter":
-        chats = [Recipient("telegram", str(b.chat_id), b.lang) for b in access.chats_for_unit(session, item.target)]
+        chats = [
+            Recipient("telegram", str(b.chat_id), b.lang) for b in access.chats_for_unit(session, item.target)
+        ]
         email = reports[item.target].contact_email if item.target in reports else None
         return chats or ([Recipient("email", email, settings.lang)] if email else [])
-    chats = [Recipient("telegram", str(b.chat_id), b.lang) for b in access.officer_chats(session, item.target)]
+    chats = [
+        Recipient("telegram", str(b.chat_id), b.lang) for b in access.officer_chats(session, item.target)
+    ]
     bound = {r.address for r in chats}
-    configured = [Recipient("telegram", str(o.telegram_id), settings.lang) for o in settings.officers
-                  if o.province in (item.target, "*") and str(o.telegram_id) not in bound]
+    configured = [
+        Recipient("telegram", str(o.telegram_id), settings.lang)
+        for o in settings.officers
+        if o.province in (item.target, "*") and str(o.telegram_id) not in bound
+    ]
     chats += configured
     emails = settings.senders.provinces.get(item.target, [])
     return chats or [Recipient("email", address, settings.lang) for address in emails]

@@ -35,11 +35,19 @@ class UnitReport:
     def to_json(self) -> dict[str, Any]:
         s = self.status
         return {
-            "code": self.code, "name": self.name, "province": self.province,
-            "allowances_due_t": self.allowances_due_t, "offset_cap_t": s.offset_cap_t,
-            "application": s.application, "requested_t": s.requested_t, "confirmed_t": s.confirmed_t,
-            "cancelled_t": s.cancelled_t, "to_cancel_t": s.to_cancel_t, "complied": s.complied,
-            "anomalies": sorted(s.anomalies), "next_step": s.next_step,
+            "code": self.code,
+            "name": self.name,
+            "province": self.province,
+            "allowances_due_t": self.allowances_due_t,
+            "offset_cap_t": s.offset_cap_t,
+            "application": s.application,
+            "requested_t": s.requested_t,
+            "confirmed_t": s.confirmed_t,
+            "cancelled_t": s.cancelled_t,
+            "to_cancel_t": s.to_cancel_t,
+            "complied": s.complied,
+            "anomalies": sorted(s.anomalies),
+            "next_step": s.next_step,
             "next_deadline": s.next_deadline.isoformat() if s.next_deadline else None,
         }
 
@@ -53,20 +61,28 @@ class ProvinceReport:
     def to_json(self) -> dict[str, Any]:
         p = self.progress
         return {
-            "province": p.province, "units_total": p.units_total, "units_complied": p.units_complied,
-            "completion_rate": p.completion_rate, "target_95_met": p.target_95_met,
-            "target_100_met": p.target_100_met, "units_needed_for_95": p.units_needed_for_95,
-            "unmatched_cancellations": len(self.unmatched), "outstanding": list(p.outstanding),
+            "province": p.province,
+            "units_total": p.units_total,
+            "units_complied": p.units_complied,
+            "completion_rate": p.completion_rate,
+            "target_95_met": p.target_95_met,
+            "target_100_met": p.target_100_met,
+            "units_needed_for_95": p.units_needed_for_95,
+            "unmatched_cancellations": len(self.unmatched),
+            "outstanding": list(p.outstanding),
             "anomalies": sum(len(u.status.anomalies) for u in self.units),
         }
 
 
-def unit_reports(engine: Engine, cycle: Cycle, at: datetime, province: str | None = None,
-                 codes: list[str] | None = None) -> list[UnitReport]:
+def unit_reports(
+    engine: Engine, cycle: Cycle, at: datetime, province: str | None = None, codes: list[str] | None = None
+) -> list[UnitReport]:
     with session_scope(engine) as session:
         rows = state.facts_at(session, at, province, codes)
     return [
-        UnitReport(f.code, f.name, f.province, f.allowances_due_t, known.contact_email, unit_status(f, cycle, at))
+        UnitReport(
+            f.code, f.name, f.province, f.allowances_due_t, known.contact_email, unit_status(f, cycle, at)
+        )
         for known, f in rows
     ]
 

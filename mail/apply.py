@@ -19,7 +19,6 @@ from storage.models import ApplicationLine, RosterEntry, Unit, WeeklySnapshot
 from storage.models import CancellationRecord as CancellationRow
 from storage.units import UnitIndex, upsert_unit
 
-
 CHUNK = 500  # rows per INSERT: SQLite caps the bound parameters of one statement
 
 
@@ -48,23 +47,44 @@ def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context
     for record in records:
         province = record.province or ctx.province
         if _foreign(record.province, ctx) or province is None:
-            applied.errors.append(RowError(record.row, f"第{record.row}行：{record.name} 不属于{ctx.province}"))
+            applied.errors.append(
+                RowError(record.row, f"第{record.row}行：{record.name} 不属于{ctx.province}")
+            )
             continue
         code = record.code or _code_by_name(session, index, record.name)
         if code is None:
-            applied.errors.append(RowError(record.row, f"第{record.row}行：{record.name} 缺少统一社会信用代码"))
+            applied.errors.append(
+                RowError(record.row, f"第{record.row}行：{record.name} 缺少统一社会信用代码")
+            )
             continue
         known_before = index.match(code, None, None) is not None
-        unit = upsert_unit(session, index, code=code, province=province, name=record.name,
-                           account_no=record.account_no, contact_email=record.contact_email, now=ctx.now)
+        unit = upsert_unit(
+            session,
+            index,
+            code=code,
+            province=province,
+            name=record.name,
+            account_no=record.account_no,
+            contact_email=record.contact_email,
+            now=ctx.now,
+        )
         assert unit.id is not None
         if not known_before:
             applied.new_units.append(unit.id)
-        session.add(RosterEntry(
-            message_pk=ctx.message_pk, unit_id=unit.id, known_at=ctx.known_at, province=province,
-            name=record.name, account_no=record.account_no, allowances_due_t=record.allowances_due_t,
-            surrendered_t=record.surrendered_t, complied=record.complied, contact_email=record.contact_email,
-        ))
+        session.add(
+            RosterEntry(
+                message_pk=ctx.message_pk,
+                unit_id=unit.id,
+                known_at=ctx.known_at,
+                province=province,
+                name=record.name,
+                account_no=record.account_no,
+                allowances_due_t=record.allowances_due_t,
+                surrendered_t=record.surrendered_t,
+                complied=record.complied,
+                contact_email=record.contact_email,
+            )
+        )
         applied.rows += 1
     if applied.new_units:
         session.flush()
@@ -91,54 +111,77 @@ def rematch(session: Session, index: UnitIndex) -> None:
             row.unit_id, row.province = unit_id, unit.province
 
 
-def apply_weekly(session: Session, records: Sequence[ApplicationRecord], ctx: Context,
-                 as_of: date) -> Applied:
+def apply_weekly(
+    session: Session, records: Sequence[ApplicationRecord], ctx: Context, as_of: date
+) -> Applied:
     applied = Applied()
     assert ctx.province is not None
     newest = session.exec(
-        select(WeeklySnapshot.as_of).where(WeeklySnapshot.province == ctx.province)
+        select(col(WeeklySnapshot.as_of))
+        .where(WeeklySnapshot.province == ctx.province)
         .order_by(col(WeeklySnapshot.as_of).desc())
     ).first()
-    snapshot = WeeklySnapshot(message_pk=ctx.message_pk, province=ctx.province, as_of=as_of,
-                              known_at=ctx.known_at, superseded=newest is not None and newest > as_of)
+    snapshot = WeeklySnapshot(
+        message_pk=ctx.message_pk,
+        province=ctx.province,
+        as_of=as_of,
+        known_at=ctx.known_at,
+        superseded=newest is not None and newest > as_of,
+    )
     session.add(snapshot)
     session.flush()
     applied.superseded = snapshot.superseded
     index = UnitIndex.load(session)
     for record in records:
         if _foreign(record.province, ctx):
-            applied.errors.append(RowError(record.row, f"第{record.row}行：{record.name} 不属于{ctx.province}"))
+            applied.errors.append(
+                RowError(record.row, f"第{record.row}行：{record.name} 不属于{ctx.province}")
+            )
             continue
         unit_id = index.match(record.code, record.name, None)
         for line in record.lines:
-            session.add(ApplicationLine(
-                snapshot_id=snapshot.id or 0, unit_id=unit_id, row=line.row, code=record.code,
-                name=record.name, name_key=name_key(record.name), project_no=line.project_no,
-                project_name=line.project_name, vintage_start=line.vintage_start, vintage_end=line.vintage_end,
-                requested_t=line.requested_t, confirmed_t=line.confirmed_t, result=line.result,
-                confirmed_on=line.confirmed_on,
-            ))
+            session.add(
+                ApplicationLine(
+                    snapshot_id=snapshot.id or 0,
+                    unit_id=unit_id,
+                    row=line.row,
+                    code=record.code,
+                    name=record.name,
+                    name_key=name_key(record.name),
+                    project_no=line.project_no,
+                    project_name=line.project_name,
+                    vintage_start=line.vintage_start,
+                    vintage_end=line.vintage_end,
+                    requested_t=line.requested_t,
+                    confirmed_t=line.confirmed_t,
+                    result=line.result,
+                    confirmed_on=line.confirmed_on,
+                )
+            )
         applied.rows += 1
     return applied
 
 
 def natural_key(record: CancellationRecord) -> str:
-    """FORMATS: the same serial range is the same record; without serials, unit + project + time + quantity."""
+    """The same serial range is the same record; without serials: unit, project, time and quantity."""
     if record.serial_from or record.serial_to:
         return f"serial:{record.serial_from or ''}-{record.serial_to or ''}"
     who = record.code or name_key(record.holder_name) or account_key(record.account_no or "")
     return f"record:{who}|{record.project_no or ''}|{record.cancelled_at.isoformat()}|{record.quantity_t}"
 
 
-def apply_cancellations(session: Session, records: Sequence[CancellationRecord], ctx: Context,
-                        list_province: str | None) -> Applied:
+def apply_cancellations(
+    session: Session, records: Sequence[CancellationRecord], ctx: Context, list_province: str | None
+) -> Applied:
     index, applied = UnitIndex.load(session), Applied()
     rows = []
     for record in records:
         unit_id = index.match(record.code, record.holder_name, record.account_no)
         unit = session.get(Unit, unit_id) if unit_id is not None else None
         if unit is not None and ctx.province and unit.province != ctx.province:
-            applied.errors.append(RowError(record.row, f"第{record.row}行：{record.holder_name} 不属于{ctx.province}"))
+            applied.errors.append(
+                RowError(record.row, f"第{record.row}行：{record.holder_name} 不属于{ctx.province}")
+            )
             continue
         province = unit.province if unit is not None else (ctx.province or list_province)
         rows.append(_cancellation_row(record, ctx, unit_id, province))
@@ -146,27 +189,41 @@ def apply_cancellations(session: Session, records: Sequence[CancellationRecord],
     return applied
 
 
-def _cancellation_row(record: CancellationRecord, ctx: Context, unit_id: int | None,
-                      province: str | None) -> dict[str, object]:
+def _cancellation_row(
+    record: CancellationRecord, ctx: Context, unit_id: int | None, province: str | None
+) -> dict[str, object]:
     return {
-        "natural_key": natural_key(record), "message_pk": ctx.message_pk, "known_at": ctx.known_at,
-        "province": province, "unit_id": unit_id, "row": record.row, "holder_name": record.holder_name,
-        "name_key": name_key(record.holder_name), "code": record.code, "account_no": record.account_no,
-        "project_no": record.project_no, "project_name": record.project_name,
-        "project_type": record.project_type, "serial_from": record.serial_from, "serial_to": record.serial_to,
-        "quantity_t": record.quantity_t, "cancelled_at": record.cancelled_at, "purpose": record.purpose,
+        "natural_key": natural_key(record),
+        "message_pk": ctx.message_pk,
+        "known_at": ctx.known_at,
+        "province": province,
+        "unit_id": unit_id,
+        "row": record.row,
+        "holder_name": record.holder_name,
+        "name_key": name_key(record.holder_name),
+        "code": record.code,
+        "account_no": record.account_no,
+        "project_no": record.project_no,
+        "project_name": record.project_name,
+        "project_type": record.project_type,
+        "serial_from": record.serial_from,
+        "serial_to": record.serial_to,
+        "quantity_t": record.quantity_t,
+        "cancelled_at": record.cancelled_at,
+        "purpose": record.purpose,
     }
 
 
 def _insert_new(session: Session, rows: list[dict[str, object]]) -> int:
     """Insert the records whose natural key is new, in one statement; repeats are counted once."""
-    seen: set[object] = set()
-    unique = [r for r in rows if not (r["natural_key"] in seen or seen.add(r["natural_key"]))]
+    unique = list({str(r["natural_key"]): r for r in reversed(rows)}.values())[::-1]  # first of each key
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     count = 0
     for start in range(0, len(unique), CHUNK):
         chunk = unique[start : start + CHUNK]
-        statement = insert(CancellationRow).values(chunk).on_conflict_do_nothing(index_elements=["natural_key"])
+        statement = (
+            insert(CancellationRow).values(chunk).on_conflict_do_nothing(index_elements=["natural_key"])
+        )
         count += len(session.execute(statement.returning(CancellationRow.id)).all())  # type: ignore[call-overload]
     return count

@@ -8,6 +8,7 @@ the loop; a crash between the steps leaves it in the queue, and `resume` finishe
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from sqlmodel import Session
 from mail import apply
 from mail.classify import kind_from_subject, province_from_text
 from mail.mime import MailUnreadable, Walked, walk
-from mail.records import MessageKind, ParsedTable, RowError
+from mail.records import MessageKind, ParsedTable, Record, RowError
 from mail.rows import parse_table
 from mail.tables import Limits, Table, TableUnreadable, read_tables, tables_from_html
 from mail.trust import Senders, judge
@@ -68,11 +69,24 @@ def ingest(engine: Engine, raw: bytes, source: str, config: IntakeConfig, now: d
     """Store the bytes, then process them unless they were seen before."""
     try:
         envelope = walk(raw).envelope
-        message_id, sender, subject, sent_at = envelope.message_id, envelope.sender, envelope.subject, envelope.date
+        message_id, sender, subject, sent_at = (
+            envelope.message_id,
+            envelope.sender,
+            envelope.subject,
+            envelope.date,
+        )
     except MailUnreadable:
         message_id, sender, subject, sent_at = None, None, "", None
-    stored = inbox.store(engine, raw, source=source, message_id=message_id, sender=sender, subject=subject,
-                         sent_at=sent_at, now=now)
+    stored = inbox.store(
+        engine,
+        raw,
+        source=source,
+        message_id=message_id,
+        sender=sender,
+        subject=subject,
+        sent_at=sent_at,
+        now=now,
+    )
     message = stored.message
     if message.state in ("received", "processing") and message.outcome is None:
         return process(engine, message.id or 0, config, now, source)
@@ -105,11 +119,21 @@ def _quarantine(engine: Engine, message_pk: int, source: str, refused: Refused) 
     inbox.quarantine(engine, message_pk, refused.reason, refused.kind)
     message = inbox.get(engine, message_pk)
     assert message is not None
-    return Outcome(source, message_pk, message.message_id, refused.kind, "quarantined", reason=refused.reason,
-                   sender=message.sender, trusted=message.trusted)
+    return Outcome(
+        source,
+        message_pk,
+        message.message_id,
+        refused.kind,
+        "quarantined",
+        reason=refused.reason,
+        sender=message.sender,
+        trusted=message.trusted,
+    )
 
 
-def _apply_message(engine: Engine, message_pk: int, config: IntakeConfig, now: datetime, source: str) -> Outcome:
+def _apply_message(
+    engine: Engine, message_pk: int, config: IntakeConfig, now: datetime, source: str
+) -> Outcome:
     with session_scope(engine) as session:
         message = session.get(InboundMessage, message_pk)
         assert message is not None
@@ -124,7 +148,10 @@ def _apply_message(engine: Engine, message_pk: int, config: IntakeConfig, now: d
 def _parse_tables(walked: Walked, config: IntakeConfig) -> list[ParsedTable]:
     hint = kind_from_subject(walked.envelope.subject)
     default = walked.envelope.date.date() if walked.envelope.date else None
-    parsed = [parse_table(t.rows, kind_hint=hint, tz=config.tz, default_date=default) for t in _tables(walked, config)]
+    parsed = [
+        parse_table(t.rows, kind_hint=hint, tz=config.tz, default_date=default)
+        for t in _tables(walked, config)
+    ]
     known = [p for p in parsed if p.kind != "unknown"]
     if not known:
         raise Refused("邮件中没有可识别的名录、申请汇总表或注销记录表格", hint or "unknown")
@@ -136,10 +163,15 @@ def _tables(walked: Walked, config: IntakeConfig) -> list[Table]:
     tables: list[Table] = []
     for attachment in walked.attachments:
         try:
-            tables += read_tables(attachment.data, attachment.filename, attachment.content_type, config.limits)
+            tables += read_tables(
+                attachment.data, attachment.filename, attachment.content_type, config.limits
+            )
         except TableUnreadable as error:
             name = attachment.filename or attachment.content_type
-            raise Refused(f"附件 {name} 无法读取：{error.reason}", kind_from_subject(walked.envelope.subject) or "unknown") from error
+            raise Refused(
+                f"附件 {name} 无法读取：{error.reason}",
+                kind_from_subject(walked.envelope.subject) or "unknown",
+            ) from error
     for html in walked.html_bodies:
         tables += tables_from_html(html)
     return tables
@@ -157,8 +189,15 @@ def known_at(walked: Walked, now: datetime) -> datetime:
     return sent if sent is not None and sent <= now + FUTURE_SKEW else now
 
 
-def _apply_parsed(session: Session, message: InboundMessage, walked: Walked, parsed: list[ParsedTable],
-                  config: IntakeConfig, now: datetime, source: str) -> Outcome:
+def _apply_parsed(
+    session: Session,
+    message: InboundMessage,
+    walked: Walked,
+    parsed: list[ParsedTable],
+    config: IntakeConfig,
+    now: datetime,
+    source: str,
+) -> Outcome:
     kind = parsed[0].kind
     named = _named_province(walked, parsed)
     verdict = judge(config.senders, walked.envelope.sender, kind, named)
@@ -173,18 +212,37 @@ def _apply_parsed(session: Session, message: InboundMessage, walked: Walked, par
     message.kind, message.province, message.trusted = kind, verdict.province or named, True
     message.state, message.outcome, message.rows_applied = "done", outcome, applied.rows
     message.row_errors = inbox.encode_row_errors([(e.row, e.reason) for e in errors])
-    return Outcome(source, message.id, message.message_id, kind, outcome, applied.rows, errors,
-                   sender=walked.envelope.sender, province=message.province, trusted=True,
-                   new_units=applied.new_units)
+    return Outcome(
+        source,
+        message.id,
+        message.message_id,
+        kind,
+        outcome,
+        applied.rows,
+        errors,
+        sender=walked.envelope.sender,
+        province=message.province,
+        trusted=True,
+        new_units=applied.new_units,
+    )
 
 
-def _apply_kind(session: Session, kind: MessageKind, records: list[object], ctx: apply.Context,
-                parsed: list[ParsedTable], walked: Walked, config: IntakeConfig) -> apply.Applied:
+def _apply_kind(
+    session: Session,
+    kind: MessageKind,
+    records: Sequence[Record],
+    ctx: apply.Context,
+    parsed: list[ParsedTable],
+    walked: Walked,
+    config: IntakeConfig,
+) -> apply.Applied:
     if kind == "roster":
         return apply.apply_roster(session, records, ctx)  # type: ignore[arg-type]
     if kind == "weekly_summary":
         return apply.apply_weekly(session, records, ctx, _snapshot_date(parsed, walked, ctx))  # type: ignore[arg-type]
-    list_province = _named_province(walked, parsed) or config.senders.province_of_recipients(walked.envelope.to)
+    list_province = _named_province(walked, parsed) or config.senders.province_of_recipients(
+        walked.envelope.to
+    )
     return apply.apply_cancellations(session, records, ctx, list_province)  # type: ignore[arg-type]
 
 

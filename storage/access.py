@@ -34,17 +34,38 @@ def _digest(code: str) -> str:
     return hashlib.sha256(code.strip().upper().replace("-", "").encode()).hexdigest()
 
 
-def new_code(session: Session, *, role: str, now: datetime, unit_code: str | None = None,
-             province: str | None = None, ttl: timedelta = CODE_TTL) -> str:
+def new_code(
+    session: Session,
+    *,
+    role: str,
+    now: datetime,
+    unit_code: str | None = None,
+    province: str | None = None,
+    ttl: timedelta = CODE_TTL,
+) -> str:
     plain = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    session.add(OneTimeCode(code_hash=_digest(plain), role=role, unit_code=unit_code, province=province,
-                            created_at=now, expires_at=now + ttl))
+    session.add(
+        OneTimeCode(
+            code_hash=_digest(plain),
+            role=role,
+            unit_code=unit_code,
+            province=province,
+            created_at=now,
+            expires_at=now + ttl,
+        )
+    )
     return plain
 
 
 def failures_last_hour(session: Session, chat_id: int, now: datetime) -> int:
-    query = select(func.count()).select_from(BindAttempt).where(
-        BindAttempt.chat_id == chat_id, col(BindAttempt.ok).is_(False), BindAttempt.at > now - timedelta(hours=1)
+    query = (
+        select(func.count())
+        .select_from(BindAttempt)
+        .where(
+            BindAttempt.chat_id == chat_id,
+            col(BindAttempt.ok).is_(False),
+            BindAttempt.at > now - timedelta(hours=1),
+        )
     )
     return int(session.exec(query).one())
 
@@ -62,8 +83,15 @@ def redeem(session: Session, chat_id: int, code: str, now: datetime) -> Identity
     return bind(session, chat_id, found.role, now, unit_code=found.unit_code, province=found.province)
 
 
-def bind(session: Session, chat_id: int, role: str, now: datetime, *, unit_code: str | None = None,
-         province: str | None = None) -> Identity:
+def bind(
+    session: Session,
+    chat_id: int,
+    role: str,
+    now: datetime,
+    *,
+    unit_code: str | None = None,
+    province: str | None = None,
+) -> Identity:
     binding = session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
     lang = binding.lang if binding else language(session, chat_id)
     if binding is None:
@@ -112,5 +140,7 @@ def chats_for_unit(session: Session, unit_code: str) -> list[ChatBinding]:
 
 def officer_chats(session: Session, province: str) -> list[ChatBinding]:
     """Officers of the province and national officers ("*")."""
-    query = select(ChatBinding).where(ChatBinding.role == "officer", col(ChatBinding.province).in_([province, "*"]))
+    query = select(ChatBinding).where(
+        ChatBinding.role == "officer", col(ChatBinding.province).in_([province, "*"])
+    )
     return list(session.exec(query))

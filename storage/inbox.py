@@ -31,9 +31,18 @@ class Stored:
     duplicate_of: int | None  # id of the message this one repeats, when it does
 
 
-def store(engine: Engine, raw: bytes, *, source: str, message_id: str | None, sender: str | None,
-          subject: str, sent_at: datetime | None, now: datetime) -> Stored:
-    """Keep the raw bytes first. The same bytes twice are one row; the same Message-ID twice is a duplicate."""
+def store(
+    engine: Engine,
+    raw: bytes,
+    *,
+    source: str,
+    message_id: str | None,
+    sender: str | None,
+    subject: str,
+    sent_at: datetime | None,
+    now: datetime,
+) -> Stored:
+    """Keep the raw bytes first. The same bytes twice are one row; a repeated Message-ID is a duplicate."""
     digest = content_hash(raw)
     with session_scope(engine) as session:
         same = session.exec(select(InboundMessage).where(InboundMessage.content_hash == digest)).first()
@@ -41,8 +50,14 @@ def store(engine: Engine, raw: bytes, *, source: str, message_id: str | None, se
             return Stored(same, same.id)
         earlier = _same_message_id(session, message_id)
         message = InboundMessage(
-            message_id=message_id, content_hash=digest, raw=raw, source=source, sender=sender,
-            subject=subject, sent_at=sent_at, received_at=now,
+            message_id=message_id,
+            content_hash=digest,
+            raw=raw,
+            source=source,
+            sender=sender,
+            subject=subject,
+            sent_at=sent_at,
+            received_at=now,
         )
         if earlier is not None:
             message.state, message.outcome = "done", "duplicate"
@@ -55,7 +70,9 @@ def store(engine: Engine, raw: bytes, *, source: str, message_id: str | None, se
 def _same_message_id(session: Session, message_id: str | None) -> InboundMessage | None:
     if not message_id:
         return None
-    query = select(InboundMessage).where(InboundMessage.message_id == message_id).order_by(col(InboundMessage.id))
+    query = (
+        select(InboundMessage).where(InboundMessage.message_id == message_id).order_by(col(InboundMessage.id))
+    )
     return session.exec(query).first()
 
 

@@ -7,6 +7,7 @@ past instant can be rebuilt: the state at T is built from the facts known at T.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -14,7 +15,7 @@ from sqlmodel import Field, SQLModel
 from storage.columns import UTCDateTime
 
 
-def _at(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
+def _at(nullable: bool = False, index: bool = False) -> Column[Any]:
     return Column(UTCDateTime(), nullable=nullable, index=index)
 
 

@@ -40,9 +40,17 @@ def enqueue(session: Session, items: Sequence[NewItem], now: datetime) -> int:
         return 0
     rows = [
         {
-            "key": i.key, "audience": i.audience, "channel": i.channel, "recipient": i.recipient,
-            "kind": i.kind, "subject": i.subject, "body": i.body, "state": "pending", "attempts": 0,
-            "next_attempt_at": now, "created_at": now,
+            "key": i.key,
+            "audience": i.audience,
+            "channel": i.channel,
+            "recipient": i.recipient,
+            "kind": i.kind,
+            "subject": i.subject,
+            "body": i.body,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
         }
         for i in items
     ]
@@ -57,14 +65,15 @@ def exists(session: Session, key: str) -> bool:
     return session.exec(select(OutboxItem.id).where(OutboxItem.key == key)).first() is not None
 
 
-def claim(engine: Engine, worker: str, now: datetime, limit: int = 50,
-          channels: Sequence[str] | None = None) -> list[OutboxItem]:
+def claim(
+    engine: Engine, worker: str, now: datetime, limit: int = 50, channels: Sequence[str] | None = None
+) -> list[OutboxItem]:
     """Take up to `limit` due items for this worker, atomically."""
     due = and_(
         col(OutboxItem.next_attempt_at) <= now,
         or_(
-            OutboxItem.state == "pending",
-            and_(OutboxItem.state == "sending", col(OutboxItem.claimed_at) < now - LEASE),
+            col(OutboxItem.state) == "pending",
+            and_(col(OutboxItem.state) == "sending", col(OutboxItem.claimed_at) < now - LEASE),
         ),
     )
     if channels is not None:

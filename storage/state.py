@@ -27,8 +27,9 @@ class KnownUnit:
     contact_email: str | None
 
 
-def known_units(session: Session, at: datetime, province: str | None = None,
-                codes: Iterable[str] | None = None) -> list[KnownUnit]:
+def known_units(
+    session: Session, at: datetime, province: str | None = None, codes: Iterable[str] | None = None
+) -> list[KnownUnit]:
     """Units that a roster known at `at` lists, folded over every roster entry up to then."""
     query = (
         select(RosterEntry, Unit)
@@ -50,10 +51,19 @@ def _fold(known: KnownUnit | None, entry: RosterEntry, unit: Unit) -> KnownUnit:
         return old if new is None else new
 
     if known is None:
-        return KnownUnit(unit, entry.province, entry.name, entry.allowances_due_t, entry.complied,
-                         entry.surrendered_t, entry.contact_email)
+        return KnownUnit(
+            unit,
+            entry.province,
+            entry.name,
+            entry.allowances_due_t,
+            entry.complied,
+            entry.surrendered_t,
+            entry.contact_email,
+        )
     return KnownUnit(
-        unit, entry.province, entry.name,
+        unit,
+        entry.province,
+        entry.name,
         keep(entry.allowances_due_t, known.allowances_due_t),  # type: ignore[arg-type]
         keep(entry.complied, known.complied),  # type: ignore[arg-type]
         keep(entry.surrendered_t, known.surrendered_t),  # type: ignore[arg-type]
@@ -78,18 +88,30 @@ def lines_by_unit(session: Session, snapshot_ids: Sequence[int]) -> dict[int, li
         return grouped
     query = (
         select(ApplicationLine)
-        .where(col(ApplicationLine.snapshot_id).in_(list(snapshot_ids)), col(ApplicationLine.unit_id).is_not(None))
+        .where(
+            col(ApplicationLine.snapshot_id).in_(list(snapshot_ids)),
+            col(ApplicationLine.unit_id).is_not(None),
+        )
         .order_by(col(ApplicationLine.id))
     )
     for line in session.exec(query):
         grouped[line.unit_id or 0].append(
-            Line(line.project_no, line.project_name, line.vintage_start, line.vintage_end,
-                 line.requested_t, line.confirmed_t, line.result)  # type: ignore[arg-type]
+            Line(
+                line.project_no,
+                line.project_name,
+                line.vintage_start,
+                line.vintage_end,
+                line.requested_t,
+                line.confirmed_t,
+                line.result,  # type: ignore[arg-type]
+            )
         )
     return grouped
 
 
-def cancellations_by_unit(session: Session, at: datetime, unit_ids: Sequence[int]) -> dict[int, list[Cancellation]]:
+def cancellations_by_unit(
+    session: Session, at: datetime, unit_ids: Sequence[int]
+) -> dict[int, list[Cancellation]]:
     grouped: dict[int, list[Cancellation]] = defaultdict(list)
     if not unit_ids:
         return grouped
@@ -101,8 +123,9 @@ def cancellations_by_unit(session: Session, at: datetime, unit_ids: Sequence[int
     return grouped
 
 
-def facts_at(session: Session, at: datetime, province: str | None = None,
-             codes: Iterable[str] | None = None) -> list[tuple[KnownUnit, UnitFacts]]:
+def facts_at(
+    session: Session, at: datetime, province: str | None = None, codes: Iterable[str] | None = None
+) -> list[tuple[KnownUnit, UnitFacts]]:
     """Everything compliance needs about the selected units at `at`, in four queries."""
     units = known_units(session, at, province, codes)
     snapshots = latest_snapshots(session, at, {k.province for k in units})
@@ -113,8 +136,11 @@ def facts_at(session: Session, at: datetime, province: str | None = None,
         uid = known.unit.id or 0
         has_snapshot = known.province in snapshots
         facts = UnitFacts(
-            code=known.unit.code, name=known.name, province=known.province,
-            allowances_due_t=known.allowances_due_t, complied=known.complied,
+            code=known.unit.code,
+            name=known.name,
+            province=known.province,
+            allowances_due_t=known.allowances_due_t,
+            complied=known.complied,
             lines=tuple(lines.get(uid, [])) if has_snapshot else (),
             cancellations=tuple(cancels.get(uid, [])),
         )

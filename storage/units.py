@@ -15,7 +15,9 @@ from storage.models import Unit, UnitAlias
 class UnitIndex:
     """All aliases in memory: one query per message instead of three per row."""
 
-    by_kind: dict[str, dict[str, int]] = field(default_factory=lambda: {"code": {}, "name": {}, "account": {}})
+    by_kind: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {"code": {}, "name": {}, "account": {}}
+    )
 
     @classmethod
     def load(cls, session: Session) -> UnitIndex:
@@ -46,13 +48,28 @@ def remember(session: Session, index: UnitIndex, unit_id: int, kind: str, raw: s
     session.add(UnitAlias(unit_id=unit_id, kind=kind, key=key))
 
 
-def upsert_unit(session: Session, index: UnitIndex, *, code: str, province: str, name: str,
-                account_no: str | None, contact_email: str | None, now: datetime) -> Unit:
+def upsert_unit(
+    session: Session,
+    index: UnitIndex,
+    *,
+    code: str,
+    province: str,
+    name: str,
+    account_no: str | None,
+    contact_email: str | None,
+    now: datetime,
+) -> Unit:
     unit_id = index.match(code, None, None)
     unit = session.get(Unit, unit_id) if unit_id is not None else None
     if unit is None:
-        unit = Unit(code=code, province=province, name=name, account_no=account_no,
-                    contact_email=contact_email, created_at=now)
+        unit = Unit(
+            code=code,
+            province=province,
+            name=name,
+            account_no=account_no,
+            contact_email=contact_email,
+            created_at=now,
+        )
         session.add(unit)
         session.flush()
     else:

@@ -61,11 +61,11 @@ def environment(escape_html: bool) -> Environment:
     return env
 
 
-def render(name: str, lang: str = "zh", *, html_mode: bool = False, **context: Any) -> str:
-    """Render templates/<lang>/<name>.j2; html_mode escapes values for Telegram's HTML parse mode."""
+def render(template: str, lang: str = "zh", /, *, html_mode: bool = False, **context: Any) -> str:
+    """Render templates/<lang>/<template>.j2; html_mode escapes values for Telegram's HTML parse mode."""
     lang = lang if lang in LANGS else "zh"
-    template = environment(html_mode).get_template(f"{lang}/{name}.j2")
-    return template.render(lang=lang, **context).strip()
+    loaded = environment(html_mode).get_template(f"{lang}/{template}.j2")
+    return loaded.render(lang=lang, **context).strip()
 
 
 def escape(text: str) -> str:

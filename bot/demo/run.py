@@ -46,7 +46,8 @@ def run_demo(ctx: AppContext, args: argparse.Namespace) -> int:
         outcome = ingest(demo.engine, path.read_bytes(), str(path), demo.intake_config(), demo.now())
         outcomes.append(outcome)
         note = f"　{outcome.reason}" if outcome.reason else ""
-        print(f"  {path.name:<18} {label('kind', outcome.kind, lang):<16} {label('outcome', outcome.outcome, lang)}{note}")
+        kind, result = label("kind", outcome.kind, lang), label("outcome", outcome.outcome, lang)
+        print(f"  {path.name:<18} {kind:<16} {result}{note}")
     print("\n" + summary(outcomes) + "\n")
     for at in INSTANTS:
         show_instant(demo, at)
@@ -62,7 +63,10 @@ def show_instant(ctx: AppContext, at: datetime) -> None:
     print("=" * 72 + f"\n{at:%Y-%m-%d %H:%M}\n" + "=" * 72)
     for province in ctx.settings.senders.provinces:
         report = province_report(ctx.engine, ctx.cycle, province, at)
-        print(render("province", lang, p=report.progress, unmatched=len(report.unmatched)) + "\n")
+        print(render("province", lang, p=report.progress, unmatched=len(report.unmatched)))
+        for unit in report.units:
+            print("  " + render("unit_line", lang, u=unit, s=unit.status))
+        print()
     due = reminders_at(ctx.engine, ctx.settings, ctx.cycle, at)
     for reminder in due:
         who = reminder.item.target

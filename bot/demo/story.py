@@ -66,27 +66,61 @@ def _officer(story: dict[str, Any], province: str) -> str:
 
 
 def rosters(story: dict[str, Any], day: date, progress: bool) -> list[bytes]:
-    header = ["序号", "省份", "重点排放单位名称", "统一社会信用代码", "全国碳排放权注册登记系统账户号",
-              "2019-2020年度应清缴配额量（吨）", "已清缴配额量（吨）", "履约状态", "联系人邮箱"]
+    header = [
+        "序号",
+        "省份",
+        "重点排放单位名称",
+        "统一社会信用代码",
+        "全国碳排放权注册登记系统账户号",
+        "2019-2020年度应清缴配额量（吨）",
+        "已清缴配额量（吨）",
+        "履约状态",
+        "联系人邮箱",
+    ]
     mails = []
     for province in story["senders"]["provinces"]:
         rows = []
         for n, u in enumerate([u for u in _units(story) if u["province"] == province], 1):
             done = progress and "complied_on" in u and date.fromisoformat(u["complied_on"]) <= day
             status = ("已完成" if done else "未完成") if progress else None
-            rows.append([n, province, u["name"], u["code"], f"{u['code17'][-12:]}", u["due"],
-                         u["due"] if done else (0 if progress else None), status, f"unit{n}@{u['code17'][2:6]}.example"])
+            rows.append(
+                [
+                    n,
+                    province,
+                    u["name"],
+                    u["code"],
+                    f"{u['code17'][-12:]}",
+                    u["due"],
+                    u["due"] if done else (0 if progress else None),
+                    status,
+                    f"unit{n}@{u['code17'][2:6]}.example",
+                ]
+            )
         suffix = f"名录及履约进度（截至{day.isoformat()}）" if progress else "名录"
         subject = f"{province}2019-2020年度重点排放单位{suffix}"
         when = datetime.combine(day, datetime.min.time(), TZ) + timedelta(hours=18 if progress else 15)
         data = _xlsx(subject, header, rows)
-        mails.append(_mail(_officer(story, province), BOT, subject, when, f"{province}名录{day:%Y%m%d}.xlsx", data))
+        mails.append(
+            _mail(_officer(story, province), BOT, subject, when, f"{province}名录{day:%Y%m%d}.xlsx", data)
+        )
     return mails
 
 
 def weekly(story: dict[str, Any], friday: date) -> list[bytes]:
-    header = ["序号", "省份", "重点排放单位名称", "统一社会信用代码", "2019-2020年度应清缴配额量（吨）",
-              "申请抵销量（吨）", "CCER项目编号", "CCER项目名称", "减排量产生时间", "确认结果", "确认日期", "备注"]
+    header = [
+        "序号",
+        "省份",
+        "重点排放单位名称",
+        "统一社会信用代码",
+        "2019-2020年度应清缴配额量（吨）",
+        "申请抵销量（吨）",
+        "CCER项目编号",
+        "CCER项目名称",
+        "减排量产生时间",
+        "确认结果",
+        "确认日期",
+        "备注",
+    ]
     mails = []
     for province in story["senders"]["provinces"]:
         applying = [u for u in _units(story) if u["province"] == province and "requested" in u]
@@ -94,14 +128,36 @@ def weekly(story: dict[str, Any], friday: date) -> list[bytes]:
         for n, u in enumerate(applying if friday >= date(2021, 11, 5) else [], 1):
             result = u["result"] if friday >= date(2021, 11, 26) else "待确认"
             decided = "2021-11-24" if result != "待确认" else None
-            rows.append([n, province, u["name"], u["code"], u["due"], u["requested"], u["project"],
-                         f"某CCER项目{u['project']}", f"2014-01-01至{u['vintage_end']}", result, decided, None])
+            rows.append(
+                [
+                    n,
+                    province,
+                    u["name"],
+                    u["code"],
+                    u["due"],
+                    u["requested"],
+                    u["project"],
+                    f"某CCER项目{u['project']}",
+                    f"2014-01-01至{u['vintage_end']}",
+                    result,
+                    decided,
+                    None,
+                ]
+            )
         title = "全国碳市场第一个履约周期重点排放单位使用CCER抵销配额清缴申请汇总表"
         subject = f"{province}CCER抵销配额清缴申请汇总表（截至{friday.year}年{friday.month}月{friday.day}日）"
         when = datetime.combine(friday, datetime.min.time(), TZ) + timedelta(hours=16, minutes=30)
         data = _xlsx(title, header, rows)
-        mails.append(_mail(_officer(story, province), "registry@ccersc.org.cn", subject, when,
-                           f"{province}申请汇总表{friday:%Y%m%d}.xlsx", data))
+        mails.append(
+            _mail(
+                _officer(story, province),
+                "registry@ccersc.org.cn",
+                subject,
+                when,
+                f"{province}申请汇总表{friday:%Y%m%d}.xlsx",
+                data,
+            )
+        )
     return mails
 
 
@@ -110,12 +166,30 @@ def _cancellations(story: dict[str, Any]) -> list[dict[str, Any]]:
     serial = 1_071_803_900
     for u in _units(story):
         for at, quantity in u.get("cancel", []):
-            records.append({"at": at, "name": u["name"], "code": u["code"], "project": u["project"],
-                            "quantity": quantity, "province": u["province"], "serial": serial})
+            records.append(
+                {
+                    "at": at,
+                    "name": u["name"],
+                    "code": u["code"],
+                    "project": u["project"],
+                    "quantity": quantity,
+                    "province": u["province"],
+                    "serial": serial,
+                }
+            )
             serial += quantity
     for s in story.get("strangers", []):
-        records.append({"at": s["at"], "name": s["name"], "code": None, "project": s["project"],
-                        "quantity": s["quantity"], "province": s["province"], "serial": serial})
+        records.append(
+            {
+                "at": s["at"],
+                "name": s["name"],
+                "code": None,
+                "project": s["project"],
+                "quantity": s["quantity"],
+                "province": s["province"],
+                "serial": serial,
+            }
+        )
         serial += s["quantity"]
     return sorted(records, key=lambda r: r["at"])
 
@@ -123,21 +197,55 @@ def _cancellations(story: dict[str, Any]) -> list[dict[str, Any]]:
 def daily_lists(story: dict[str, Any]) -> list[tuple[datetime, bytes]]:
     """One list a day with cancellations, per province; each list also repeats the province's earlier
     records (some days the lists are cumulative), which must count once."""
-    header = ["序号", "注销日期", "账户名称", "统一社会信用代码", "项目编号", "项目名称",
-              "序列号起", "序列号止", "注销数量（吨）", "注销原因"]
-    mails, seen = [], {}
+    header = [
+        "序号",
+        "注销日期",
+        "账户名称",
+        "统一社会信用代码",
+        "项目编号",
+        "项目名称",
+        "序列号起",
+        "序列号止",
+        "注销数量（吨）",
+        "注销原因",
+    ]
+    mails: list[tuple[datetime, bytes]] = []
+    seen: dict[str, list[dict[str, Any]]] = {}
     for record in _cancellations(story):
         seen.setdefault(record["province"], []).append(record)
-        rows = [[n, r["at"], r["name"], r["code"], r["project"], f"某CCER项目{r['project']}",
-                 f"{r['serial']:012d}", f"{r['serial'] + r['quantity'] - 1:012d}", r["quantity"], "配额清缴抵销"]
-                for n, r in enumerate(seen[record["province"]], 1)]
+        rows = [
+            [
+                n,
+                r["at"],
+                r["name"],
+                r["code"],
+                r["project"],
+                f"某CCER项目{r['project']}",
+                f"{r['serial']:012d}",
+                f"{r['serial'] + r['quantity'] - 1:012d}",
+                r["quantity"],
+                "配额清缴抵销",
+            ]
+            for n, r in enumerate(seen[record["province"]], 1)
+        ]
         day = datetime.fromisoformat(record["at"]).date()
         province = record["province"]
         subject = f"全国碳市场重点排放单位CCER注销记录（{province}，{day.year}年{day.month}月{day.day}日）"
         when = datetime.combine(day, datetime.min.time(), TZ) + timedelta(hours=17, minutes=40)
         data = _xlsx(subject, header, rows)
-        mails.append((when, _mail("registry@ccersc.org.cn", _officer(story, province), subject, when,
-                                  f"CCER注销记录-{province}-{day:%Y%m%d}.xlsx", data)))
+        mails.append(
+            (
+                when,
+                _mail(
+                    "registry@ccersc.org.cn",
+                    _officer(story, province),
+                    subject,
+                    when,
+                    f"CCER注销记录-{province}-{day:%Y%m%d}.xlsx",
+                    data,
+                ),
+            )
+        )
     return mails
 
 
@@ -151,16 +259,23 @@ def build_mailbox(folder: Path) -> list[Path]:
     """Write every message of the story into `folder`, named in the order they arrive."""
     story = load_story()
     dated: list[tuple[datetime, str, bytes]] = []
-    dated += [(datetime(2021, 10, 25, 15, tzinfo=TZ), "roster", m) for m in rosters(story, date(2021, 10, 25), False)]
+    dated += [
+        (datetime(2021, 10, 25, 15, tzinfo=TZ), "roster", m)
+        for m in rosters(story, date(2021, 10, 25), False)
+    ]
     friday = date(2021, 10, 29)
     while friday <= date(2021, 12, 31):
-        dated += [(datetime.combine(friday, datetime.min.time(), TZ) + timedelta(hours=16, minutes=30), "weekly", m)
-                  for m in weekly(story, friday)]
+        dated += [
+            (datetime.combine(friday, datetime.min.time(), TZ) + timedelta(hours=16, minutes=30), "weekly", m)
+            for m in weekly(story, friday)
+        ]
         friday += timedelta(days=7)
     dated += [(when, "daily", m) for when, m in daily_lists(story)]
     for day in (date(2021, 12, 14), date(2021, 12, 30)):
-        dated += [(datetime.combine(day, datetime.min.time(), TZ) + timedelta(hours=18), "roster", m)
-                  for m in rosters(story, day, True)]
+        dated += [
+            (datetime.combine(day, datetime.min.time(), TZ) + timedelta(hours=18), "roster", m)
+            for m in rosters(story, day, True)
+        ]
     dated.append((datetime(2021, 11, 30, 9, 12, tzinfo=TZ), "untrusted", untrusted(story)))
     dated.sort(key=lambda item: item[0])
     repeat = next(m for when, kind, m in dated if kind == "weekly" and when.date() == date(2021, 11, 26))
