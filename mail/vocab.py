@@ -1,0 +1,184 @@
+"""The words of the intake tables, loaded from headers.toml, and how a header text is matched to a field."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+from typing import Any, cast
+
+from mail.records import ApplicationResult, MessageKind
+
+_BRACKETS = str.maketrans("[]【】〔〕〖〗", "()()()()")
+_BRACKETED = re.compile(r"\(([^()]*)\)")
+_SPACE = re.compile(r"[\s\u200b\u200c\u200d\ufeff]+")
+
+
+def text_key(text: str) -> str:
+    """NFKC, no white space, Latin letters case-folded: how every word of the vocabulary is compared."""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", text)).casefold()
+
+
+@dataclass(frozen=True)
+class KindRule:
+    kind: MessageKind
+    any_of: frozenset[str]
+    all_of: frozenset[str]
+    fallback: bool
+    required_amount: str
+
+    def applies(self, fields: set[str]) -> bool:
+        return self.all_of <= fields and (not self.any_of or bool(self.any_of & fields))
+
+
+@dataclass(frozen=True)
+class HeaderMatch:
+    field: str
+    ten_thousand: bool
+
+
+@dataclass(frozen=True)
+class Vocab:
+    synonyms: dict[MessageKind, dict[str, str]]  # kind → header key → field
+    ignored: frozenset[str]
+    labels: dict[str, str]
+    amount_fields: frozenset[str]
+    second_column: dict[str, str]
+    kind_rules: tuple[KindRule, ...]
+    tonne_units: frozenset[str]
+    ten_thousand_units: frozenset[str]
+    year_prefix: re.Pattern[str]
+    scan_rows: int
+    min_fields: int
+    min_suffix_len: int
+    result_words: dict[str, ApplicationResult]
+    complied_words: dict[str, bool]
+    blank_marks: frozenset[str]
+    total_markers: tuple[str, ...]
+    note_prefixes: tuple[str, ...]
+    snapshot_markers: tuple[str, ...]
+    range_separators: tuple[str, ...]
+    provinces: tuple[tuple[str, str], ...]  # (key of a form, canonical name), longest form first
+    subject_rules: tuple[tuple[re.Pattern[str], MessageKind], ...]
+
+    @property
+    def kinds(self) -> tuple[MessageKind, ...]:
+        return tuple(rule.kind for rule in self.kind_rules)
+
+    def match_header(self, text: str, kind: MessageKind) -> HeaderMatch | None:
+        """The field a header cell names in a table of this kind, and whether it is in 万吨."""
+        variants, ten_thousand = self.header_variants(text)
+        table = self.synonyms.get(kind, {})
+        for key in variants:
+            if key in table:
+                return HeaderMatch(table[key], ten_thousand)
+        for key in variants:
+            found = self._by_suffix(key, table)
+            if found is not None:
+                return HeaderMatch(found, ten_thousand)
+        return None
+
+    def _by_suffix(self, key: str, table: dict[str, str]) -> str | None:
+        # A Chinese header names its thing last (已确认抵销量, 企业统一社会信用代码):
+        # match the longest ending.
+        best = max(
+            (syn for syn in table if len(syn) >= self.min_suffix_len and key.endswith(syn)),
+            key=len,
+            default=None,
+        )
+        return None if best is None else table[best]
+
+    def header_variants(self, text: str) -> tuple[list[str], bool]:
+        """The keys a header text is looked up by (strictest first), and whether it says 万吨."""
+        key = self.year_prefix.sub("", text_key(text).translate(_BRACKETS))
+        ten_thousand = False
+        for unit in _BRACKETED.findall(key):
+            ten_thousand = ten_thousand or unit in self.ten_thousand_units
+        key = _BRACKETED.sub(lambda m: "" if self._is_unit(m.group(1)) else m.group(0), key)
+        key, trailing = self._strip_trailing_unit(key)
+        ten_thousand = ten_thousand or trailing
+        variants = [key, key.replace("(", "").replace(")", ""), _BRACKETED.sub("", key)]
+        return [v for i, v in enumerate(variants) if v and v not in variants[:i]], ten_thousand
+
+    def _is_unit(self, word: str) -> bool:
+        return word in self.tonne_units or word in self.ten_thousand_units
+
+    def _strip_trailing_unit(self, key: str) -> tuple[str, bool]:
+        # "申请抵销量/万吨", "申请抵销量，万吨"; units of two or more characters only,
+        # so that a header ending in a one-character unit word is left alone
+        for unit in sorted(self.tonne_units | self.ten_thousand_units, key=len, reverse=True):
+            if len(unit) >= 2 and key.endswith(unit) and len(key) > len(unit):
+                return key[: -len(unit)].rstrip("/,:;-"), unit in self.ten_thousand_units
+        return key, False
+
+
+@cache
+def vocab() -> Vocab:
+    raw = tomllib.loads(resources.files("mail").joinpath("headers.toml").read_text(encoding="utf-8"))
+    return _build(raw)
+
+
+def _build(raw: dict[str, Any]) -> Vocab:
+    header = raw["header"]
+    rules = tuple(_kind_rule(item) for item in raw["kinds"])
+    year_prefix = re.compile(header["year_prefix"])
+    units = raw["units"]
+    partial = Vocab(
+        synonyms={},
+        ignored=frozenset(raw["ignored"]["fields"]),
+        labels=dict(raw["labels"]),
+        amount_fields=frozenset(raw["amounts"]["fields"]),
+        second_column=dict(raw["second_column"]),
+        kind_rules=rules,
+        tonne_units=frozenset(text_key(u) for u in units["tonne"]),
+        ten_thousand_units=frozenset(text_key(u) for u in units["ten_thousand"]),
+        year_prefix=year_prefix,
+        scan_rows=int(header["scan_rows"]),
+        min_fields=int(header["min_fields"]),
+        min_suffix_len=int(header["min_suffix_len"]),
+        result_words=_words(raw["status"]["result"], {k: k for k in ("confirmed", "rejected", "pending")}),
+        complied_words=_words(raw["status"]["complied"], {"yes": True, "no": False}),
+        blank_marks=frozenset(text_key(m) for m in raw["rows"]["blank_marks"]),
+        total_markers=tuple(text_key(m) for m in raw["rows"]["total_markers"]),
+        note_prefixes=tuple(text_key(m) for m in raw["rows"]["note_prefixes"]),
+        snapshot_markers=tuple(text_key(m) for m in raw["title"]["snapshot_markers"]),
+        range_separators=tuple(text_key(m) for m in raw["ranges"]["separators"]),
+        provinces=_provinces(raw["provinces"]),
+        subject_rules=tuple(
+            (re.compile(r["pattern"]), cast(MessageKind, r["kind"])) for r in raw["subject_rules"]
+        ),
+    )
+    synonyms = {rule.kind: _synonym_table(partial, raw["fields"], rule.kind) for rule in rules}
+    return replace(partial, synonyms=synonyms)
+
+
+def _kind_rule(item: dict[str, Any]) -> KindRule:
+    return KindRule(
+        kind=cast(MessageKind, item["kind"]),
+        any_of=frozenset(item.get("any_of", [])),
+        all_of=frozenset(item.get("all_of", [])),
+        fallback=bool(item.get("fallback", False)),
+        required_amount=item["required_amount"],
+    )
+
+
+def _words(table: dict[str, list[str]], meaning: dict[str, Any]) -> dict[str, Any]:
+    return {text_key(word): meaning[group] for group, words in table.items() for word in words}
+
+
+def _synonym_table(partial: Vocab, fields: dict[str, dict[str, list[str]]], kind: str) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for section in ("common", kind):
+        for field, words in fields.get(section, {}).items():
+            for word in words:
+                variants, _ = partial.header_variants(word)
+                table.setdefault(variants[0], field)
+    return table
+
+
+def _provinces(table: dict[str, list[str]]) -> tuple[tuple[str, str], ...]:
+    forms = [(text_key(form), name) for name, others in table.items() for form in (name, *others)]
+    return tuple(sorted(forms, key=lambda pair: len(pair[0]), reverse=True))
