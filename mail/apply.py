@@ -10,14 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from compliance.names import account_key, name_key
-from mail.records import ApplicationRecord, CancellationRecord, RosterRecord, RowError
+from mail.records import ApplicationRecord, CancellationRecord, ProjectLine, RosterRecord, RowError
 from storage.models import ApplicationLine, RosterEntry, Unit, WeeklySnapshot
 from storage.models import CancellationRecord as CancellationRow
-from storage.units import UnitIndex, upsert_unit
+from storage.units import UnitFields, UnitIndex, upsert_units
 
 CHUNK = 500  # rows per INSERT: SQLite caps the bound parameters of one statement
 
@@ -44,52 +45,48 @@ def _foreign(record_province: str | None, ctx: Context) -> bool:
 
 def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context) -> Applied:
     index, applied = UnitIndex.load(session), Applied()
+    accepted: list[tuple[RosterRecord, UnitFields]] = []
     for record in records:
         province = record.province or ctx.province
+        code = record.code or _code_by_name(session, index, record.name)
         if _foreign(record.province, ctx) or province is None:
             applied.errors.append(
                 RowError(record.row, f"第{record.row}行：{record.name} 不属于{ctx.province}")
             )
-            continue
-        code = record.code or _code_by_name(session, index, record.name)
-        if code is None:
+        elif code is None:
             applied.errors.append(
                 RowError(record.row, f"第{record.row}行：{record.name} 缺少统一社会信用代码")
             )
-            continue
-        known_before = index.match(code, None, None) is not None
-        unit = upsert_unit(
-            session,
-            index,
-            code=code,
-            province=province,
-            name=record.name,
-            account_no=record.account_no,
-            contact_email=record.contact_email,
-            now=ctx.now,
-        )
-        assert unit.id is not None
-        if not known_before:
-            applied.new_units.append(unit.id)
-        session.add(
-            RosterEntry(
-                message_pk=ctx.message_pk,
-                unit_id=unit.id,
-                known_at=ctx.known_at,
-                province=province,
-                name=record.name,
-                account_no=record.account_no,
-                allowances_due_t=record.allowances_due_t,
-                surrendered_t=record.surrendered_t,
-                complied=record.complied,
-                contact_email=record.contact_email,
-            )
-        )
-        applied.rows += 1
+        else:
+            fields = UnitFields(code, province, record.name, record.account_no, record.contact_email)
+            accepted.append((record, fields))
+    known = set(index.by_kind["code"])
+    ids = upsert_units(session, index, [fields for _, fields in accepted], ctx.now)
+    applied.new_units = sorted({ids[f.code] for _, f in accepted if f.code not in known})
+    _insert(
+        session,
+        RosterEntry,
+        [_roster_row(record, fields, ids[fields.code], ctx) for record, fields in accepted],
+    )
+    applied.rows = len(accepted)
     if applied.new_units:
-        session.flush()
         rematch(session, index)
     return applied
+
+
+def _roster_row(record: RosterRecord, fields: UnitFields, unit_id: int, ctx: Context) -> dict[str, object]:
+    return {
+        "message_pk": ctx.message_pk,
+        "unit_id": unit_id,
+        "known_at": ctx.known_at,
+        "province": fields.province,
+        "name": record.name,
+        "account_no": record.account_no,
+        "allowances_due_t": record.allowances_due_t,
+        "surrendered_t": record.surrendered_t,
+        "complied": record.complied,
+        "contact_email": record.contact_email,
+    }
 
 
 def _code_by_name(session: Session, index: UnitIndex, name: str) -> str | None:
@@ -132,6 +129,7 @@ def apply_weekly(
     session.flush()
     applied.superseded = snapshot.superseded
     index = UnitIndex.load(session)
+    lines: list[dict[str, object]] = []
     for record in records:
         if _foreign(record.province, ctx):
             applied.errors.append(
@@ -139,27 +137,36 @@ def apply_weekly(
             )
             continue
         unit_id = index.match(record.code, record.name, None)
-        for line in record.lines:
-            session.add(
-                ApplicationLine(
-                    snapshot_id=snapshot.id or 0,
-                    unit_id=unit_id,
-                    row=line.row,
-                    code=record.code,
-                    name=record.name,
-                    name_key=name_key(record.name),
-                    project_no=line.project_no,
-                    project_name=line.project_name,
-                    vintage_start=line.vintage_start,
-                    vintage_end=line.vintage_end,
-                    requested_t=line.requested_t,
-                    confirmed_t=line.confirmed_t,
-                    result=line.result,
-                    confirmed_on=line.confirmed_on,
-                )
-            )
+        lines += [_line_row(snapshot.id or 0, unit_id, record, line) for line in record.lines]
         applied.rows += 1
+    _insert(session, ApplicationLine, lines)
     return applied
+
+
+def _line_row(
+    snapshot_id: int, unit_id: int | None, record: ApplicationRecord, line: ProjectLine
+) -> dict[str, object]:
+    return {
+        "snapshot_id": snapshot_id,
+        "unit_id": unit_id,
+        "row": line.row,
+        "code": record.code,
+        "name": record.name,
+        "name_key": name_key(record.name),
+        "project_no": line.project_no,
+        "project_name": line.project_name,
+        "vintage_start": line.vintage_start,
+        "vintage_end": line.vintage_end,
+        "requested_t": line.requested_t,
+        "confirmed_t": line.confirmed_t,
+        "result": line.result,
+        "confirmed_on": line.confirmed_on,
+    }
+
+
+def _insert(session: Session, table: type[SQLModel], rows: list[dict[str, object]]) -> None:
+    if rows:  # executemany: one compiled statement whatever the number of rows
+        session.execute(insert(table.__table__), rows)  # type: ignore[attr-defined]
 
 
 def natural_key(record: CancellationRecord) -> str:
@@ -218,12 +225,11 @@ def _insert_new(session: Session, rows: list[dict[str, object]]) -> int:
     """Insert the records whose natural key is new, in one statement; repeats are counted once."""
     unique = list({str(r["natural_key"]): r for r in reversed(rows)}.values())[::-1]  # first of each key
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    count = 0
-    for start in range(0, len(unique), CHUNK):
-        chunk = unique[start : start + CHUNK]
-        statement = (
-            insert(CancellationRow).values(chunk).on_conflict_do_nothing(index_elements=["natural_key"])
-        )
-        count += len(session.execute(statement.returning(CancellationRow.id)).all())  # type: ignore[call-overload]
+    insert_new = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert_new(CancellationRow)
+        .on_conflict_do_nothing(index_elements=["natural_key"])
+        .returning(CancellationRow.id)
+    )
+    count = len(session.execute(statement, unique).all())  # type: ignore[call-overload]
     return count

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from mail.records import MessageKind
 from mail.vocab import text_key, vocab
 
@@ -14,6 +16,7 @@ def kind_from_subject(subject: str) -> MessageKind | None:
     return None
 
 
+@lru_cache(maxsize=1 << 14)
 def province_from_text(text: str) -> str | None:
     """The province named first in a text, by its full or short name (广东 → 广东省)."""
     key = text_key(text)

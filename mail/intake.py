@@ -68,30 +68,35 @@ class Refused(Exception):
 def ingest(engine: Engine, raw: bytes, source: str, config: IntakeConfig, now: datetime) -> Outcome:
     """Store the bytes, then process them unless they were seen before."""
     try:
-        envelope = walk(raw).envelope
-        message_id, sender, subject, sent_at = (
-            envelope.message_id,
-            envelope.sender,
-            envelope.subject,
-            envelope.date,
-        )
+        walked: Walked | None = walk(raw)
     except MailUnreadable:
-        message_id, sender, subject, sent_at = None, None, "", None
+        walked = None
+    envelope = walked.envelope if walked else None
     stored = inbox.store(
         engine,
         raw,
         source=source,
-        message_id=message_id,
-        sender=sender,
-        subject=subject,
-        sent_at=sent_at,
+        message_id=envelope.message_id if envelope else None,
+        sender=envelope.sender if envelope else None,
+        subject=envelope.subject if envelope else "",
+        sent_at=envelope.date if envelope else None,
         now=now,
     )
     message = stored.message
+    if stored.started:
+        return process(engine, message.id or 0, config, now, source, walked=walked, counted=True)
     if message.state in ("received", "processing") and message.outcome is None:
         return process(engine, message.id or 0, config, now, source)
     reason = message.reason if message.outcome == "duplicate" else f"与第 {message.id} 号邮件内容相同"
-    return Outcome(source, message.id, message_id, message.kind, "duplicate", reason=reason, sender=sender)
+    return Outcome(
+        source,
+        message.id,
+        message.message_id,
+        message.kind,
+        "duplicate",
+        reason=reason,
+        sender=message.sender,
+    )
 
 
 def resume(engine: Engine, config: IntakeConfig, now: datetime) -> list[Outcome]:
@@ -99,17 +104,32 @@ def resume(engine: Engine, config: IntakeConfig, now: datetime) -> list[Outcome]
     return [process(engine, m.id or 0, config, now, m.source) for m in inbox.unfinished(engine)]
 
 
-def process(engine: Engine, message_pk: int, config: IntakeConfig, now: datetime, source: str) -> Outcome:
+def process(
+    engine: Engine,
+    message_pk: int,
+    config: IntakeConfig,
+    now: datetime,
+    source: str,
+    *,
+    walked: Walked | None = None,
+    counted: bool = False,
+) -> Outcome:
+    """Apply the message, counting each attempt before it starts; quarantine it when the attempts run out.
+
+    `counted`: the first attempt was already counted when the message was stored (one commit less).
+    """
     while True:
-        attempts = inbox.begin_attempt(engine, message_pk)
+        attempts = 1 if counted else inbox.begin_attempt(engine, message_pk)
+        counted = False
         if attempts > config.max_attempts:
             return _quarantine(engine, message_pk, source, Refused(f"处理失败 {attempts - 1} 次，已隔离"))
         try:
-            return _apply_message(engine, message_pk, config, now, source)
+            return _apply_message(engine, message_pk, config, now, source, walked)
         except Refused as refused:
             return _quarantine(engine, message_pk, source, refused)
         except Exception as error:  # one poison message must never stop intake
             log.exception("message %s failed on attempt %s", message_pk, attempts)
+            walked = None
             if attempts >= config.max_attempts:
                 reason = f"处理出错 {attempts} 次，已隔离：{type(error).__name__}: {error}"[:400]
                 return _quarantine(engine, message_pk, source, Refused(reason))
@@ -132,13 +152,13 @@ def _quarantine(engine: Engine, message_pk: int, source: str, refused: Refused) 
 
 
 def _apply_message(
-    engine: Engine, message_pk: int, config: IntakeConfig, now: datetime, source: str
+    engine: Engine, message_pk: int, config: IntakeConfig, now: datetime, source: str, walked: Walked | None
 ) -> Outcome:
     with session_scope(engine) as session:
         message = session.get(InboundMessage, message_pk)
         assert message is not None
         try:
-            walked = walk(message.raw)
+            walked = walked or walk(message.raw)
         except MailUnreadable as error:
             raise Refused(f"邮件无法解析：{error.reason}") from error
         parsed = _parse_tables(walked, config)

@@ -6,7 +6,7 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, cast
 
@@ -17,6 +17,7 @@ _BRACKETED = re.compile(r"\(([^()]*)\)")
 _SPACE = re.compile(r"[\s\u200b\u200c\u200d\ufeff]+")
 
 
+@lru_cache(maxsize=1 << 16)  # the same headers, words and names come back in every message
 def text_key(text: str) -> str:
     """NFKC, no white space, Latin letters case-folded: how every word of the vocabulary is compared."""
     return _SPACE.sub("", unicodedata.normalize("NFKC", text)).casefold()

@@ -29,6 +29,7 @@ def content_hash(raw: bytes) -> str:
 class Stored:
     message: InboundMessage
     duplicate_of: int | None  # id of the message this one repeats, when it does
+    started: bool = False  # new, and its first attempt is already counted (state processing)
 
 
 def store(
@@ -62,9 +63,11 @@ def store(
         if earlier is not None:
             message.state, message.outcome = "done", "duplicate"
             message.reason = f"与第 {earlier.id} 号邮件的 Message-ID 相同"
+        else:  # stored and marked in progress in one commit: a crash from here on counts as an attempt
+            message.state, message.attempts = "processing", 1
         session.add(message)
         session.flush()
-        return Stored(message, earlier.id if earlier else None)
+        return Stored(message, earlier.id if earlier else None, started=earlier is None)
 
 
 def _same_message_id(session: Session, message_id: str | None) -> InboundMessage | None:

@@ -5,15 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlalchemy import insert
+from sqlmodel import Session, col, func, select
 
 from compliance.names import account_key, name_key
 from storage.models import Unit, UnitAlias
 
+_CACHE: dict[str, tuple[tuple[object, ...], UnitIndex]] = {}
+
 
 @dataclass
 class UnitIndex:
-    """All aliases in memory: one query per message instead of three per row."""
+    """All aliases in memory, so that matching a row costs no query.
+
+    Aliases are only ever added, so (count, highest id) names a state of the table: a process keeps the
+    last index it loaded and reloads only when another transaction has added aliases since. Each message
+    works on its own copy, so a rolled-back transaction leaves the cached index untouched.
+    """
 
     by_kind: dict[str, dict[str, int]] = field(
         default_factory=lambda: {"code": {}, "name": {}, "account": {}}
@@ -21,10 +29,16 @@ class UnitIndex:
 
     @classmethod
     def load(cls, session: Session) -> UnitIndex:
-        index = cls()
-        for alias in session.exec(select(UnitAlias)):
-            index.by_kind.setdefault(alias.kind, {})[alias.key] = alias.unit_id
-        return index
+        url = str(session.get_bind().engine.url)
+        mark = tuple(session.exec(select(func.count(), func.max(UnitAlias.id))).one())
+        cached = _CACHE.get(url)
+        if cached is None or cached[0] != mark:
+            index = cls()
+            rows = session.exec(select(UnitAlias.kind, UnitAlias.key, UnitAlias.unit_id))
+            for kind, key, unit_id in rows:
+                index.by_kind.setdefault(kind, {})[key] = unit_id
+            _CACHE[url] = cached = (mark, index)
+        return cls({kind: dict(table) for kind, table in cached[1].by_kind.items()})
 
     def match(self, code: str | None, name: str | None, account: str | None) -> int | None:
         """By credit code; else by name (NFKC, no white space); else by account number."""
@@ -37,50 +51,57 @@ class UnitIndex:
         return None
 
 
-def remember(session: Session, index: UnitIndex, unit_id: int, kind: str, raw: str | None) -> None:
-    """Record an alias unless some unit already holds it (the first holder keeps it)."""
-    if not raw:
-        return
-    key = {"code": raw, "name": name_key(raw), "account": account_key(raw)}[kind]
-    if not key or key in index.by_kind[kind]:
-        return
-    index.by_kind[kind][key] = unit_id
-    session.add(UnitAlias(unit_id=unit_id, kind=kind, key=key))
+@dataclass(frozen=True)
+class UnitFields:
+    code: str
+    province: str
+    name: str
+    account_no: str | None
+    contact_email: str | None
 
 
-def upsert_unit(
-    session: Session,
-    index: UnitIndex,
-    *,
-    code: str,
-    province: str,
-    name: str,
-    account_no: str | None,
-    contact_email: str | None,
-    now: datetime,
-) -> Unit:
-    unit_id = index.match(code, None, None)
-    unit = session.get(Unit, unit_id) if unit_id is not None else None
-    if unit is None:
-        unit = Unit(
-            code=code,
-            province=province,
-            name=name,
-            account_no=account_no,
-            contact_email=contact_email,
+def upsert_units(
+    session: Session, index: UnitIndex, units: list[UnitFields], now: datetime
+) -> dict[str, int]:
+    """Create or update the units in three statements; returns code → unit id. New aliases are recorded."""
+    ids = {u.code: index.by_kind["code"][u.code] for u in units if u.code in index.by_kind["code"]}
+    latest = {u.code: u for u in units}  # a code listed twice: its last row wins
+    fresh = [
+        Unit(
+            code=u.code,
+            province=u.province,
+            name=u.name,
+            account_no=u.account_no,
+            contact_email=u.contact_email,
             created_at=now,
         )
-        session.add(unit)
-        session.flush()
-    else:
-        unit.province, unit.name = province, name
-        unit.account_no = account_no or unit.account_no
-        unit.contact_email = contact_email or unit.contact_email
-    assert unit.id is not None
-    remember(session, index, unit.id, "code", code)
-    remember(session, index, unit.id, "name", name)
-    remember(session, index, unit.id, "account", account_no)
-    return unit
+        for c, u in latest.items()
+        if c not in ids
+    ]
+    session.add_all(fresh)
+    session.flush()
+    ids.update({unit.code: unit.id or 0 for unit in fresh})
+    known = [ids[c] for c in latest if c in ids and all(f.code != c for f in fresh)]
+    for unit in session.exec(select(Unit).where(col(Unit.id).in_(known))) if known else []:
+        u = latest[unit.code]
+        unit.province, unit.name = u.province, u.name
+        unit.account_no = u.account_no or unit.account_no
+        unit.contact_email = u.contact_email or unit.contact_email
+    aliases = [alias for u in units for alias in _new_aliases(index, ids[u.code], u)]
+    if aliases:
+        session.execute(insert(UnitAlias), aliases)
+    return ids
+
+
+def _new_aliases(index: UnitIndex, unit_id: int, unit: UnitFields) -> list[dict[str, object]]:
+    """Aliases nobody holds yet (the first holder keeps an alias), added to the index as they are found."""
+    found = []
+    for kind, raw in (("code", unit.code), ("name", unit.name), ("account", unit.account_no)):
+        key = {"code": raw, "name": name_key(raw or ""), "account": account_key(raw or "")}[kind]
+        if key and key not in index.by_kind[kind]:
+            index.by_kind[kind][key] = unit_id
+            found.append({"unit_id": unit_id, "kind": kind, "key": key})
+    return found
 
 
 def find_unit(session: Session, code: str) -> Unit | None:

@@ -1,0 +1,78 @@
+"""Ingest benchmark: a national season (32 provinces, 3,000 units) taken in whole, against the floor of
+only reading the same spreadsheets in the same run.
+
+    .venv/bin/python -m bench.ingest [--units N] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from bench.season import season
+from bot.config import load_settings
+from mail.intake import IntakeConfig, ingest
+from mail.mime import walk
+from mail.tables import read_tables
+from storage.engine import make_engine
+from storage.migrate import upgrade
+
+
+def read_only(raws: list[bytes]) -> tuple[float, int]:
+    """The floor: MIME walk and spreadsheet reading, nothing else."""
+    start, rows = time.perf_counter(), 0
+    for raw in raws:
+        for attachment in walk(raw).attachments:
+            for table in read_tables(attachment.data, attachment.filename, attachment.content_type):
+                rows += len(table.rows)
+    return time.perf_counter() - start, rows
+
+
+def full_ingest(raws: list[bytes], url: str, config: IntakeConfig) -> tuple[float, int, dict[str, int]]:
+    engine = make_engine(url)
+    upgrade(engine)
+    outcomes: dict[str, int] = {}
+    start, rows = time.perf_counter(), 0
+    for n, raw in enumerate(raws):
+        outcome = ingest(engine, raw, f"{n}.eml", config, _now())
+        outcomes[outcome.outcome] = outcomes.get(outcome.outcome, 0) + 1
+        rows += outcome.rows_applied
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return elapsed, rows, outcomes
+
+
+def _now():  # type: ignore[no-untyped-def]
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime(2022, 1, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--units", type=int, default=3000)
+    parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL database (emptied first)")
+    args = parser.parse_args()
+    folder = Path("var") / f"bench-season-{args.units}"
+    paths = season(folder, args.units)
+    raws = [p.read_bytes() for p in paths]
+    settings = load_settings(str(folder / "ccerbot.toml"))
+    config = IntakeConfig(senders=settings.trusted_senders(), tz=settings.tz)
+    floor_s, table_rows = read_only(raws)
+    print(f"season: {len(raws)} messages, {table_rows} spreadsheet rows, {args.units} units")
+    print(f"floor (read only):  {floor_s:7.2f} s  {len(raws) / floor_s:8.0f} msg/s  {table_rows / floor_s:9.0f} rows/s")
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = [("sqlite", f"sqlite:///{tmp}/bench.db")]
+        if args.postgres:
+            runs.append(("postgres", args.postgres))
+        for name, url in runs:
+            elapsed, rows, outcomes = full_ingest(raws, url, config)
+            print(f"ingest ({name}):{' ' * (8 - len(name))}{elapsed:7.2f} s  {len(raws) / elapsed:8.0f} msg/s  "
+                  f"{rows / elapsed:9.0f} rows/s  ratio to floor {floor_s / elapsed:.2f}  {outcomes}")
+
+
+if __name__ == "__main__":
+    main()
