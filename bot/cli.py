@@ -41,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(text: str) -> str:
+    """Drivers answer in several lines; a command line error is one."""
+    return " ".join(text.split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -54,14 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             context.settings.lang = args.lang
         return handler(context, args)
     except (ConfigError, UsageError, NotFound, DatabaseError, CycleError) as error:
-        print(f"ccerbot: {error}", file=sys.stderr)
+        print(f"ccerbot: {one_line(str(error))}", file=sys.stderr)
         return 2 if isinstance(error, UsageError) else 1
     except KeyboardInterrupt:
         print("ccerbot: 已中断", file=sys.stderr)
         return 130
     except Exception as error:  # the last line of defence: one line, never a traceback
         logging.getLogger("ccerbot").debug("unexpected error", exc_info=True)
-        print(f"ccerbot: 内部错误：{type(error).__name__}: {error}", file=sys.stderr)
+        print(f"ccerbot: 内部错误：{type(error).__name__}: {one_line(str(error))}", file=sys.stderr)
         return 1
 
 

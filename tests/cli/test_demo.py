@@ -1,0 +1,33 @@
+"""`ccerbot demo` on a fresh directory, standard input not a terminal: it prints and exits 0."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+
+def test_demo_prints_every_instant_and_exits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert (tmp_path / "demo.db").exists() and len(list((tmp_path / "demo-mail").glob("*.eml"))) > 20
+    for instant in ("2021-11-19 09:00", "2021-12-09 09:00", "2021-12-15 09:00", "2021-12-31 09:00"):
+        assert instant in out
+    assert "已隔离" in out and "重复邮件" in out  # the untrusted sender and the duplicate delivery
+    assert "95% 履约目标检查" in out and "尚需注销 CCER" in out
+    assert "CCER 不符合抵销条件" in out and "超过应清缴配额量的 5%" in out
+
+
+def test_demo_in_english(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--lang", "en", "demo", "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "units complied" in out and "95 % compliance target" in out
+
+
+def test_demo_twice_starts_afresh(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--dir", str(tmp_path)]) == 0
+    first = capsys.readouterr().out
+    assert main(["demo", "--dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == first
