@@ -9,9 +9,13 @@ _SPACE = re.compile(r"\s+")
 
 
 def name_key(name: str) -> str:
-    """NFKC, then every kind of white space removed: 'Ａ公司（北京） ' and 'A公司(北京)' match."""
-    return _SPACE.sub("", unicodedata.normalize("NFKC", name))
+    """NFKC, then every kind of white space removed: 'Ａ公司（北京） ' and 'A公司(北京)' match.
+
+    Normalised again after the spaces go: removing one can bring a base letter and a combining mark
+    together, and the key must not change when it is computed twice.
+    """
+    return unicodedata.normalize("NFKC", _SPACE.sub("", unicodedata.normalize("NFKC", name)))
 
 
 def account_key(account: str) -> str:
-    return _SPACE.sub("", unicodedata.normalize("NFKC", account)).upper()
+    return name_key(name_key(account).upper())
