@@ -11,8 +11,14 @@ NOW = datetime(2021, 12, 15, 1, 0, tzinfo=UTC)
 
 
 def _item(key: str) -> outbox.NewItem:
-    return outbox.NewItem(key=key, audience="emitter", channel="telegram", recipient="42", kind="cancel_ccer",
-                          body="请注销 CCER")
+    return outbox.NewItem(
+        key=key,
+        audience="emitter",
+        channel="telegram",
+        recipient="42",
+        kind="cancel_ccer",
+        body="请注销 CCER",
+    )
 
 
 def test_an_item_is_written_once_under_its_key(engine: Engine) -> None:
