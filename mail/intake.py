@@ -18,9 +18,10 @@ from sqlmodel import Session
 
 from mail import apply
 from mail.classify import kind_from_subject, province_from_text
-from mail.mime import MailUnreadable, Walked, walk
+from mail.mime import Attachment, MailUnreadable, Walked, walk
 from mail.records import MessageKind, ParsedTable, Record, RowError
 from mail.rows import parse_table
+from mail.sniff import sniff
 from mail.tables import Limits, Table, TableUnreadable, read_tables, tables_from_html
 from mail.trust import Senders, judge
 from mail.values import parse_date
@@ -179,21 +180,31 @@ def _parse_tables(walked: Walked, config: IntakeConfig) -> list[ParsedTable]:
     return [p for p in known if p.kind == first]
 
 
+SPREADSHEET_NAMES = (".xlsx", ".xlsm", ".xls", ".et", ".csv", ".zip", ".ods")
+
+
+def _claims_a_table(attachment: Attachment) -> bool:
+    """A logo or a note beside the table is passed over; anything that is or says it is a table is read."""
+    if sniff(attachment.data, attachment.filename, attachment.content_type) != "unknown":
+        return True
+    named = (attachment.filename or "").lower().endswith(SPREADSHEET_NAMES)
+    typed = any(word in attachment.content_type for word in ("excel", "spreadsheet", "csv", "zip"))
+    return named or typed
+
+
 def _tables(walked: Walked, config: IntakeConfig) -> list[Table]:
     tables: list[Table] = []
-    for attachment in walked.attachments:
+    for attachment in filter(_claims_a_table, walked.attachments):
         try:
             tables += read_tables(
                 attachment.data, attachment.filename, attachment.content_type, config.limits
             )
         except TableUnreadable as error:
             name = attachment.filename or attachment.content_type
-            raise Refused(
-                f"附件 {name} 无法读取：{error.reason}",
-                kind_from_subject(walked.envelope.subject) or "unknown",
-            ) from error
+            kind = kind_from_subject(walked.envelope.subject) or "unknown"
+            raise Refused(f"附件 {name} 无法读取：{error.reason}", kind) from error
     for html in walked.html_bodies:
-        tables += tables_from_html(html)
+        tables += tables_from_html(html, config.limits)
     return tables
 
 

@@ -340,3 +340,34 @@ def test_state_at_an_instant_uses_only_the_mail_known_then(sqlite_engine: Engine
     take(sqlite_engine, roster_mail(SD, SD_UNITS, "2021-12-14T18:00", {A.code: "已完成"}))
     assert not status(sqlite_engine, A, at("2021-12-14T17:00")).status.complied
     assert status(sqlite_engine, A, at("2021-12-14T18:00")).status.complied
+
+
+def test_a_logo_and_a_note_beside_the_table_are_passed_over(sqlite_engine: Engine) -> None:
+    seeded(sqlite_engine)
+    png = b"\x89PNG\r\n\x1a\n" + bytes(200)
+    data = xlsx_bytes(daily_rows([("2021-11-30", A.name, A.code, 7_000, 3_000)]))
+    raw = build_message(
+        sender=NCSC,
+        to=SD,
+        subject=daily_subject("山东省", "2021-11-30"),
+        date=at("2021-11-30T17:40"),
+        attachments=[
+            ("logo.png", png, "image/png"),
+            ("说明.txt", "请查收".encode(), "text/plain"),
+            ("记录.xlsx", data, None),
+        ],
+    )
+    assert take(sqlite_engine, raw).outcome == "applied"
+    assert status(sqlite_engine, A).status.cancelled_t == 3_000
+
+
+def test_garbage_named_like_a_spreadsheet_quarantines(sqlite_engine: Engine) -> None:
+    seeded(sqlite_engine)
+    raw = build_message(
+        sender=NCSC,
+        to=SD,
+        subject=daily_subject("山东省", "2021-11-30"),
+        date=at("2021-11-30T17:40"),
+        attachments=[("记录.xlsx", bytes(range(256)) * 4, None)],
+    )
+    assert take(sqlite_engine, raw).outcome == "quarantined"

@@ -1,0 +1,235 @@
+"""From raw RFC 5322 bytes to the parts that matter: envelope, attachments, HTML and text bodies.
+
+The standard library's compat32 parser is used because it never raises on broken MIME and keeps
+every header as raw as it came (8-bit bytes as surrogate escapes); all decoding is ours
+(`mail.decode`), so that one charset policy applies everywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import email
+import quopri
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from email.message import Message
+from email.policy import compat32
+from email.utils import getaddresses, parsedate_to_datetime
+from zoneinfo import ZoneInfo
+
+from mail.decode import (
+    as_text,
+    decode_header_value,
+    decode_text,
+    filename_of,
+    parse_params,
+    raw_header,
+    raw_headers,
+)
+
+# A bare date with no zone in a header was written by a clock in China.
+DEFAULT_TZ: tzinfo = ZoneInfo("Asia/Shanghai")
+# Deeper than any real forward chain; stops a crafted message from recursing without end.
+MAX_DEPTH = 20
+_BODY_TYPES = ("text/plain", "text/html")
+# message/* parts that are reports, not forwarded mail.
+_NOT_FORWARDS = ("message/delivery-status", "message/disposition-notification", "message/external-body")
+_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+
+
+class MailUnreadable(ValueError):
+    """Nothing at all could be read from the bytes; `reason` says why, in Chinese."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str | None
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Envelope:
+    message_id: str | None
+    sender: str | None  # bare lower-case address of From
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str
+    date: datetime | None  # aware
+
+
+@dataclass(frozen=True)
+class Walked:
+    envelope: Envelope
+    attachments: tuple[Attachment, ...]
+    html_bodies: tuple[str, ...]
+    text_body: str
+    forwarded: tuple[Envelope, ...]  # outermost first
+
+
+@dataclass
+class _Found:
+    local_tz: tzinfo
+    attachments: list[Attachment] = field(default_factory=list)
+    html: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    forwarded: list[Envelope] = field(default_factory=list)
+
+
+def parse_message(raw: bytes) -> Message:
+    """Parse leniently; raise MailUnreadable only when no header at all can be found."""
+    if not isinstance(raw, bytes | bytearray):
+        raise MailUnreadable("邮件内容不是字节串")
+    # Saved .eml files sometimes start with a byte-order mark or blank lines, which would end the headers.
+    data = bytes(raw).removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n\t ")
+    if not data:
+        raise MailUnreadable("邮件为空")
+    try:
+        msg = email.message_from_bytes(data, policy=compat32)
+    except Exception as exc:  # the parser is meant never to raise; be sure of it
+        raise MailUnreadable(f"无法解析邮件（{type(exc).__name__}）") from exc
+    if not msg.keys():
+        raise MailUnreadable("没有邮件头，不是邮件")
+    return msg
+
+
+def walk(raw: bytes, *, local_tz: tzinfo = DEFAULT_TZ) -> Walked:
+    msg = parse_message(raw)
+    found = _Found(local_tz)
+    _visit(msg, found, 0)
+    return Walked(
+        envelope=envelope_of(msg, local_tz=local_tz),
+        attachments=tuple(found.attachments),
+        html_bodies=tuple(found.html),
+        text_body=found.texts[0] if found.texts else "",
+        forwarded=tuple(found.forwarded),
+    )
+
+
+def envelope_of(msg: Message, *, local_tz: tzinfo = DEFAULT_TZ) -> Envelope:
+    senders = _addresses(raw_headers(msg, "from")) or _addresses(raw_headers(msg, "sender"))
+    return Envelope(
+        message_id=_message_id(raw_header(msg, "message-id")),
+        sender=senders[0] if senders else None,
+        to=_addresses(raw_headers(msg, "to")),
+        cc=_addresses(raw_headers(msg, "cc")),
+        subject=decode_header_value(raw_header(msg, "subject")),
+        date=_date(raw_header(msg, "date"), local_tz),
+    )
+
+
+def _visit(part: Message, found: _Found, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        return
+    ctype = part.get_content_type()
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        if ctype in _NOT_FORWARDS:
+            return
+        for sub in payload:
+            if not isinstance(sub, Message):
+                continue
+            if ctype.startswith("message/"):
+                _forwarded(_unwrap(part, sub), found, depth)
+            else:
+                _visit(sub, found, depth + 1)
+        return
+    _leaf(part, found, depth)
+
+
+def _forwarded(inner: Message | None, found: _Found, depth: int) -> None:
+    if inner is None:
+        return
+    found.forwarded.append(envelope_of(inner, local_tz=found.local_tz))
+    _visit(inner, found, depth + 1)
+
+
+def _unwrap(container: Message, inner: Message) -> Message | None:
+    """A message/rfc822 part sent with a base64 or quoted-printable body (against the RFC, but seen)
+    parses as a header-less message whose body is the encoded text: decode it and parse again."""
+    cte = str(container.get("content-transfer-encoding", "")).strip().lower()
+    body = inner.get_payload()
+    if inner.keys() or cte not in ("base64", "quoted-printable") or not isinstance(body, str):
+        return inner
+    encoded = body.encode("ascii", "surrogateescape")
+    try:
+        data = base64.b64decode(encoded) if cte == "base64" else quopri.decodestring(encoded)
+        return parse_message(data)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _leaf(part: Message, found: _Found, depth: int) -> None:
+    ctype = part.get_content_type()
+    filename = filename_of(part)
+    data = _payload_bytes(part)
+    if part.get_content_maintype() == "multipart":
+        # Its boundary was never found: what is left is text, not an attachment.
+        found.texts.append(decode_text(data, _charset(part)))
+        return
+    if ctype in _BODY_TYPES and filename is None and part.get_content_disposition() != "attachment":
+        text = decode_text(data, _charset(part))
+        (found.html if ctype == "text/html" else found.texts).append(text)
+        return
+    if _is_attached_mail(ctype, filename):
+        try:
+            _forwarded(parse_message(data), found, depth)
+            return
+        except MailUnreadable:
+            pass  # not mail after all: keep it as an ordinary attachment
+    if data or filename:
+        found.attachments.append(Attachment(filename, ctype, data))
+
+
+def _is_attached_mail(ctype: str, filename: str | None) -> bool:
+    return ctype == "message/rfc822" or (filename or "").lower().endswith(".eml")
+
+
+def _charset(part: Message) -> str | None:
+    return parse_params(raw_header(part, "content-type") or "").get("charset")
+
+
+def _payload_bytes(part: Message) -> bytes:
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""
+
+
+def _addresses(raws: list[str]) -> tuple[str, ...]:
+    """Bare lower-case addresses, in order, without repeats."""
+    text = ", ".join(as_text(raw) for raw in raws)
+    if "@" not in text:
+        return ()
+    found = [addr for _, addr in getaddresses([text]) if _ADDRESS.fullmatch(addr.strip())]
+    if not found:  # getaddresses gives up on malformed lists; pick the addresses out by hand
+        found = _ADDRESS.findall(text)
+    return tuple(dict.fromkeys(addr.strip().lower() for addr in found))
+
+
+def _message_id(raw: str | None) -> str | None:
+    text = decode_header_value(raw)
+    match = _MESSAGE_ID.search(text)
+    return match.group(0) if match else (text or None)
+
+
+def _date(raw: str | None, local_tz: tzinfo) -> datetime | None:
+    text = decode_header_value(raw)
+    if not text:
+        return None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    if when.tzinfo is None:
+        # RFC 5322: -0000 is UTC with the sender's zone unknown; no zone at all is a local clock.
+        when = when.replace(tzinfo=ZoneInfo("UTC") if "-0000" in text else local_tz)
+    return when
