@@ -229,7 +229,6 @@ def _insert_new(session: Session, rows: list[dict[str, object]]) -> int:
     statement = (
         insert_new(CancellationRow)
         .on_conflict_do_nothing(index_elements=["natural_key"])
-        .returning(CancellationRow.id)
+        .returning(col(CancellationRow.id))
     )
-    count = len(session.execute(statement, unique).all())  # type: ignore[call-overload]
-    return count
+    return len(session.execute(statement, unique).all())
