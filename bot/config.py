@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from mail.trust import Senders
@@ -72,6 +72,35 @@ class SmtpConfig(ServerConfig):
     sender: str = ""
 
 
+GroupKind = Literal["wecom", "dingtalk", "feishu"]
+
+
+class GroupConfig(BaseModel):
+    """A group robot (WeCom, DingTalk, Feishu) that receives a province's officer alerts."""
+
+    province: str  # a province, or "*" for every province
+    kind: GroupKind
+    url: str
+    secret: SecretStr | None = None  # DingTalk and Feishu sign their webhooks
+    secret_env: str | None = None  # or: the name of a CCERBOT_… variable that holds the secret
+    kinds: list[str] | None = None  # which alert kinds it receives; None: every officer alert and anomaly
+    name: str = ""  # how the bot names it in logs and in `groups test`
+
+    @model_validator(mode="after")
+    def _secret_from_environment(self) -> GroupConfig:
+        if self.secret_env:
+            if not self.secret_env.startswith("CCERBOT_"):
+                raise ValueError(f"secret_env must name a CCERBOT_ variable, not {self.secret_env}")
+            value = os.environ.get(self.secret_env)
+            if not value:
+                raise ValueError(f"{self.secret_env} is not set")
+            self.secret = SecretStr(value)
+        return self
+
+    def receives(self, province: str, kind: str) -> bool:
+        return self.province in (province, "*") and (self.kinds is None or kind in self.kinds)
+
+
 class OfficerConfig(BaseModel):
     telegram_id: int
     province: str
@@ -89,6 +118,7 @@ class Settings(BaseSettings):
     imap: ImapConfig | None = None
     smtp: SmtpConfig | None = None
     officers: list[OfficerConfig] = Field(default_factory=list)
+    groups: list[GroupConfig] = Field(default_factory=list)
     mail_folder: str | None = None  # intake from a folder when there is no IMAP
 
     @classmethod
