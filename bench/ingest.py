@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bench.season import season
 from bot.config import load_settings
@@ -44,17 +46,20 @@ def full_ingest(raws: list[bytes], url: str, config: IntakeConfig) -> tuple[floa
     return elapsed, rows, outcomes
 
 
-def _now():  # type: ignore[no-untyped-def]
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
+def _now() -> datetime:
     return datetime(2022, 1, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def _rates(seconds: float, messages: int, rows: int) -> str:
+    return f"{seconds:7.2f} s  {messages / seconds:8.0f} msg/s  {rows / seconds:9.0f} rows/s"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--units", type=int, default=3000)
-    parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL database (emptied first)")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="also run on this PostgreSQL database (emptied first)"
+    )
     args = parser.parse_args()
     folder = Path("var") / f"bench-season-{args.units}"
     paths = season(folder, args.units)
@@ -63,15 +68,17 @@ def main() -> None:
     config = IntakeConfig(senders=settings.trusted_senders(), tz=settings.tz)
     floor_s, table_rows = read_only(raws)
     print(f"season: {len(raws)} messages, {table_rows} spreadsheet rows, {args.units} units")
-    print(f"floor (read only):  {floor_s:7.2f} s  {len(raws) / floor_s:8.0f} msg/s  {table_rows / floor_s:9.0f} rows/s")
+    print(f"floor (read only):  {_rates(floor_s, len(raws), table_rows)}")
     with tempfile.TemporaryDirectory() as tmp:
         runs = [("sqlite", f"sqlite:///{tmp}/bench.db")]
         if args.postgres:
             runs.append(("postgres", args.postgres))
         for name, url in runs:
             elapsed, rows, outcomes = full_ingest(raws, url, config)
-            print(f"ingest ({name}):{' ' * (8 - len(name))}{elapsed:7.2f} s  {len(raws) / elapsed:8.0f} msg/s  "
-                  f"{rows / elapsed:9.0f} rows/s  ratio to floor {floor_s / elapsed:.2f}  {outcomes}")
+            ratio = floor_s / elapsed
+            print(
+                f"{f'ingest ({name}):':<20}{_rates(elapsed, len(raws), rows)}  ratio to floor {ratio:.2f}  {outcomes}"
+            )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from bot.cmd_query import emit_json
@@ -35,8 +34,9 @@ def add_run(commands: Any) -> None:
 
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
-    print("ccerbot: run 尚未实现（见邮件接收、聊天与提醒的工作项）", file=sys.stderr)
-    return 2
+    from bot.service import run_service
+
+    return run_service(ctx)
 
 
 def add_invite(commands: Any) -> None:

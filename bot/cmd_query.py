@@ -81,8 +81,14 @@ def reminders(ctx: AppContext, args: argparse.Namespace) -> int:
     from bot.reminders import reminders_at
 
     if args.send:
-        print("ccerbot: reminders --send 尚未实现（见提醒与截止预警的工作项）", file=sys.stderr)
-        return 2
+        from bot.service import send_due
+
+        summary, text = send_due(ctx, ctx.instant(args.at))
+        if args.json:
+            emit_json(summary)
+        else:
+            print(text)
+        return 1 if summary["states"]["failed"] else 0
     due = reminders_at(ctx.engine, ctx.settings, ctx.cycle, ctx.instant(args.at))
     if args.json:
         emit_json([r.to_json() for r in due])

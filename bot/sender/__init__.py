@@ -1,0 +1,1 @@
+"""The outbox sender: delivers what the scheduler wrote, through Telegram or email, with one retry policy."""

@@ -1,0 +1,123 @@
+"""`ccerbot run`: what it says it runs, what it does with mail taken in, and how it stops."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from bot.config import Settings
+from bot.context import AppContext
+from bot.service import serve
+from storage import outbox
+from tests.reminders.helpers import GUARD_S, settings
+from tests.servers.botapi import BotApiServer
+from tests.servers.smtp import SmtpServer
+
+SD_OFFICER_CHAT = 7001
+
+
+def copy_mail(samples: Path, folder: Path) -> int:
+    folder.mkdir()
+    files = sorted((samples / "mail").glob("*.eml"))
+    for path in files:
+        shutil.copy2(path, folder / path.name)  # keeps the old mtime: the files are complete
+    return len(files)
+
+
+async def wait_until(condition: object, what: str) -> None:
+    async def poll() -> None:
+        while not condition():  # type: ignore[operator]
+            await asyncio.sleep(0.05)
+
+    try:
+        await asyncio.wait_for(poll(), GUARD_S)
+    except TimeoutError:
+        raise AssertionError(f"not reached: {what}") from None
+
+
+async def test_mail_taken_in_leads_to_receipts_and_anomaly_alerts_once(
+    samples: Path,
+    sample_settings: Settings,
+    botapi: BotApiServer,
+    smtp_server: SmtpServer,
+    tmp_path: Path,
+) -> None:
+    count = copy_mail(samples, tmp_path / "inbox")
+    configured = settings(
+        f"sqlite:///{tmp_path / 'run.db'}",
+        botapi=botapi,
+        smtp=smtp_server,
+        senders=sample_settings.senders.model_dump(),
+        mail_folder=str(tmp_path / "inbox"),
+        officers=[{"telegram_id": SD_OFFICER_CHAT, "province": "山东省"}],
+    )
+    ctx = AppContext(configured)
+    said: list[str] = []
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(ctx, stop, said.append))
+    try:
+        # 山东省's officer is in chat; 广东省's officers only have their mailbox
+        await wait_until(lambda: botapi.sent_texts(SD_OFFICER_CHAT), "the 山东省 anomaly alert in chat")
+        await wait_until(
+            lambda: len(smtp_server.messages) >= count + 1, "receipts and the 广东省 alert by email"
+        )
+    finally:
+        stop.set()
+        service = await asyncio.wait_for(task, GUARD_S)
+    assert [line.split("：")[0] for line in said] == ["运行", "运行", "运行", "运行", "运行"]
+    assert any("长轮询" in line for line in said) and any("监视邮件文件夹" in line for line in said)
+    assert any("JobQueue" in line for line in said)
+    [alert] = botapi.sent_texts(SD_OFFICER_CHAT)
+    assert "91371406QA4XFD1Y5B" in alert and "5%" in alert
+    subjects = Counter(m.subject.split("：")[0] for m in smtp_server.messages)
+    assert subjects["回执"] == count
+    mailed = [m for m in smtp_server.messages if "异常" in m.subject]
+    assert [m.rcpt_tos for m in mailed] == [("tanjiaoyi@gdee.guangdong.example",)]
+    assert all(i.state == "sent" for i in outbox.items(ctx.engine))
+    assert service.sender is not None and service.sender.tally.failed == 0
+
+
+async def test_a_service_with_nothing_configured_says_what_it_leaves_out(tmp_path: Path) -> None:
+    ctx = AppContext(settings(f"sqlite:///{tmp_path / 'run.db'}"))
+    said: list[str] = []
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(ctx, stop, said.append))
+    await asyncio.sleep(0)
+    stop.set()
+    await asyncio.wait_for(task, GUARD_S)
+    assert [line.split("：")[0] for line in said] == ["未运行", "未运行", "未运行", "未运行", "运行"]
+    assert "提醒调度" in said[-1]
+
+
+def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    (tmp_path / "inbox").mkdir()
+    toml = tmp_path / "ccerbot.toml"
+    toml.write_text(f'mail_folder = "{tmp_path / "inbox"}"\n', "utf-8")
+    command = [
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "--config",
+        str(toml),
+        "--db",
+        f"sqlite:///{tmp_path / 'r.db'}",
+    ]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CCERBOT_")}
+    process = subprocess.Popen([*command, "run"], stderr=subprocess.PIPE, text=True, env=environment)
+    assert process.stderr is not None
+    lines = []
+    while not any("提醒调度" in line for line in lines):
+        line = process.stderr.readline()
+        assert line, f"ended early: {lines}"
+        lines.append(line)
+    process.send_signal(signal.SIGTERM)
+    _, rest = process.communicate(timeout=GUARD_S)
+    assert process.returncode == 0, rest
+    assert "已停止" in rest
+    assert any("监视邮件文件夹" in line for line in lines)
