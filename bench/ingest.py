@@ -75,10 +75,8 @@ def main() -> None:
             runs.append(("postgres", args.postgres))
         for name, url in runs:
             elapsed, rows, outcomes = full_ingest(raws, url, config)
-            ratio = floor_s / elapsed
-            print(
-                f"{f'ingest ({name}):':<20}{_rates(elapsed, len(raws), rows)}  ratio to floor {ratio:.2f}  {outcomes}"
-            )
+            rates, ratio = _rates(elapsed, len(raws), rows), floor_s / elapsed
+            print(f"{f'ingest ({name}):':<20}{rates}  ratio to floor {ratio:.2f}  {outcomes}")
 
 
 if __name__ == "__main__":
