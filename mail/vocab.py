@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, cast
@@ -64,6 +64,10 @@ class Vocab:
     range_separators: tuple[str, ...]
     provinces: tuple[tuple[str, str], ...]  # (key of a form, canonical name), longest form first
     subject_rules: tuple[tuple[re.Pattern[str], MessageKind], ...]
+    # every header text seen so far: the same dozen headers come back in every message
+    _matched: dict[tuple[str, str], HeaderMatch | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def kinds(self) -> tuple[MessageKind, ...]:
@@ -71,6 +75,13 @@ class Vocab:
 
     def match_header(self, text: str, kind: MessageKind) -> HeaderMatch | None:
         """The field a header cell names in a table of this kind, and whether it is in 万吨."""
+        if (text, kind) not in self._matched:
+            if len(self._matched) > 1 << 16:
+                self._matched.clear()
+            self._matched[(text, kind)] = self._match_header(text, kind)
+        return self._matched[(text, kind)]
+
+    def _match_header(self, text: str, kind: MessageKind) -> HeaderMatch | None:
         variants, ten_thousand = self.header_variants(text)
         table = self.synonyms.get(kind, {})
         for key in variants:
@@ -173,10 +184,10 @@ def _words(table: dict[str, list[str]], meaning: dict[str, Any]) -> dict[str, An
 def _synonym_table(partial: Vocab, fields: dict[str, dict[str, list[str]]], kind: str) -> dict[str, str]:
     table: dict[str, str] = {}
     for section in ("common", kind):
-        for field, words in fields.get(section, {}).items():
+        for name, words in fields.get(section, {}).items():
             for word in words:
                 variants, _ = partial.header_variants(word)
-                table.setdefault(variants[0], field)
+                table.setdefault(variants[0], name)
     return table
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import ChainMap
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -11,26 +13,27 @@ from sqlmodel import Session, col, func, select
 from compliance.names import account_key, name_key
 from storage.models import Unit, UnitAlias
 
-_CACHE: dict[str, tuple[tuple[object, ...], UnitIndex]] = {}
+_CACHE: dict[str, tuple[int | None, UnitIndex]] = {}
 
 
 @dataclass
 class UnitIndex:
     """All aliases in memory, so that matching a row costs no query.
 
-    Aliases are only ever added, so (count, highest id) names a state of the table: a process keeps the
+    Aliases are only ever added, so the highest id names a state of the table: a process keeps the
     last index it loaded and reloads only when another transaction has added aliases since. Each message
-    works on its own copy, so a rolled-back transaction leaves the cached index untouched.
+    writes its new aliases into a layer of its own above the cached tables, so a rolled-back transaction
+    leaves the cached index untouched.
     """
 
-    by_kind: dict[str, dict[str, int]] = field(
+    by_kind: dict[str, MutableMapping[str, int]] = field(
         default_factory=lambda: {"code": {}, "name": {}, "account": {}}
     )
 
     @classmethod
     def load(cls, session: Session) -> UnitIndex:
         url = str(session.get_bind().engine.url)
-        mark = tuple(session.exec(select(func.count(), func.max(UnitAlias.id))).one())
+        mark = session.exec(select(func.max(UnitAlias.id))).one()  # by the primary key: no table scan
         cached = _CACHE.get(url)
         if cached is None or cached[0] != mark:
             index = cls()
@@ -38,7 +41,7 @@ class UnitIndex:
             for kind, key, unit_id in rows:
                 index.by_kind.setdefault(kind, {})[key] = unit_id
             _CACHE[url] = cached = (mark, index)
-        return cls({kind: dict(table) for kind, table in cached[1].by_kind.items()})
+        return cls({kind: ChainMap({}, table) for kind, table in cached[1].by_kind.items()})
 
     def match(self, code: str | None, name: str | None, account: str | None) -> int | None:
         """By credit code; else by name (NFKC, no white space); else by account number."""
