@@ -156,7 +156,9 @@ def _apply_message(
     engine: Engine, message_pk: int, config: IntakeConfig, now: datetime, source: str, walked: Walked | None
 ) -> Outcome:
     with session_scope(engine) as session:
-        message = session.get(InboundMessage, message_pk)
+        # the raw bytes are loaded only when they must be walked again (a retry, a resumed message)
+        lazy_raw = inbox.WITHOUT_RAW if walked else ()
+        message = session.get(InboundMessage, message_pk, options=lazy_raw)
         assert message is not None
         try:
             walked = walked or walk(message.raw)

@@ -11,14 +11,19 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
+from sqlalchemy import or_
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col, select
 
 from storage.engine import session_scope
 from storage.models import InboundMessage
 
 MAX_ATTEMPTS = 3
+# loading options that leave the raw bytes in the database until they are read
+WITHOUT_RAW = (defer(cast("QueryableAttribute[bytes]", InboundMessage.raw)),)
 
 
 def content_hash(raw: bytes) -> str:
@@ -46,10 +51,11 @@ def store(
     """Keep the raw bytes first. The same bytes twice are one row; a repeated Message-ID is a duplicate."""
     digest = content_hash(raw)
     with session_scope(engine) as session:
-        same = session.exec(select(InboundMessage).where(InboundMessage.content_hash == digest)).first()
+        seen = _seen(session, digest, message_id)
+        same = next((m for m in seen if m.content_hash == digest), None)
         if same is not None:
             return Stored(same, same.id)
-        earlier = _same_message_id(session, message_id)
+        earlier = seen[0] if seen else None
         message = InboundMessage(
             message_id=message_id,
             content_hash=digest,
@@ -70,13 +76,13 @@ def store(
         return Stored(message, earlier.id if earlier else None, started=earlier is None)
 
 
-def _same_message_id(session: Session, message_id: str | None) -> InboundMessage | None:
-    if not message_id:
-        return None
-    query = (
-        select(InboundMessage).where(InboundMessage.message_id == message_id).order_by(col(InboundMessage.id))
-    )
-    return session.exec(query).first()
+def _seen(session: Session, digest: str, message_id: str | None) -> list[InboundMessage]:
+    """Messages with the same bytes or the same Message-ID, oldest first, in one query."""
+    same = col(InboundMessage.content_hash) == digest
+    if message_id:
+        same = or_(same, col(InboundMessage.message_id) == message_id)
+    query = select(InboundMessage).options(*WITHOUT_RAW).where(same)
+    return list(session.exec(query.order_by(col(InboundMessage.id))))
 
 
 def begin_attempt(engine: Engine, message_pk: int) -> int:
