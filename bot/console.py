@@ -1,10 +1,147 @@
-"""The console chat of `ccerbot demo`: the chat's answers, typed at a terminal."""
+"""The console chat of `ccerbot demo`: the chat's own views, typed at a terminal.
+
+The console is one more chat (CHAT_ID): /bind, /lang and every other command act on the database as they
+would from Telegram. `/as` lets one person try each role without binding: it stands in for the binding.
+"""
 
 from __future__ import annotations
 
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
 from bot.context import AppContext
+from bot.reports import province_names
+from bot.telegram import keyboards
+from bot.telegram.reply import Button, Reply, plain_text
+from bot.telegram.views import ask, identify, read_text
+from compliance.creditcode import is_valid_code, normalize_code
+from storage.access import Identity
+from storage.engine import session_scope
+from storage.units import find_unit
+from templates import render
+
+CHAT_ID = 0  # never a Telegram chat id
+QUIT = ("/quit", "/exit", "/q")
 
 
-def console_chat(ctx: AppContext) -> int:
-    print("控制台聊天尚未接入（见聊天工作项）。")
+@dataclass
+class Console:
+    ctx: AppContext
+    out: TextIO
+    now: datetime | None
+    files: Path
+    acting_as: Identity | None = None
+    choices: list[Button] = field(default_factory=list)
+
+    def instant(self) -> datetime:
+        return self.now or self.ctx.now()
+
+    def lang(self) -> str:
+        return identify(self.ctx.engine, CHAT_ID)[1]
+
+    def say(self, what: str, **context: Any) -> None:
+        self.out.write(render("chat_console", self.lang(), what=what, **context) + "\n")
+
+    def handle(self, text: str) -> None:
+        if text.isdigit() and self.choices:
+            self.press(int(text))
+        elif text == "/as" or text.startswith("/as "):
+            self.act_as(text.split()[1:])
+        elif text == "/whoami":
+            self.whoami()
+        elif text == "/at" or text.startswith("/at "):
+            self.move_to(text.removeprefix("/at").strip())
+        else:
+            command, args = read_text(text)
+            self.answer(command, args)
+
+    def answer(self, command: str, args: tuple[str, ...]) -> None:
+        reply = ask(self.ctx.engine, self.ctx.cycle, CHAT_ID, command, args, self.instant(), self.acting_as)
+        if command == "unbind":
+            self.acting_as = None
+        self.show(reply)
+
+    def press(self, number: int) -> None:
+        if not 1 <= number <= len(self.choices):
+            self.say("no_such_choice", count=len(self.choices))
+            return
+        command, args = keyboards.parse(self.choices[number - 1].data)
+        self.answer(command, args)
+
+    def show(self, reply: Reply) -> None:
+        self.out.write(plain_text(reply.text) + "\n")
+        if reply.attachment is not None:
+            self.files.mkdir(parents=True, exist_ok=True)
+            path = self.files / reply.attachment.filename
+            path.write_bytes(reply.attachment.data)
+            self.say("saved", path=str(path), kind=reply.attachment.kind)
+        self.choices = [button for row in reply.keyboard for button in row]
+        numbers = iter(range(1, len(self.choices) + 1))
+        rows = [[(next(numbers), button.label) for button in row] for row in reply.keyboard]
+        if rows:
+            self.say("choices", rows=rows)
+
+    def act_as(self, words: list[str]) -> None:
+        if words[:1] == ["officer"] and len(words) == 2:
+            self.as_officer(words[1])
+        elif len(words) == 1 and is_valid_code(words[0]):
+            self.as_emitter(normalize_code(words[0]))
+        else:
+            self.say("as_usage")
+
+    def as_emitter(self, code: str) -> None:
+        with session_scope(self.ctx.engine) as session:
+            unit = find_unit(session, code)
+            name = unit.name if unit is not None else None
+        if name is None:
+            self.say("no_such_unit", code=code)
+            return
+        self.acting_as = Identity(CHAT_ID, "emitter", code, None, self.lang())
+        self.say("as_emitter", code=code, name=name)
+
+    def as_officer(self, province: str) -> None:
+        known = province_names(self.ctx.engine, self.instant())
+        if province != "*" and province not in known:
+            self.say("no_such_province", province=province, known=known)
+            return
+        self.acting_as = Identity(CHAT_ID, "officer", None, province, self.lang())
+        self.say("as_officer", province=province)
+
+    def whoami(self) -> None:
+        who = self.acting_as or identify(self.ctx.engine, CHAT_ID)[0]
+        self.say("whoami", who=who, acting=self.acting_as is not None, at=self.instant())
+
+    def move_to(self, text: str) -> None:
+        try:
+            self.now = self.ctx.instant(text) if text else None
+        except ValueError:
+            self.say("at_usage")
+            return
+        self.say("at", at=self.instant())
+
+
+def console_chat(
+    ctx: AppContext,
+    *,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    now: datetime | None = None,
+    files: Path = Path("var"),
+) -> int:
+    """Read lines from `stdin` until /quit or the end; answer each as the chat would, at `now`."""
+    console = Console(ctx, stdout, now, files)
+    console.say("welcome", at=console.instant())
+    prompt = "> " if stdin.isatty() else ""
+    while True:
+        stdout.write(prompt)
+        stdout.flush()
+        line = stdin.readline()
+        if not line or line.strip() in QUIT:
+            break
+        if line.strip():
+            console.handle(line.strip())
+    console.say("bye")
     return 0

@@ -54,7 +54,7 @@ def run_demo(ctx: AppContext, args: argparse.Namespace) -> int:
     if not args.no_chat and sys.stdin.isatty():
         from bot.console import console_chat
 
-        return console_chat(demo)
+        return console_chat(demo, now=INSTANTS[1])  # the console answers as on 2021-12-09 09:00
     return 0
 
 

@@ -1,0 +1,142 @@
+"""Who a chat is: /start, /bind (a one-time code, or a code mailed to the unit), /unbind, /lang."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, func, select
+
+from bot.telegram import keyboards
+from bot.telegram.base import Keyboard, Query, say
+from bot.telegram.reply import Reply
+from compliance.creditcode import is_valid_code, normalize_code
+from storage import access
+from storage.engine import session_scope
+from storage.models import BindAttempt, OutboxItem
+from storage.outbox import NewItem, enqueue
+from storage.units import find_unit
+from templates import LANGS, render
+
+MAILS_PER_ADDRESS_PER_HOUR = 3  # so that many chats together cannot flood a unit's mailbox either
+
+
+def start(q: Query) -> Reply:
+    who = q.identity
+    if who is None:
+        return say("chat_start", q, who=None, unit_name=None)
+    return say("chat_start", q, menu(q), who=who, unit_name=_unit_name(q, who.unit_code))
+
+
+def menu(q: Query) -> Keyboard:
+    who = q.identity
+    if who is None:
+        return ()
+    if who.role == "emitter":
+        return keyboards.emitter_menu(q.lang)
+    national = who.province == "*"
+    return keyboards.officer_menu(q.lang, None if national else who.province, national)
+
+
+def _unit_name(q: Query, code: str | None) -> str | None:
+    if not code:
+        return None
+    with session_scope(q.engine) as session:
+        unit = find_unit(session, code)
+        return unit.name if unit else None
+
+
+def bind(q: Query) -> Reply:
+    given = "".join(q.args)
+    if not given:
+        return say("chat_bind", q, outcome="usage")
+    if is_valid_code(given):
+        return _mail_code(q, normalize_code(given))
+    return _redeem(q, given)
+
+
+def _redeem(q: Query, given: str) -> Reply:
+    with session_scope(q.engine) as session:
+        try:
+            who = access.redeem(session, q.chat_id, given, q.now)
+        except access.Throttled:
+            return say("chat_bind", q, outcome="throttled")
+    if who is None:
+        return say("chat_bind", q, outcome="wrong")
+    bound = Query(q.engine, q.cycle, q.chat_id, who, (), q.now, who.lang)
+    return say(
+        "chat_bind", bound, menu(bound), outcome="bound", who=who, unit_name=_unit_name(bound, who.unit_code)
+    )
+
+
+def _mail_code(q: Query, code: str) -> Reply:
+    """Mail a code to the unit's address on file; the reply never says whether the unit exists."""
+    with session_scope(q.engine) as session:
+        if access.failures_last_hour(session, q.chat_id, q.now) >= access.MAX_FAILURES_PER_HOUR:
+            return say("chat_bind", q, outcome="throttled")
+        # A request counts as a try, so that one chat cannot make the bot mail a unit again and again.
+        session.add(BindAttempt(chat_id=q.chat_id, at=q.now, ok=False))
+        unit = find_unit(session, code)
+        address = unit.contact_email if unit is not None else None
+        if (
+            unit is None
+            or not address
+            or _recent_mails(session, address, q.now) >= MAILS_PER_ADDRESS_PER_HOUR
+        ):
+            return say("chat_bind", q, outcome="maybe_mailed")
+        plain = access.new_code(session, role="emitter", unit_code=code, now=q.now)
+        enqueue(session, [_bind_mail(q, address, unit.name, code, plain)], q.now)
+    return say("chat_bind", q, outcome="mailed", masked=mask_address(address))
+
+
+def _key_prefix(address: str) -> str:
+    return f"bindcode|email:{address.lower()}|"
+
+
+def _recent_mails(session: Session, address: str, now: datetime) -> int:
+    query = (
+        select(func.count())
+        .select_from(OutboxItem)
+        .where(
+            col(OutboxItem.key).startswith(_key_prefix(address)),
+            OutboxItem.created_at > now - timedelta(hours=1),
+        )
+    )
+    return int(session.exec(query).one())
+
+
+def _bind_mail(q: Query, address: str, name: str, code: str, plain: str) -> NewItem:
+    text = render("chat_bindmail", q.lang, name=name, code=code, plain=plain, expires=q.now + access.CODE_TTL)
+    subject, _, body = text.partition("\n")
+    digest = hashlib.sha256(plain.encode()).hexdigest()[:16]
+    return NewItem(
+        key=_key_prefix(address) + digest,
+        audience="emitter",
+        channel="email",
+        recipient=address,
+        kind="bind_code",
+        body=body.strip() + "\n",
+        subject=subject.strip(),
+    )
+
+
+def mask_address(address: str) -> str:
+    """t***@unit.example: enough for the owner to recognise, too little for anyone else."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def unbind(q: Query) -> Reply:
+    with session_scope(q.engine) as session:
+        done = access.unbind(session, q.chat_id)
+    return say("chat_unbind", q, outcome="done" if done else "not_bound")
+
+
+def lang(q: Query) -> Reply:
+    wanted = q.args[0].lower() if q.args else ""
+    if wanted not in LANGS:
+        return say("chat_lang", q, outcome="usage")
+    with session_scope(q.engine) as session:
+        access.set_language(session, q.chat_id, wanted)
+    switched = Query(q.engine, q.cycle, q.chat_id, q.identity, (), q.now, wanted)
+    return say("chat_lang", switched, menu(switched), outcome="set")

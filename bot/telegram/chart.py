@@ -1,0 +1,138 @@
+"""A province's completion over time against the targets, as a PNG.
+
+Drawn with matplotlib's object API on the Agg canvas (no GUI, safe off the main thread). Chinese needs a
+CJK font: the first one fontconfig knows is used; without one the chart is drawn in English and leaves
+out any text the fonts cannot draw, so it never shows empty boxes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from io import BytesIO
+from threading import Lock
+from typing import Any
+
+from matplotlib import font_manager, rc_context
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
+from matplotlib.figure import Figure
+
+_DRAWING = Lock()
+PREFERRED = (
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    ratio: float  # 0..1
+    at: datetime
+    label: str
+
+
+@dataclass(frozen=True)
+class ChartTexts:
+    title: str
+    subtitle: str  # the province and the instant; left out when the fonts cannot draw it
+    ylabel: str
+    rate: str
+    now: str
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """The family name of an installed font that draws Chinese, registered with matplotlib; None if none."""
+    for path in _fontconfig_paths():
+        try:
+            font_manager.fontManager.addfont(path)
+            family = font_manager.FontProperties(fname=path).get_name()
+        except (OSError, RuntimeError, ValueError):
+            continue
+        if family:
+            return family
+    return None
+
+
+def _fontconfig_paths() -> list[str]:
+    if shutil.which("fc-list") is None:
+        return []
+    try:
+        listed = subprocess.run(
+            ["fc-list", ":lang=zh", "file", "family"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    entries = [line.split(":", 1) for line in listed.splitlines() if ":" in line]
+    rank = {name: i for i, name in enumerate(PREFERRED)}
+
+    def preference(entry: list[str]) -> int:
+        families = [f.strip() for f in entry[1].split(",")] if len(entry) > 1 else []
+        return min((rank.get(f, len(PREFERRED)) for f in families), default=len(PREFERRED))
+
+    return [entry[0].strip() for entry in sorted(entries, key=preference)]
+
+
+def drawable(text: str) -> bool:
+    """Whether the fonts at hand draw every character of the text."""
+    return cjk_font() is not None or text.isascii()
+
+
+def completion_png(
+    points: Sequence[tuple[datetime, float]],
+    targets: Sequence[Target],
+    start: datetime,
+    end: datetime,
+    texts: ChartTexts,
+) -> bytes:
+    """`points` are (instant, completion rate 0..1); the x axis runs from `start` to `end`."""
+    family = cjk_font()
+    fonts: Any = {
+        "font.family": "sans-serif",
+        "font.sans-serif": [family, "DejaVu Sans"] if family else ["DejaVu Sans"],
+    }
+    # matplotlib's settings are global and it is not thread-safe: one chart at a time.
+    with _DRAWING, rc_context(fonts):
+        figure = Figure(figsize=(8, 4.5), dpi=110, layout="tight")
+        _draw(figure.add_subplot(), points, targets, start, end, texts)
+        buffer = BytesIO()
+        FigureCanvasAgg(figure).print_png(buffer)
+    return buffer.getvalue()
+
+
+def _draw(
+    axes: Axes,
+    points: Sequence[tuple[datetime, float]],
+    targets: Sequence[Target],
+    start: datetime,
+    end: datetime,
+    texts: ChartTexts,
+) -> None:
+    xs = [float(date2num(at)) for at, _ in points]
+    ys = [rate * 100 for _, rate in points]
+    axes.plot(xs, ys, marker="o", markersize=3, linewidth=2, color="#1f77b4", label=texts.rate)
+    for target, colour in zip(targets, ("#d62728", "#2ca02c"), strict=False):
+        axes.axhline(target.ratio * 100, color=colour, linestyle="--", linewidth=1, label=target.label)
+        axes.axvline(float(date2num(target.at)), color=colour, linestyle=":", linewidth=1)
+    if xs:
+        axes.annotate(f"{ys[-1]:.1f}%", (xs[-1], ys[-1]), textcoords="offset points", xytext=(4, 6))
+        axes.axvline(xs[-1], color="#7f7f7f", linewidth=0.8, label=texts.now)
+    axes.set_xlim(float(date2num(start)), float(date2num(end)))
+    axes.set_ylim(0, 105)
+    axes.set_ylabel(texts.ylabel)
+    axes.xaxis.set_major_locator(AutoDateLocator(tz=start.tzinfo, maxticks=8))
+    axes.xaxis.set_major_formatter(DateFormatter("%m-%d", tz=start.tzinfo))
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper left", fontsize="small")
+    axes.set_title(
+        texts.title + (f"\n{texts.subtitle}" if texts.subtitle and drawable(texts.subtitle) else "")
+    )

@@ -1,0 +1,51 @@
+"""An emitter's views: where its unit stands, and the cycle's calendar with what the unit has done."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.reports import UnitReport
+from bot.telegram import keyboards
+from bot.telegram.base import Keyboard, Query, bound_only, emitters_only, say, time_left
+from bot.telegram.facts import unit_report
+from bot.telegram.reply import Reply
+from compliance.cycle import Deadline
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    deadline: Deadline
+    passed: bool
+    left: tuple[int, int] | None
+
+
+def report_or_none(q: Query, code: str) -> UnitReport | None:
+    return unit_report(q.engine, q.cycle, code, q.now)
+
+
+@emitters_only
+def status(q: Query) -> Reply:
+    assert q.identity is not None and q.identity.unit_code
+    return unit_status(q, report_or_none(q, q.identity.unit_code), keyboards.emitter_menu(q.lang))
+
+
+def unit_status(q: Query, report: UnitReport | None, keyboard: Keyboard, officer: bool = False) -> Reply:
+    if report is None:
+        return say("chat_status", q, keyboard, r=None, s=None, left=None, officer=officer)
+    s = report.status
+    return say(
+        "chat_status", q, keyboard, r=report, s=s, left=time_left(s.next_deadline, q.now), officer=officer
+    )
+
+
+def calendar(q: Query) -> list[CalendarEntry]:
+    return [CalendarEntry(d, d.at <= q.now, time_left(d.at, q.now)) for d in q.cycle.deadlines]
+
+
+@bound_only
+def deadlines(q: Query) -> Reply:
+    assert q.identity is not None
+    code = q.identity.unit_code if q.identity.role == "emitter" else None
+    report = report_or_none(q, code) if code else None
+    keyboard = keyboards.emitter_menu(q.lang) if code else ()
+    return say("chat_deadlines", q, keyboard, entries=calendar(q), s=report.status if report else None)

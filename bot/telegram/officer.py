@@ -1,0 +1,144 @@
+"""An officer's views of its province: the overview, units still to act by step, one unit."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from sqlmodel import col, func, select
+
+from bot.reports import NotFound, ProvinceReport, UnitReport, province_report
+from bot.telegram import keyboards
+from bot.telegram.base import Keyboard, Query, as_page, officers_only, page_of, say, time_left
+from bot.telegram.emitter import report_or_none as unit_or_none
+from bot.telegram.emitter import unit_status
+from bot.telegram.reply import Reply
+from bot.telegram.scope import NATIONAL, scoped
+from compliance.creditcode import is_valid_code, normalize_code
+from storage.engine import session_scope
+from storage.models import InboundMessage
+from storage.units import search_units
+
+STEPS = (
+    "submit_application",
+    "await_confirmation",
+    "cancel_ccer",
+    "submit_compliance",
+    "surrender_allowances",
+)
+PAGE = 20
+UNIT_BUTTONS = 10
+
+
+def province_or_none(q: Query, province: str) -> ProvinceReport | None:
+    try:
+        return province_report(q.engine, q.cycle, province, q.now)
+    except NotFound:
+        return None
+
+
+def no_data(q: Query, province: str) -> Reply:
+    return say("chat_nodata", q, province=province)
+
+
+def menu(q: Query, province: str) -> Keyboard:
+    national = q.identity is not None and q.identity.province == NATIONAL
+    return keyboards.officer_menu(q.lang, province, national)
+
+
+def outstanding_by_step(units: Sequence[UnitReport]) -> list[tuple[str, int]]:
+    counted: Counter[str] = Counter(u.status.next_step for u in units if not u.status.complied)
+    return [(step, counted[step]) for step in STEPS if counted[step]]
+
+
+def quarantined_count(q: Query, province: str) -> int:
+    query = select(func.count()).select_from(InboundMessage).where(InboundMessage.state == "quarantined")
+    if province != NATIONAL:
+        query = query.where(col(InboundMessage.province) == province)
+    with session_scope(q.engine) as session:
+        return int(session.exec(query).one())
+
+
+@scoped("overview")
+def overview(q: Query, province: str) -> Reply:
+    report = province_or_none(q, province)
+    if report is None:
+        return no_data(q, province)
+    units = report.units
+    return say(
+        "chat_overview",
+        q,
+        menu(q, province),
+        p=report.progress,
+        left95=time_left(q.cycle.target_95_at, q.now),
+        left100=time_left(q.cycle.compliance_deadline, q.now),
+        counts=outstanding_by_step(units),
+        anomalous_units=sum(1 for u in units if u.status.anomalies),
+        anomalies_total=sum(len(u.status.anomalies) for u in units),
+        unmatched=len(report.unmatched),
+        quarantined=quarantined_count(q, province),
+    )
+
+
+@scoped("pending")
+def pending(q: Query, province: str) -> Reply:
+    report = province_or_none(q, province)
+    if report is None:
+        return no_data(q, province)
+    counts = outstanding_by_step(report.units)
+    step = q.args[0] if q.args and q.args[0] in STEPS else None
+    total = sum(n for _, n in counts)
+    if step is None:
+        keyboard = keyboards.step_buttons(q.lang, province, counts) + menu(q, province)
+        return say("chat_pending", q, keyboard, province=province, step=None, counts=counts, total=total)
+    at_step = [u for u in report.units if not u.status.complied and u.status.next_step == step]
+    shown, page, pages = page_of(at_step, as_page(q.args[1] if len(q.args) > 1 else None), PAGE)
+    keyboard = keyboards.pager(q.lang, ["pending", province, step], page, pages) + menu(q, province)
+    return say(
+        "chat_pending",
+        q,
+        keyboard,
+        province=province,
+        step=step,
+        units=shown,
+        total=len(at_step),
+        page=page,
+        pages=pages,
+        offset=(page - 1) * PAGE,
+    )
+
+
+@officers_only
+def unit(q: Query) -> Reply:
+    assert q.identity is not None and q.identity.province
+    own = q.identity.province
+    fragment = " ".join(q.args).strip()
+    if not fragment:
+        return say("chat_unit_list", q, fragment="", units=[], usage=True)
+    code = normalize_code(fragment)
+    if is_valid_code(code):
+        found = [(code, "")]
+    else:
+        with session_scope(q.engine) as session:
+            found = [(u.code, u.name) for u in search_units(session, fragment, own, limit=PAGE + 1)]
+    if len(found) == 1:
+        return one_unit(q, found[0][0], own)
+    keyboard = keyboards.unit_buttons(found[:UNIT_BUTTONS])
+    return say(
+        "chat_unit_list",
+        q,
+        keyboard,
+        fragment=fragment,
+        units=found[:PAGE],
+        more=len(found) > PAGE,
+        usage=False,
+    )
+
+
+def one_unit(q: Query, code: str, own: str) -> Reply:
+    report = unit_or_none(q, code)
+    if report is None or (own != NATIONAL and report.province != own):
+        # Another province's unit is answered exactly like a unit that does not exist.
+        return say("chat_unit_list", q, fragment=code, units=[], more=False, usage=False)
+    keyboard = keyboards.rows([keyboards.button("overview", q.lang, "overview", report.province)])
+    return unit_status(q, report, keyboard, officer=True)
