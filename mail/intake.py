@@ -61,9 +61,9 @@ class Outcome:
 class Refused(Exception):
     """The whole message is refused: it goes to quarantine with this reason."""
 
-    def __init__(self, reason: str, kind: MessageKind = "unknown") -> None:
+    def __init__(self, reason: str, kind: MessageKind = "unknown", province: str | None = None) -> None:
         super().__init__(reason)
-        self.reason, self.kind = reason, kind
+        self.reason, self.kind, self.province = reason, kind, province
 
 
 def ingest(engine: Engine, raw: bytes, source: str, config: IntakeConfig, now: datetime) -> Outcome:
@@ -137,7 +137,7 @@ def process(
 
 
 def _quarantine(engine: Engine, message_pk: int, source: str, refused: Refused) -> Outcome:
-    inbox.quarantine(engine, message_pk, refused.reason, refused.kind)
+    inbox.quarantine(engine, message_pk, refused.reason, refused.kind, refused.province)
     message = inbox.get(engine, message_pk)
     assert message is not None
     return Outcome(
@@ -235,7 +235,7 @@ def _apply_parsed(
     named = _named_province(walked, parsed)
     verdict = judge(config.senders, walked.envelope.sender, kind, named)
     if not verdict.trusted:
-        raise Refused(verdict.reason or "发件人不可信", kind)
+        raise Refused(verdict.reason or "发件人不可信", kind, named)  # its province's officers see it
     ctx = apply.Context(message.id or 0, known_at(walked, now), verdict.province, now)
     records = [r for p in parsed for r in p.records]
     parse_errors = [e for p in parsed for e in p.row_errors]

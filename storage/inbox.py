@@ -95,13 +95,15 @@ def begin_attempt(engine: Engine, message_pk: int) -> int:
         return message.attempts
 
 
-def quarantine(engine: Engine, message_pk: int, reason: str, kind: str | None = None) -> None:
+def quarantine(
+    engine: Engine, message_pk: int, reason: str, kind: str | None = None, province: str | None = None
+) -> None:
     with session_scope(engine) as session:
         message = session.get(InboundMessage, message_pk)
         assert message is not None
         message.state, message.outcome, message.reason = "quarantined", "quarantined", reason
-        if kind:
-            message.kind = kind
+        message.kind = kind or message.kind
+        message.province = province or message.province
 
 
 def unfinished(engine: Engine) -> list[InboundMessage]:

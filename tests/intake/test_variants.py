@@ -371,3 +371,18 @@ def test_garbage_named_like_a_spreadsheet_quarantines(sqlite_engine: Engine) -> 
         attachments=[("记录.xlsx", bytes(range(256)) * 4, None)],
     )
     assert take(sqlite_engine, raw).outcome == "quarantined"
+
+
+def test_a_quarantined_message_is_tagged_with_the_province_it_names(sqlite_engine: Engine) -> None:
+    from storage import inbox
+
+    seeded(sqlite_engine)
+    raw = xlsx_mail(
+        "someone@mail.example",
+        daily_subject("广东省", "2021-11-25"),
+        "2021-11-25T17:40",
+        daily_rows([("2021-11-25", G1.name, G1.code, 80_000, 5_000)]),
+        to=GD,
+    )
+    take(sqlite_engine, raw)
+    assert [m.province for m in inbox.quarantined(sqlite_engine)] == ["广东省"]

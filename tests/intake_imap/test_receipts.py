@@ -117,12 +117,24 @@ def test_an_untrusted_sender_gets_nothing_and_the_named_provinces_officers_are_t
     assert "发件人不在可信名单中" in alerts[0].body
 
 
-def test_untrusted_mail_naming_no_province_goes_to_national_officers(
+def test_untrusted_mail_naming_its_province_only_in_the_table_goes_to_that_province(
     engine: Engine, intake_config: IntakeConfig
 ) -> None:
     bind_officers(engine)
     raw = from_stranger("001-roster").replace(b"Subject: =?utf-8?b?5bGx5Lic55yB", b"Subject: =?utf-8?b?")
     take(engine, intake_config, raw)
+
+    assert sorted(i.recipient for i in items(engine)) == ["501", "503"]  # the title row names 山东省
+
+
+def test_untrusted_mail_naming_no_province_goes_to_national_officers(
+    engine: Engine, intake_config: IntakeConfig
+) -> None:
+    from tests.intake.world import daily_rows, xlsx_mail
+
+    bind_officers(engine)
+    rows = daily_rows([("2021-11-25", "某能源有限公司", None, 1, 5_000)])
+    take(engine, intake_config, xlsx_mail("someone@mail.example", "CCER注销记录", "2021-11-25T17:40", rows))
 
     assert [i.recipient for i in items(engine)] == ["503"]
 
