@@ -1,11 +1,13 @@
-"""`python -m bench`: every benchmark that needs no extra server, one after the other."""
+"""`python -m bench` (`make bench`): every benchmark, one after the other, each printing its figures."""
 
 from __future__ import annotations
 
 import sys
 
-from bench import ingest
+from bench import chat_status, fanout, ingest
 
 if __name__ == "__main__":
-    sys.argv = [sys.argv[0]]
-    ingest.main()
+    for name, run in (("ingest", ingest.main), ("chat status", chat_status.main), ("fan-out", fanout.main)):
+        print(f"\n== {name} ==", flush=True)
+        sys.argv = [sys.argv[0]]
+        run()
