@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd_admin.add_invite(commands)
     cmd_admin.add_quarantine(commands)
     cmd_admin.add_db(commands)
+    cmd_admin.add_groups(commands)
     return parser
 
 

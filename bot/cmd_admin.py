@@ -128,3 +128,22 @@ def db(ctx: AppContext, args: argparse.Namespace) -> int:
     engine = make_engine(ctx.settings.database_url)
     print(f"数据库已升级到版本 {upgrade(engine)}")
     return 0
+
+
+def add_groups(commands: Any) -> None:
+    parser = commands.add_parser("groups", help="group robots (WeCom, DingTalk, Feishu)")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sub.add_parser("test", help="send a test message to every configured group and report each result")
+    parser.set_defaults(handler=groups)
+
+
+def groups(ctx: AppContext, args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.groups import test_command
+
+    if not ctx.settings.groups:
+        raise UsageError("没有配置群机器人（[[groups]]）")
+    results = asyncio.run(test_command.test_groups(ctx.settings))
+    print(test_command.format_results(results, ctx.settings.lang))
+    return 0 if test_command.all_ok(results) else 1

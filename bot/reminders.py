@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
+from bot.groups.routing import groups_for
 from bot.reports import UnitReport, unit_reports
 from compliance.cycle import Cycle
 from compliance.kinds import ALL_KINDS
@@ -21,6 +22,7 @@ from storage.outbox import NewItem
 from templates import render
 
 Renderer = Callable[[str, bool], str]  # (lang, html) -> text
+GROUP_KINDS = ("wecom", "dingtalk", "feishu")
 
 
 @dataclass(frozen=True)
@@ -108,10 +110,17 @@ def render_item(item: DueItem, lang: str, names: dict[str, str], html: bool = Fa
 # --- recipients ------------------------------------------------------------------------------------
 
 
-def officer_recipients(session: Any, settings: Settings, province: str) -> list[Recipient]:
-    """The province's officers (and national ones) in chat; by email only when none is in chat."""
+def officer_recipients(session: Any, settings: Settings, province: str, kind: str) -> list[Recipient]:
+    """The province's officers (and national ones) in chat, by email only when none is in chat; and the
+    group robots that take this kind of alert."""
     chats = officer_chats(session, settings, province)
-    return chats or officer_emails(settings, province)
+    return (chats or officer_emails(settings, province)) + group_recipients(settings, province, kind)
+
+
+def group_recipients(settings: Settings, province: str, kind: str) -> list[Recipient]:
+    return [
+        Recipient(group.kind, name, settings.lang) for name, group in groups_for(settings, province, kind)
+    ]
 
 
 def officer_chats(session: Any, settings: Settings, province: str) -> list[Recipient]:
@@ -135,7 +144,7 @@ def _recipients(
     session: Any, settings: Settings, item: DueItem, reports: dict[str, UnitReport]
 ) -> list[Recipient]:
     if item.audience == "officer":
-        return officer_recipients(session, settings, item.target)
+        return officer_recipients(session, settings, item.target, item.kind)
     chats = [
         Recipient("telegram", str(b.chat_id), b.lang) for b in access.chats_for_unit(session, item.target)
     ]
@@ -167,6 +176,8 @@ def compose(audience: str, recipient: Recipient, kind: str, about: str, text: Re
     """
     if recipient.channel == "telegram":
         return NewItem(key, audience, "telegram", recipient.address, kind, text(recipient.lang, True))
+    if recipient.channel in GROUP_KINDS:  # plain text: the digest adds its own heading
+        return NewItem(key, audience, recipient.channel, recipient.address, kind, text(recipient.lang, False))
     lang = recipient.lang
     subject = render(
         "email_subject", lang, audience=audience, kind=kind, target=about, reminder_kinds=ALL_KINDS

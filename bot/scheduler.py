@@ -78,12 +78,11 @@ def enqueue_new_anomalies(engine: Engine, settings: Settings, cycle: Cycle, now:
     if not flagged:
         return 0
     with session_scope(engine) as session:
-        contacts = {p: officer_recipients(session, settings, p) for p in {r.province for r in flagged}}
         wanted = [
             (outbox_key("officer", to, anomaly, cycle.name, report.code), report, anomaly, to)
             for report in flagged
             for anomaly in report.status.anomalies
-            for to in contacts[report.province]
+            for to in officer_recipients(session, settings, report.province, anomaly)
         ]
         present = existing_keys(session, [key for key, *_ in wanted])
         items = [

@@ -23,10 +23,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+
 from bot.config import ConfigError, Settings
 from bot.context import AppContext
 from bot.scheduler import Scheduler, enqueue_delivery_failed, enqueue_due
 from bot.sender.email import EmailChannel
+from bot.sender.groups import group_channels
 from bot.sender.loop import Channel, Sender
 from bot.sender.telegram import TelegramChannel, build_bot
 from storage.models import OutboxItem
@@ -96,13 +99,16 @@ async def standalone_channels(settings: Settings) -> AsyncIterator[dict[str, Cha
     channels: dict[str, Channel] = {}
     if settings.smtp is not None:
         channels["email"] = EmailChannel(settings.smtp)
-    if settings.telegram is None or settings.telegram.token is None:
-        yield channels
-        return
-    bot = build_bot(settings.telegram)
-    async with bot:
-        channels["telegram"] = TelegramChannel(bot)
-        yield channels
+    async with aiohttp.ClientSession() as http:
+        if settings.groups:
+            channels.update(group_channels(settings, http))
+        if settings.telegram is None or settings.telegram.token is None:
+            yield channels
+            return
+        bot = build_bot(settings.telegram)
+        async with bot:
+            channels["telegram"] = TelegramChannel(bot)
+            yield channels
 
 
 def _failure_reporter(ctx: AppContext, written: list[str]) -> Callable[[OutboxItem, str], Awaitable[None]]:
@@ -190,6 +196,7 @@ async def serve(ctx: AppContext, stop: asyncio.Event, announce: Callable[[str], 
         announce(f"运行：邮件发件（SMTP {ctx.settings.smtp.host}:{ctx.settings.smtp.port}）")
     else:
         announce("未运行：邮件发件（未配置 [smtp]）")
+    http = _groups(ctx.settings, channels, announce)
     if channels:
         service.sender = Sender(ctx.engine, channels, on_failure=_failure_reporter(ctx, service.alerts))
         service.tasks.append(asyncio.create_task(service.sender.run(stop), name="sender"))
@@ -201,7 +208,23 @@ async def serve(ctx: AppContext, stop: asyncio.Event, announce: Callable[[str], 
         await stop.wait()
     finally:
         await _shutdown(service, bot)
+        if http is not None:
+            await http.close()
     return service
+
+
+def _groups(
+    settings: Settings, channels: dict[str, Channel], announce: Callable[[str], None]
+) -> aiohttp.ClientSession | None:
+    """The group robots' channels, sharing one HTTP session (returned, to be closed at the end)."""
+    if not settings.groups:
+        announce("未运行：群机器人（未配置 [[groups]]）")
+        return None
+    http = aiohttp.ClientSession()
+    channels.update(group_channels(settings, http))
+    kinds = "、".join(sorted({g.kind for g in settings.groups}))
+    announce(f"运行：群机器人发件（{len(settings.groups)} 个：{kinds}，按各平台限速）")
+    return http
 
 
 async def _shutdown(service: Service, bot: Any) -> None:
