@@ -223,6 +223,8 @@ def _cancellation_row(
 
 def _insert_new(session: Session, rows: list[dict[str, object]]) -> int:
     """Insert the records whose natural key is new, in one statement; repeats are counted once."""
+    if not rows:  # an empty executemany would insert one row of defaults
+        return 0
     unique = list({str(r["natural_key"]): r for r in reversed(rows)}.values())[::-1]  # first of each key
     dialect = session.get_bind().dialect.name
     insert_new = postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -78,8 +78,20 @@ def name_key(name: str) -> str:
 # ---- amounts -----------------------------------------------------------------------------------
 
 
+# No unit surrenders or cancels anywhere near this (the whole national market allocates about 4.5e9 t a
+# year); a larger figure is a typing or export error, and must not reach a 64-bit database column.
+MAX_TONNES = 10**12
+
+
 def parse_amount(cell: Cell, *, ten_thousand: bool = False) -> int | None:
     """Whole tonnes; 万吨 (from the header, or written in the cell) are converted and rounded half up."""
+    amount = _amount(cell, ten_thousand)
+    if amount is not None and abs(amount) > MAX_TONNES:
+        raise ValueError(f"{show(cell)} 超出合理范围（不超过 {MAX_TONNES:,} 吨）")
+    return amount
+
+
+def _amount(cell: Cell, ten_thousand: bool) -> int | None:
     if is_blank(cell):
         return None
     if isinstance(cell, bool | date):
@@ -120,6 +132,8 @@ def _strip_unit(key: str) -> tuple[str, bool]:
 def _whole_tonnes(number: Decimal, ten_thousand: bool, cell: Cell) -> int:
     if not number.is_finite():
         raise ValueError(f"{show(cell)} 不是数字")
+    if abs(number) > MAX_TONNES:  # before any arithmetic: quantize refuses numbers this long
+        raise ValueError(f"{show(cell)} 超出合理范围（不超过 {MAX_TONNES:,} 吨）")
     if ten_thousand:
         return int((number * _TEN_THOUSAND).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     if number != number.to_integral_value():

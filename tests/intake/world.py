@@ -45,7 +45,7 @@ UNITS = (
 SD_UNITS = [u for u in UNITS if u.province == "山东省"]
 GD_UNITS = [u for u in UNITS if u.province == "广东省"]
 
-ROSTER_HEADER = [
+ROSTER_HEADER = (
     "序号",
     "省份",
     "重点排放单位名称",
@@ -55,8 +55,8 @@ ROSTER_HEADER = [
     "已清缴配额量（吨）",
     "履约状态",
     "联系人邮箱",
-]
-WEEKLY_HEADER = [
+)
+WEEKLY_HEADER = (
     "序号",
     "省份",
     "重点排放单位名称",
@@ -68,8 +68,8 @@ WEEKLY_HEADER = [
     "减排量产生时间",
     "确认结果",
     "确认日期",
-]
-DAILY_HEADER = [
+)
+DAILY_HEADER = (
     "序号",
     "注销日期",
     "账户名称",
@@ -80,7 +80,7 @@ DAILY_HEADER = [
     "序列号止",
     "注销数量（吨）",
     "注销原因",
-]
+)
 
 
 def at(text: str) -> datetime:
@@ -88,7 +88,7 @@ def at(text: str) -> datetime:
 
 
 def roster_rows(units: Sequence[Unit], complied: dict[str, str] | None = None) -> list[list[object]]:
-    rows: list[list[object]] = [["重点排放单位名录"], ROSTER_HEADER]
+    rows: list[list[object]] = [["重点排放单位名录"], list(ROSTER_HEADER)]
     for n, u in enumerate(units, 1):
         status = (complied or {}).get(u.code)
         rows.append([n, u.province, u.name, u.code, u.account, u.due, None, status, f"unit{n}@example.cn"])
@@ -96,7 +96,7 @@ def roster_rows(units: Sequence[Unit], complied: dict[str, str] | None = None) -
 
 
 def weekly_rows(entries: Sequence[tuple[Unit, int, str]], as_of: str) -> list[list[object]]:
-    rows: list[list[object]] = [["CCER抵销配额清缴申请汇总表"], [f"截至日期：{as_of}"], WEEKLY_HEADER]
+    rows: list[list[object]] = [["CCER抵销配额清缴申请汇总表"], [f"截至日期：{as_of}"], list(WEEKLY_HEADER)]
     for n, (u, requested, result) in enumerate(entries, 1):
         rows.append(
             [
@@ -119,7 +119,7 @@ def weekly_rows(entries: Sequence[tuple[Unit, int, str]], as_of: str) -> list[li
 
 def daily_rows(entries: Sequence[tuple[str, str, str | None, int, int]]) -> list[list[object]]:
     """entries: (when, holder name, code or None, first serial, quantity)."""
-    rows: list[list[object]] = [DAILY_HEADER]
+    rows: list[list[object]] = [list(DAILY_HEADER)]  # a fresh copy: callers edit their rows
     for n, (when, holder, code, serial, quantity) in enumerate(entries, 1):
         rows.append(
             [

@@ -6,14 +6,15 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mail.values import name_key, parse_amount, parse_date
+from mail.values import MAX_TONNES, name_key, parse_amount, parse_date
 
 TZ = ZoneInfo("Asia/Shanghai")
 FULL_WIDTH = str.maketrans("0123456789,.-", "０１２３４５６７８９，．－")
-tonnes = st.integers(min_value=-(10**13), max_value=10**13)
+tonnes = st.integers(min_value=-MAX_TONNES, max_value=MAX_TONNES)
 
 
 @given(tonnes)
@@ -43,16 +44,23 @@ def test_ten_thousand_tonnes(n: int) -> None:
     assert parse_amount(written + "万吨") == n
 
 
-@given(st.integers(min_value=-(10**9), max_value=10**9), st.integers(min_value=0, max_value=8))
+@given(st.integers(min_value=-(10**8), max_value=10**8), st.integers(min_value=0, max_value=8))
 def test_ten_thousand_rounds_half_up_to_the_tonne(mantissa: int, places: int) -> None:
     value = Decimal(mantissa).scaleb(-places)
     expected = int((value * 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     assert parse_amount(format(value, "f"), ten_thousand=True) == expected
 
 
-@given(st.integers(min_value=-(2**53), max_value=2**53))
+@given(st.integers(min_value=-MAX_TONNES, max_value=MAX_TONNES))
 def test_integral_floats(n: int) -> None:
     assert parse_amount(float(n)) == n
+
+
+@given(st.integers(min_value=MAX_TONNES + 1, max_value=10**40), st.booleans())
+def test_absurd_amounts_are_refused_in_every_form(n: int, ten_thousand: bool) -> None:
+    for written in (n, float(n), str(n), f"{n:,}", f"{n}万吨"):
+        with pytest.raises(ValueError, match="超出合理范围"):
+            parse_amount(written, ten_thousand=ten_thousand)
 
 
 @given(st.datetimes(min_value=datetime(1950, 1, 1), max_value=datetime(2099, 12, 31)))

@@ -52,11 +52,6 @@ _NO_RECORD = "a cancellation list with no applicable record crashes (apply._inse
 _WIPED = "a weekly summary's refused rows wipe the applications their units had"
 _FAR_DATE = "a Date at the edge of datetime's range makes ingest raise OverflowError storing the message"
 KNOWN_BUGS = {
-    "daily_without_amount_column": _NO_RECORD,
-    "daily_without_holder_columns": _NO_RECORD,
-    "forwarded_list_of_another_provinces_units": _NO_RECORD,
-    "daily_absurd_amounts": "1e20 t overflows the database: quarantined as 处理出错, no row error",
-    "daily_huge_amount_in_ten_thousand_tonnes": "1e24 万吨 raises InvalidOperation in parse_amount: 处理出错",
     "daily_dates_outside_the_cycle": "cancellations dated 1900 and 2099 are applied instead of refused",
     "weekly_bad_row_of_a_unit_with_an_application": _WIPED,
     "weekly_without_name_and_code_columns": _WIPED,
