@@ -83,6 +83,9 @@ class _Found:
     forwarded: list[Envelope] = field(default_factory=list)
 
 
+PLAUSIBLE_YEARS = (2000, 2100)  # a Date header outside these years is taken as missing
+
+
 def parse_message(raw: bytes) -> Message:
     """Parse leniently; raise MailUnreadable only when no header at all can be found."""
     if not isinstance(raw, bytes | bytearray):
@@ -93,8 +96,10 @@ def parse_message(raw: bytes) -> Message:
         raise MailUnreadable("邮件为空")
     try:
         msg = email.message_from_bytes(data, policy=compat32)
+    except RecursionError as exc:
+        raise MailUnreadable("邮件的多部分结构嵌套过深，无法解析") from exc
     except Exception as exc:  # the parser is meant never to raise; be sure of it
-        raise MailUnreadable(f"无法解析邮件（{type(exc).__name__}）") from exc
+        raise MailUnreadable("邮件结构损坏，无法解析") from exc
     if not msg.keys():
         raise MailUnreadable("没有邮件头，不是邮件")
     return msg
@@ -158,7 +163,10 @@ def _unwrap(container: Message, inner: Message) -> Message | None:
     body = inner.get_payload()
     if inner.keys() or cte not in ("base64", "quoted-printable") or not isinstance(body, str):
         return inner
-    encoded = body.encode("ascii", "surrogateescape")
+    try:
+        encoded = body.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:  # labelled base64 but carries 8-bit text: read it as it stands
+        return inner
     try:
         data = base64.b64decode(encoded) if cte == "base64" else quopri.decodestring(encoded)
         return parse_message(data)
@@ -232,4 +240,13 @@ def _date(raw: str | None, local_tz: tzinfo) -> datetime | None:
     if when.tzinfo is None:
         # RFC 5322: -0000 is UTC with the sender's zone unknown; no zone at all is a local clock.
         when = when.replace(tzinfo=ZoneInfo("UTC") if "-0000" in text else local_tz)
-    return when
+    return when if _plausible(when) else None
+
+
+def _plausible(when: datetime) -> bool:
+    """A date a mail system could really have written: a dead clock battery says 1970, a typo 9999."""
+    try:
+        when.astimezone(ZoneInfo("UTC"))
+    except (OverflowError, ValueError):
+        return False
+    return PLAUSIBLE_YEARS[0] <= when.year <= PLAUSIBLE_YEARS[1]

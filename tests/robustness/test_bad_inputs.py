@@ -56,11 +56,6 @@ KNOWN_BUGS = {
     "weekly_bad_row_of_a_unit_with_an_application": _WIPED,
     "weekly_without_name_and_code_columns": _WIPED,
     "weekly_without_requested_column": "a weekly summary lacking 申请抵销量 is applied as a roster",
-    "date_at_the_end_of_time": _FAR_DATE,
-    "date_in_year_one": _FAR_DATE,
-    "date_at_the_epoch_from_a_dead_clock": "a Date of 1970 is known_at: the roster hides behind older ones",
-    "forwarded_part_marked_base64_holding_8bit_text": "mime._unwrap raises UnicodeEncodeError out of ingest",
-    "multipart_nested_3000_deep": "the reason names a Python exception: 无法解析邮件（RecursionError）",
 }
 
 _CJK = re.compile(r"[\u3400-\u9fff]")

@@ -70,10 +70,9 @@ def amounts(draw: st.DrawFn) -> Cell:
     )
 
 
-# Floats stay below 1e20: from about 1e24 on, an amount in 万吨 is the known bug of
-# test_a_huge_amount_in_ten_thousand_tonnes_is_a_row_error (widen the range once it is fixed).
 _JUNK_TEXT = [
     "1e20",
+    "1e300",
     "1E5",
     "NaN",
     "nan",
@@ -91,7 +90,7 @@ _JUNK_TEXT = [
 ]
 JUNK_AMOUNTS = st.one_of(
     st.sampled_from(_JUNK_TEXT),
-    st.floats(min_value=-1e20, max_value=1e20),
+    st.floats(allow_nan=False, allow_infinity=False),
     st.sampled_from([math.nan, math.inf, -math.inf]),
 )
 
