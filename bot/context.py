@@ -51,7 +51,9 @@ class AppContext:
         return engine
 
     def intake_config(self) -> IntakeConfig:
-        return IntakeConfig(senders=self.settings.trusted_senders(), tz=self.tz)
+        return IntakeConfig(
+            senders=self.settings.trusted_senders(), tz=self.tz, earliest=self.cycle.window_opens
+        )
 
     def now(self) -> datetime:
         return datetime.now(self.tz)

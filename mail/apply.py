@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
@@ -37,6 +37,10 @@ class Context:
     known_at: datetime
     province: str | None  # the one province the sender speaks for; None: any (NCSC)
     now: datetime
+    earliest: datetime | None = None  # nothing done before this instant belongs to the cycle
+
+
+REPORT_SKEW = timedelta(days=1)  # a list may be dated by a clock a little ahead of the mail server's
 
 
 def _foreign(record_province: str | None, ctx: Context) -> bool:
@@ -109,15 +113,23 @@ def rematch(session: Session, index: UnitIndex) -> None:
 
 
 def apply_weekly(
-    session: Session, records: Sequence[ApplicationRecord], ctx: Context, as_of: date
+    session: Session,
+    records: Sequence[ApplicationRecord],
+    ctx: Context,
+    as_of: date,
+    refused: Sequence[tuple[str | None, str]] = (),
+    refused_rows: int = 0,
 ) -> Applied:
+    """A full snapshot of the province's applications; units whose rows were refused keep what they had.
+
+    A summary of which every row was refused changes nothing: it would otherwise wipe every application.
+    """
     applied = Applied()
     assert ctx.province is not None
-    newest = session.exec(
-        select(col(WeeklySnapshot.as_of))
-        .where(WeeklySnapshot.province == ctx.province)
-        .order_by(col(WeeklySnapshot.as_of).desc())
-    ).first()
+    if not records and (refused or refused_rows):
+        return applied
+    previous = _snapshot_before(session, ctx.province, as_of)
+    newest = _newest_as_of(session, ctx.province)
     snapshot = WeeklySnapshot(
         message_pk=ctx.message_pk,
         province=ctx.province,
@@ -139,8 +151,37 @@ def apply_weekly(
         unit_id = index.match(record.code, record.name, None)
         lines += [_line_row(snapshot.id or 0, unit_id, record, line) for line in record.lines]
         applied.rows += 1
+    kept = {index.match(code, name, None) for code, name in refused} - {None}
+    lines += _carried_over(session, previous, kept, snapshot.id or 0)
     _insert(session, ApplicationLine, lines)
     return applied
+
+
+def _newest_as_of(session: Session, province: str) -> date | None:
+    query = select(col(WeeklySnapshot.as_of)).where(WeeklySnapshot.province == province)
+    return session.exec(query.order_by(col(WeeklySnapshot.as_of).desc())).first()
+
+
+def _snapshot_before(session: Session, province: str, as_of: date) -> WeeklySnapshot | None:
+    """The snapshot this one follows: the newest applied one not after its date."""
+    query = select(WeeklySnapshot).where(WeeklySnapshot.province == province, WeeklySnapshot.as_of <= as_of)
+    return session.exec(
+        query.order_by(col(WeeklySnapshot.as_of).desc(), col(WeeklySnapshot.id).desc())
+    ).first()
+
+
+def _carried_over(
+    session: Session, previous: WeeklySnapshot | None, unit_ids: set[int | None], snapshot_id: int
+) -> list[dict[str, object]]:
+    if previous is None or not unit_ids:
+        return []
+    query = select(ApplicationLine).where(
+        ApplicationLine.snapshot_id == previous.id, col(ApplicationLine.unit_id).in_(list(unit_ids))
+    )
+    return [
+        {**line.model_dump(exclude={"id", "snapshot_id"}), "snapshot_id": snapshot_id}
+        for line in session.exec(query)
+    ]
 
 
 def _line_row(
@@ -190,10 +231,25 @@ def apply_cancellations(
                 RowError(record.row, f"第{record.row}行：{record.holder_name} 不属于{ctx.province}")
             )
             continue
+        if (wrong := _outside_the_cycle(record, ctx)) is not None:
+            applied.errors.append(wrong)
+            continue
         province = unit.province if unit is not None else (ctx.province or list_province)
         rows.append(_cancellation_row(record, ctx, unit_id, province))
     applied.rows = _insert_new(session, rows)
     return applied
+
+
+def _outside_the_cycle(record: CancellationRecord, ctx: Context) -> RowError | None:
+    """A cancellation dated before the cycle began, or after the mail that reports it, is a typing error."""
+    when = f"{record.cancelled_at:%Y-%m-%d %H:%M}"
+    if ctx.earliest is not None and record.cancelled_at < ctx.earliest:
+        return RowError(
+            record.row, f"第{record.row}行：注销日期 {when} 早于本履约周期开始（{ctx.earliest:%Y-%m-%d}）"
+        )
+    if record.cancelled_at > ctx.known_at + REPORT_SKEW:
+        return RowError(record.row, f"第{record.row}行：注销日期 {when} 晚于报送该记录的邮件日期")
+    return None
 
 
 def _cancellation_row(

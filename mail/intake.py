@@ -28,10 +28,13 @@ from mail.values import parse_date
 from storage import inbox
 from storage.engine import session_scope
 from storage.models import InboundMessage
+from templates import label
 
 log = logging.getLogger(__name__)
 
 FUTURE_SKEW = timedelta(hours=1)
+# the column that tells a summary or a list from a roster, which has every other column too
+REQUIRED_COLUMNS: dict[str, str] = {"weekly_summary": "申请抵销量", "cancellation_list": "注销数量"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class IntakeConfig:
     tz: ZoneInfo
     limits: Limits = field(default_factory=Limits)
     max_attempts: int = inbox.MAX_ATTEMPTS
+    earliest: datetime | None = None  # the cycle's start: a cancellation dated before it is a row error
 
 
 @dataclass
@@ -179,6 +183,8 @@ def _parse_tables(walked: Walked, config: IntakeConfig) -> list[ParsedTable]:
     if not known:
         raise Refused("邮件中没有可识别的名录、申请汇总表或注销记录表格", hint or "unknown")
     first = known[0].kind
+    if hint is not None and hint in REQUIRED_COLUMNS and first == "roster":  # it lost its key column
+        raise Refused(f"主题表明这是{label('kind', hint)}，但表格中没有{REQUIRED_COLUMNS[hint]}列", hint)
     return [p for p in known if p.kind == first]
 
 
@@ -236,7 +242,7 @@ def _apply_parsed(
     verdict = judge(config.senders, walked.envelope.sender, kind, named)
     if not verdict.trusted:
         raise Refused(verdict.reason or "发件人不可信", kind, named)  # its province's officers see it
-    ctx = apply.Context(message.id or 0, known_at(walked, now), verdict.province, now)
+    ctx = apply.Context(message.id or 0, known_at(walked, now), verdict.province, now, config.earliest)
     records = [r for p in parsed for r in p.records]
     parse_errors = [e for p in parsed for e in p.row_errors]
     applied = _apply_kind(session, kind, records, ctx, parsed, walked, config)
@@ -272,7 +278,10 @@ def _apply_kind(
     if kind == "roster":
         return apply.apply_roster(session, records, ctx)  # type: ignore[arg-type]
     if kind == "weekly_summary":
-        return apply.apply_weekly(session, records, ctx, _snapshot_date(parsed, walked, ctx))  # type: ignore[arg-type]
+        refused = [unit for p in parsed for unit in p.refused_units]
+        errors = sum(len(p.row_errors) for p in parsed)
+        as_of = _snapshot_date(parsed, walked, ctx)
+        return apply.apply_weekly(session, records, ctx, as_of, refused, errors)  # type: ignore[arg-type]
     list_province = _named_province(walked, parsed) or config.senders.province_of_recipients(
         walked.envelope.to
     )

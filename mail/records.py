@@ -88,3 +88,5 @@ class ParsedTable:
     row_errors: list[RowError] = field(default_factory=list)
     snapshot_date: date | None = None  # 截至 date found in the title rows
     province_hint: str | None = None  # a province named in the title rows
+    # weekly summaries: units whose rows were refused, as (code, name); they keep the application they had
+    refused_units: list[tuple[str | None, str]] = field(default_factory=list)

@@ -380,7 +380,9 @@ class _Unit:
         )
 
 
-def _weekly(rows: Iterator[_Row], tz: ZoneInfo) -> tuple[list[Record], list[RowError]]:
+def _weekly(
+    rows: Iterator[_Row], tz: ZoneInfo
+) -> tuple[list[Record], list[RowError], list[tuple[str | None, str]]]:
     units: list[_Unit] = []
     orphans: list[_Row] = []
     for row in rows:
@@ -434,22 +436,26 @@ def _day(cell: Cell, tz: ZoneInfo) -> date | None:
     return None if moment is None else moment.date()
 
 
-def _weekly_outcome(units: list[_Unit], orphans: list[_Row]) -> tuple[list[Record], list[RowError]]:
+def _weekly_outcome(
+    units: list[_Unit], orphans: list[_Row]
+) -> tuple[list[Record], list[RowError], list[tuple[str | None, str]]]:
     # A unit is applied whole or not at all: a summary is a full snapshot, and part of a unit's
     # projects would understate what it asked for.
     records: list[Record] = []
+    refused: list[tuple[str | None, str]] = []
     errors = [row.error() for row in orphans]
     for unit in units:
         bad = [r for r in unit.rows if r.problems]
         if not bad:
             records.append(unit.record())
             continue
+        refused.append((unit.code, unit.name))
         for row in unit.rows:
             if not row.problems:
                 row.problem(f"与第{unit.row.number}行同属一家单位，该单位有行被退回，本行一并未采用")
             errors.append(row.error())
     errors.sort(key=lambda e: e.row)
-    return records, errors
+    return records, errors, refused
 
 
 def _cancellations(
@@ -545,7 +551,7 @@ def parse_table(
     if header.kind == "roster":
         table.records, table.row_errors = _roster(body)
     elif header.kind == "weekly_summary":
-        table.records, table.row_errors = _weekly(body, tz)
+        table.records, table.row_errors, table.refused_units = _weekly(body, tz)
     elif header.kind == "cancellation_list":
         table.records, table.row_errors = _cancellations(body, tz, default_date)
     return table

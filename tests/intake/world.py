@@ -22,7 +22,7 @@ NCSC = "registry@ccersc.org.cn"
 SD = "ccer@sthj.shandong.example"
 GD = "tanjiaoyi@gdee.guangdong.example"
 SENDERS = Senders.build([NCSC, "registry@ccer-sc.org.cn"], {"山东省": [SD], "广东省": [GD]})
-CONFIG = IntakeConfig(senders=SENDERS, tz=TZ)
+CONFIG = IntakeConfig(senders=SENDERS, tz=TZ, earliest=CYCLE.window_opens)
 LATER = datetime(2022, 1, 10, tzinfo=TZ)
 
 

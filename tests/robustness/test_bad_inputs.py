@@ -48,15 +48,7 @@ HEAVY_AT_ONCE = 2
 ROOT = Path(__file__).resolve().parents[2]
 
 # Entries the code under test gets wrong today: name → the bug, in one line.
-_NO_RECORD = "a cancellation list with no applicable record crashes (apply._insert_new runs an empty INSERT)"
-_WIPED = "a weekly summary's refused rows wipe the applications their units had"
-_FAR_DATE = "a Date at the edge of datetime's range makes ingest raise OverflowError storing the message"
-KNOWN_BUGS = {
-    "daily_dates_outside_the_cycle": "cancellations dated 1900 and 2099 are applied instead of refused",
-    "weekly_bad_row_of_a_unit_with_an_application": _WIPED,
-    "weekly_without_name_and_code_columns": _WIPED,
-    "weekly_without_requested_column": "a weekly summary lacking 申请抵销量 is applied as a roster",
-}
+KNOWN_BUGS = {}
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _PYTHON_TEXT = re.compile(
