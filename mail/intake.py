@@ -212,7 +212,13 @@ def _tables(walked: Walked, config: IntakeConfig) -> list[Table]:
             kind = kind_from_subject(walked.envelope.subject) or "unknown"
             raise Refused(f"附件 {name} 无法读取：{error.reason}", kind) from error
     for html in walked.html_bodies:
-        tables += tables_from_html(html, config.limits)
+        try:
+            tables += tables_from_html(html, config.limits)
+        except TableUnreadable as error:
+            raise Refused(
+                f"邮件正文中的表格无法读取：{error.reason}",
+                kind_from_subject(walked.envelope.subject) or "unknown",
+            ) from error
     return tables
 
 

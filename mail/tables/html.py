@@ -11,6 +11,7 @@ from enum import Enum
 from html.parser import HTMLParser
 
 from mail.decode import decode_text
+from mail.tables.errors import TableUnreadable
 from mail.tables.limits import Limits, check_rows, too_wide
 from mail.tables.model import Cell, Table, make_table
 
@@ -101,6 +102,8 @@ def _span(value: str | None, *, zero: int) -> int:
 
 def tables_from_html(html: str, limits: Limits | None = None) -> list[Table]:
     limits = limits or Limits()
+    if len(html) > limits.max_bytes:  # characters, not bytes: a body this long is refused before parsing
+        raise TableUnreadable(f"邮件正文超过 {limits.max_bytes // (1 << 20)} MB")
     parser = _Collector()
     parser.feed(html)
     parser.close()

@@ -386,3 +386,22 @@ def test_a_quarantined_message_is_tagged_with_the_province_it_names(sqlite_engin
     )
     take(sqlite_engine, raw)
     assert [m.province for m in inbox.quarantined(sqlite_engine)] == ["广东省"]
+
+
+def test_an_enormous_html_body_is_refused_before_it_is_parsed(sqlite_engine: Engine) -> None:
+    from mail.intake import IntakeConfig, ingest
+    from mail.tables import Limits
+    from tests.intake.world import CONFIG, LATER
+
+    seeded(sqlite_engine)
+    small = IntakeConfig(CONFIG.senders, CONFIG.tz, limits=Limits(max_bytes=50_000), earliest=CONFIG.earliest)
+    rows = weekly_rows([(A, 150_000, "已确认")] * 400, "2021年11月12日")
+    raw = build_message(
+        sender=SD,
+        to=NCSC,
+        subject=weekly_subject("山东省", "2021年11月12日"),
+        date=at("2021-11-12T16:30"),
+        html_body=html_table(rows),
+    )
+    outcome = ingest(sqlite_engine, raw, "big.eml", small, LATER)
+    assert outcome.outcome == "quarantined" and "邮件正文超过" in (outcome.reason or "")
