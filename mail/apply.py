@@ -225,8 +225,8 @@ def apply_cancellations(
     rows = []
     for record in records:
         unit_id = index.match(record.code, record.holder_name, record.account_no)
-        unit = session.get(Unit, unit_id) if unit_id is not None else None
-        if unit is not None and ctx.province and unit.province != ctx.province:
+        unit_province = index.province(unit_id) if unit_id is not None else None
+        if unit_province is not None and ctx.province and unit_province != ctx.province:
             applied.errors.append(
                 RowError(record.row, f"第{record.row}行：{record.holder_name} 不属于{ctx.province}")
             )
@@ -234,7 +234,7 @@ def apply_cancellations(
         if (wrong := _outside_the_cycle(record, ctx)) is not None:
             applied.errors.append(wrong)
             continue
-        province = unit.province if unit is not None else (ctx.province or list_province)
+        province = unit_province or ctx.province or list_province
         rows.append(_cancellation_row(record, ctx, unit_id, province))
     applied.rows = _insert_new(session, rows)
     return applied

@@ -3,45 +3,60 @@
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import insert
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from compliance.names import account_key, name_key
-from storage.models import Unit, UnitAlias
+from storage.models import RosterEntry, Unit, UnitAlias
 
-_CACHE: dict[str, tuple[int | None, UnitIndex]] = {}
+_CACHE: WeakKeyDictionary[Engine, tuple[tuple[int | None, int | None], UnitIndex]] = WeakKeyDictionary()
 
 
 @dataclass
 class UnitIndex:
-    """All aliases in memory, so that matching a row costs no query.
+    """All aliases and provinces in memory, so that matching a row costs no query.
 
-    Aliases are only ever added, so the highest id names a state of the table: a process keeps the
-    last index it loaded and reloads only when another transaction has added aliases since. Each message
-    writes its new aliases into a layer of its own above the cached tables, so a rolled-back transaction
-    leaves the cached index untouched.
+    Aliases and roster entries are only ever added, so their highest ids name a state of the tables: each
+    engine keeps the last index it loaded and reloads only when another transaction has added aliases or a
+    roster since. Each message writes its new aliases into a layer of its own above the cached tables, so
+    a rolled-back transaction leaves the cached index untouched.
     """
 
     by_kind: dict[str, MutableMapping[str, int]] = field(
         default_factory=lambda: {"code": {}, "name": {}, "account": {}}
     )
+    provinces: Mapping[int, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session) -> UnitIndex:
-        url = str(session.get_bind().engine.url)
-        mark = session.exec(select(func.max(UnitAlias.id))).one()  # by the primary key: no table scan
-        cached = _CACHE.get(url)
+        engine = session.get_bind().engine
+        mark = (  # by the primary keys: no table scan
+            session.exec(select(func.max(UnitAlias.id))).one(),
+            session.exec(select(func.max(RosterEntry.id))).one(),
+        )
+        cached = _CACHE.get(engine)
         if cached is None or cached[0] != mark:
-            index = cls()
-            rows = session.exec(select(UnitAlias.kind, UnitAlias.key, UnitAlias.unit_id))
-            for kind, key, unit_id in rows:
-                index.by_kind.setdefault(kind, {})[key] = unit_id
-            _CACHE[url] = cached = (mark, index)
-        return cls({kind: ChainMap({}, table) for kind, table in cached[1].by_kind.items()})
+            cached = _CACHE[engine] = (mark, cls._read(session))
+        base = cached[1]
+        return cls({kind: ChainMap({}, table) for kind, table in base.by_kind.items()}, base.provinces)
+
+    @classmethod
+    def _read(cls, session: Session) -> UnitIndex:
+        index = cls(
+            provinces={uid or 0: province for uid, province in session.exec(select(Unit.id, Unit.province))}
+        )
+        for kind, key, unit_id in session.exec(select(UnitAlias.kind, UnitAlias.key, UnitAlias.unit_id)):
+            index.by_kind.setdefault(kind, {})[key] = unit_id
+        return index
+
+    def province(self, unit_id: int) -> str | None:
+        return self.provinces.get(unit_id)
 
     def match(self, code: str | None, name: str | None, account: str | None) -> int | None:
         """By credit code; else by name (NFKC, no white space); else by account number."""
