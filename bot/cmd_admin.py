@@ -13,6 +13,7 @@ from storage import access, inbox
 from storage.engine import session_scope
 from storage.migrate import upgrade
 from storage.units import find_unit
+from templates import render
 
 
 def add_demo(commands: Any) -> None:
@@ -55,13 +56,24 @@ def invite(ctx: AppContext, args: argparse.Namespace) -> int:
             if not is_valid_code(code) or find_unit(session, code) is None:
                 raise UsageError(f"没有统一社会信用代码为 {args.unit} 的单位")
             plain = access.new_code(session, role="emitter", unit_code=code, now=now)
-            who = f"单位 {code}"
+            who = code
         else:
             province = args.officer.strip()
             plain = access.new_code(session, role="officer", province=province, now=now)
-            who = "全国" if province == "*" else province
+            who = province
     expires = (now + access.CODE_TTL).strftime("%Y-%m-%d %H:%M")
-    print(f"{who} 的一次性绑定码，{expires} 前有效，只能使用一次。在聊天中发送：/bind {plain}")
+    lang = ctx.settings.lang
+    print(
+        render(
+            "cli",
+            lang,
+            part="invite",
+            province=None if args.unit else who,
+            unit=who,
+            expires=expires,
+            code=plain,
+        )
+    )
     print(plain)
     return 0
 
@@ -98,20 +110,17 @@ def quarantine(ctx: AppContext, args: argparse.Namespace) -> int:
         for m in [] if args.json else kept:
             print(f"{m.id}\t{m.received_at:%Y-%m-%d %H:%M}\t{m.sender or '-'}\t{m.subject}\t{m.reason}")
         if not kept and not args.json:
-            print("隔离区为空")
+            print(render("cli", ctx.settings.lang, part="quarantine_empty"))
         return 0
     message = inbox.get(ctx.engine, args.id)
     if message is None or message.state != "quarantined":
         raise UsageError(f"隔离区中没有编号为 {args.id} 的邮件")
     if args.action == "show":
-        print(
-            f"编号：{message.id}\n发件人：{message.sender}\n主题：{message.subject}\n"
-            f"来源：{message.source}\n原因：{message.reason}\n尝试次数：{message.attempts}"
-        )
+        print(render("cli", ctx.settings.lang, part="quarantine_show", m=message))
         return 0
     inbox.reset_for_retry(ctx.engine, args.id)
     outcome = process(ctx.engine, args.id, ctx.intake_config(), ctx.now(), message.source)
-    print(f"{args.id}: {outcome.outcome}" + (f"（{outcome.reason}）" if outcome.reason else ""))
+    print(render("cli", ctx.settings.lang, part="retried", id=args.id, outcome=outcome))
     return 0 if outcome.outcome != "quarantined" else 1
 
 
@@ -126,7 +135,7 @@ def db(ctx: AppContext, args: argparse.Namespace) -> int:
     from storage.engine import make_engine
 
     engine = make_engine(ctx.settings.database_url)
-    print(f"数据库已升级到版本 {upgrade(engine)}")
+    print(render("cli", ctx.settings.lang, part="db_upgraded", revision=upgrade(engine)))
     return 0
 
 

@@ -11,6 +11,7 @@ from bot.cmd_query import emit_json
 from bot.context import AppContext, UsageError
 from mail.intake import Outcome, ingest, resume
 from mail.sources import SourceError, iter_paths
+from templates import render
 
 
 def add(commands: Any) -> None:
@@ -49,19 +50,16 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     if args.json:
         emit_json([outcome_json(o) for o in outcomes])
     else:
-        print(summary(outcomes))
+        print(summary(outcomes, ctx.settings.lang))
     return 0
 
 
-def summary(outcomes: list[Outcome]) -> str:
+def summary(outcomes: list[Outcome], lang: str = "zh") -> str:
     counts = Counter(o.outcome for o in outcomes)
-    parts = [
-        f"{name} {counts[name]}"
-        for name in ("applied", "applied_with_row_errors", "duplicate", "superseded", "quarantined")
-        if counts[name]
-    ]
+    order = ("applied", "applied_with_row_errors", "duplicate", "superseded", "quarantined")
     rows = sum(o.rows_applied for o in outcomes)
-    return f"{len(outcomes)} 封邮件：" + "，".join(parts or ["无"]) + f"；写入 {rows} 行"
+    present = [(name, counts[name]) for name in order if counts[name]]
+    return render("cli", lang, part="ingest_summary", total=len(outcomes), counts=present, rows=rows)
 
 
 class Progress:

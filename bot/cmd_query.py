@@ -93,9 +93,20 @@ def reminders(ctx: AppContext, args: argparse.Namespace) -> int:
     if args.json:
         emit_json([r.to_json() for r in due])
         return 0
+    lang = ctx.settings.lang
     for reminder in due:
-        channels = "、".join(sorted({r.channel for r in reminder.recipients})) or "无可用渠道"
-        print(f"— {reminder.item.target}（{channels}）\n{reminder.text}\n")
+        channels = sorted({r.channel for r in reminder.recipients})
+        print(
+            render(
+                "cli",
+                lang,
+                part="reminder_listed",
+                target=reminder.item.target,
+                channels=channels,
+                text=reminder.text,
+            )
+            + "\n"
+        )
     if not due:
-        print("此时没有到期的提醒")
+        print(render("cli", lang, part="nothing_due"))
     return 0

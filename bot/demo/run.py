@@ -13,7 +13,7 @@ from bot.demo.story import TZ, build_mailbox, load_story
 from bot.reminders import reminders_at
 from bot.reports import province_report
 from mail.intake import ingest
-from templates import label, render
+from templates import render
 
 INSTANTS = (
     datetime(2021, 11, 19, 9, tzinfo=TZ),
@@ -40,15 +40,14 @@ def run_demo(ctx: AppContext, args: argparse.Namespace) -> int:
     demo = prepare(ctx, folder)
     lang = demo.settings.lang
     paths = build_mailbox(folder / "demo-mail")
-    print(f"演示邮箱：{folder / 'demo-mail'}（{len(paths)} 封邮件）；数据库：{folder / 'demo.db'}\n")
+    mailbox, database = folder / "demo-mail", folder / "demo.db"
+    print(render("cli", lang, part="demo_header", folder=mailbox, count=len(paths), database=database) + "\n")
     outcomes = []
     for path in paths:
         outcome = ingest(demo.engine, path.read_bytes(), str(path), demo.intake_config(), demo.now())
         outcomes.append(outcome)
-        note = f"　{outcome.reason}" if outcome.reason else ""
-        kind, result = label("kind", outcome.kind, lang), label("outcome", outcome.outcome, lang)
-        print(f"  {path.name:<18} {kind:<16} {result}{note}")
-    print("\n" + summary(outcomes) + "\n")
+        print("  " + render("cli", lang, part="demo_message", name=path.name, outcome=outcome))
+    print("\n" + summary(outcomes, lang) + "\n")
     for at in INSTANTS:
         show_instant(demo, at)
     if not args.no_chat and sys.stdin.isatty():
@@ -72,4 +71,4 @@ def show_instant(ctx: AppContext, at: datetime) -> None:
         who = reminder.item.target
         print(f"→ {who}\n{reminder.text}\n")
     if not due:
-        print("（此刻没有到期的提醒）\n")
+        print(render("cli", lang, part="demo_nothing_due") + "\n")

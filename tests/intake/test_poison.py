@@ -48,7 +48,7 @@ def test_poison_is_quarantined_after_its_attempts_and_the_next_message_applies(
 ) -> None:
     folder, url = setup
     assert main(["--config", str(folder / "ccerbot.toml"), "--db", url, "ingest", str(folder / "mail")]) == 0
-    assert "applied 1" in capsys.readouterr().out
+    assert "已处理 1" in capsys.readouterr().out
     kept = inbox.quarantined(make_engine(url))
     assert len(kept) == 1 and kept[0].attempts == inbox.MAX_ATTEMPTS
     assert f"处理出错 {inbox.MAX_ATTEMPTS} 次" in (kept[0].reason or "") and "disk says no" in (
@@ -73,7 +73,7 @@ def test_a_quarantined_message_is_listed_shown_and_retried(
         connection.execute(text("DROP TRIGGER poison"))
     capsys.readouterr()
     assert main([*base, "quarantine", "retry", str(message_pk)]) == 0
-    assert "applied" in capsys.readouterr().out
+    assert capsys.readouterr().out.strip() == f"{message_pk}：已处理"
     assert main([*base, "status", POISON.code, "--json"]) == 0
     assert '"allowances_due_t": 1000000' in capsys.readouterr().out
     assert main([*base, "quarantine", "retry", str(message_pk)]) == 2
