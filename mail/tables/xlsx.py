@@ -67,6 +67,7 @@ class _Extent:
             self.rows = max(self.rows, *map(int, numbers))
             self.columns = max(self.columns, *map(_column, set(letters)))
         check_area(self.rows, self.columns, self.limits)
+        check_rows(self.rows, self.limits)  # before the reader lays out a million rows in memory
         self.tail = text[-_OVERLAP:]
 
 
