@@ -66,17 +66,7 @@ def _officer(story: dict[str, Any], province: str) -> str:
 
 
 def rosters(story: dict[str, Any], day: date, progress: bool) -> list[bytes]:
-    header = [
-        "序号",
-        "省份",
-        "重点排放单位名称",
-        "统一社会信用代码",
-        "全国碳排放权注册登记系统账户号",
-        "2019-2020年度应清缴配额量（吨）",
-        "已清缴配额量（吨）",
-        "履约状态",
-        "联系人邮箱",
-    ]
+    header = story["headers"]["roster"]
     mails = []
     for province in story["senders"]["provinces"]:
         rows = []
@@ -107,20 +97,7 @@ def rosters(story: dict[str, Any], day: date, progress: bool) -> list[bytes]:
 
 
 def weekly(story: dict[str, Any], friday: date) -> list[bytes]:
-    header = [
-        "序号",
-        "省份",
-        "重点排放单位名称",
-        "统一社会信用代码",
-        "2019-2020年度应清缴配额量（吨）",
-        "申请抵销量（吨）",
-        "CCER项目编号",
-        "CCER项目名称",
-        "减排量产生时间",
-        "确认结果",
-        "确认日期",
-        "备注",
-    ]
+    header = story["headers"]["weekly"]
     mails = []
     for province in story["senders"]["provinces"]:
         applying = [u for u in _units(story) if u["province"] == province and "requested" in u]
@@ -197,18 +174,7 @@ def _cancellations(story: dict[str, Any]) -> list[dict[str, Any]]:
 def daily_lists(story: dict[str, Any]) -> list[tuple[datetime, bytes]]:
     """One list a day with cancellations, per province; each list also repeats the province's earlier
     records (some days the lists are cumulative), which must count once."""
-    header = [
-        "序号",
-        "注销日期",
-        "账户名称",
-        "统一社会信用代码",
-        "项目编号",
-        "项目名称",
-        "序列号起",
-        "序列号止",
-        "注销数量（吨）",
-        "注销原因",
-    ]
+    header = story["headers"]["daily"]
     mails: list[tuple[datetime, bytes]] = []
     seen: dict[str, list[dict[str, Any]]] = {}
     for record in _cancellations(story):

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
+from bot.demo.story import load_story
 from bot.reports import UnitReport, province_report, unit_report
 from compliance.creditcode import make_code
 from compliance.cycle import load_cycle
@@ -45,42 +46,11 @@ UNITS = (
 SD_UNITS = [u for u in UNITS if u.province == "山东省"]
 GD_UNITS = [u for u in UNITS if u.province == "广东省"]
 
-ROSTER_HEADER = (
-    "序号",
-    "省份",
-    "重点排放单位名称",
-    "统一社会信用代码",
-    "全国碳排放权注册登记系统账户号",
-    "2019-2020年度应清缴配额量（吨）",
-    "已清缴配额量（吨）",
-    "履约状态",
-    "联系人邮箱",
-)
-WEEKLY_HEADER = (
-    "序号",
-    "省份",
-    "重点排放单位名称",
-    "统一社会信用代码",
-    "2019-2020年度应清缴配额量（吨）",
-    "申请抵销量（吨）",
-    "CCER项目编号",
-    "CCER项目名称",
-    "减排量产生时间",
-    "确认结果",
-    "确认日期",
-)
-DAILY_HEADER = (
-    "序号",
-    "注销日期",
-    "账户名称",
-    "统一社会信用代码",
-    "项目编号",
-    "项目名称",
-    "序列号起",
-    "序列号止",
-    "注销数量（吨）",
-    "注销原因",
-)
+# the same headers as the demo's mail: the forms as the notice and the registries write them
+_HEADERS = load_story()["headers"]
+ROSTER_HEADER: tuple[str, ...] = tuple(_HEADERS["roster"])
+WEEKLY_HEADER: tuple[str, ...] = tuple(_HEADERS["weekly"])
+DAILY_HEADER: tuple[str, ...] = tuple(_HEADERS["daily"])
 
 
 def at(text: str) -> datetime:
