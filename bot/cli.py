@@ -15,7 +15,7 @@ from compliance.tomlfields import CycleError
 from storage.engine import DatabaseError
 
 Handler = Callable[[AppContext, argparse.Namespace], int]
-NOT_YET = 2
+QUIET_LOGGERS = ("httpx", "httpcore", "aiohttp.access")
 
 
 def _global_options(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for chatty in QUIET_LOGGERS:  # httpx logs each request URL, and a Bot API URL holds the token
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     handler: Handler = args.handler
     try:
         context = AppContext.load(args.config, args.db)

@@ -53,7 +53,8 @@ def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context
     for record in records:
         province = record.province or ctx.province
         code = record.code or _code_by_name(session, index, record.name)
-        if _foreign(record.province, ctx) or province is None:
+        held = index.province(index.match(code, None, None) or 0) if code else None
+        if _foreign(record.province, ctx) or _foreign(held, ctx) or province is None:
             applied.errors.append(
                 RowError(record.row, f"第{record.row}行：{record.name} 不属于{ctx.province}")
             )
@@ -149,6 +150,11 @@ def apply_weekly(
             )
             continue
         unit_id = index.match(record.code, record.name, None)
+        if _foreign(index.province(unit_id) if unit_id else None, ctx):  # another province's unit
+            applied.errors.append(
+                RowError(record.row, f"第{record.row}行：{record.name} 不属于{ctx.province}")
+            )
+            continue
         lines += [_line_row(snapshot.id or 0, unit_id, record, line) for line in record.lines]
         applied.rows += 1
     kept = {index.match(code, name, None) for code, name in refused} - {None}

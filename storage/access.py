@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from storage.models import BindAttempt, ChatBinding, ChatPreference, OneTimeCode
@@ -75,12 +76,28 @@ def redeem(session: Session, chat_id: int, code: str, now: datetime) -> Identity
     if failures_last_hour(session, chat_id, now) >= MAX_FAILURES_PER_HOUR:
         raise Throttled
     found = session.exec(select(OneTimeCode).where(OneTimeCode.code_hash == _digest(code))).first()
-    usable = found is not None and found.used_at is None and found.expires_at > now
+    usable = (
+        found is not None
+        and found.used_at is None
+        and found.expires_at > now
+        and _take(session, found, chat_id, now)
+    )
     session.add(BindAttempt(chat_id=chat_id, at=now, ok=usable))
     if not usable or found is None:
         return None
-    found.used_at, found.used_by_chat = now, chat_id
     return bind(session, chat_id, found.role, now, unit_code=found.unit_code, province=found.province)
+
+
+def _take(session: Session, found: OneTimeCode, chat_id: int, now: datetime) -> bool:
+    """Mark the code used only if nobody did meanwhile: one conditional UPDATE, so two chats redeeming the
+    same code at the same moment cannot both win."""
+    taken = session.execute(
+        update(OneTimeCode)
+        .where(col(OneTimeCode.id) == found.id, col(OneTimeCode.used_at).is_(None))
+        .values(used_at=now, used_by_chat=chat_id)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(taken, "rowcount", 0) == 1)
 
 
 def bind(

@@ -21,6 +21,7 @@ from storage.models import OutboxItem
 
 LEASE = timedelta(minutes=5)  # a claim older than this belongs to a sender that died
 MAX_ATTEMPTS = 8
+KEEP_TRYING = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -102,13 +103,15 @@ def mark_sent(engine: Engine, item_id: int, now: datetime) -> None:
 
 
 def mark_retry(engine: Engine, item_id: int, error: str, retry_at: datetime) -> bool:
-    """Back to pending for a later try; False (and state failed) once the attempts are used up."""
+    """Back to pending for a later try; False (and state failed) once it has failed MAX_ATTEMPTS times
+    over at least KEEP_TRYING: a server that is down for an hour must not turn every queued item into a
+    failure, while one that never takes a message is reported within the day."""
     with session_scope(engine) as session:
         item = session.get(OutboxItem, item_id)
         if item is None:
             return False
         item.last_error = error[:500]
-        if item.attempts >= MAX_ATTEMPTS:
+        if item.attempts >= MAX_ATTEMPTS and retry_at - item.created_at >= KEEP_TRYING:
             item.state = "failed"
             return False
         item.state, item.next_attempt_at, item.claimed_by = "pending", retry_at, None

@@ -82,8 +82,9 @@ def latest_snapshots(session: Session, at: datetime, provinces: Iterable[str]) -
     return {snap.province: snap for snap in session.exec(query)}
 
 
-def lines_by_unit(session: Session, snapshot_ids: Sequence[int]) -> dict[int, list[Line]]:
-    grouped: dict[int, list[Line]] = defaultdict(list)
+def lines_by_unit(session: Session, snapshot_ids: Sequence[int]) -> dict[tuple[int, int], list[Line]]:
+    """Application lines by (snapshot, unit): a unit counts only its own province's snapshot."""
+    grouped: dict[tuple[int, int], list[Line]] = defaultdict(list)
     if not snapshot_ids:
         return grouped
     query = (
@@ -95,7 +96,7 @@ def lines_by_unit(session: Session, snapshot_ids: Sequence[int]) -> dict[int, li
         .order_by(col(ApplicationLine.id))
     )
     for line in session.exec(query):
-        grouped[line.unit_id or 0].append(
+        grouped[(line.snapshot_id, line.unit_id or 0)].append(
             Line(
                 line.project_no,
                 line.project_name,
@@ -134,14 +135,14 @@ def facts_at(
     result = []
     for known in units:
         uid = known.unit.id or 0
-        has_snapshot = known.province in snapshots
+        snapshot = snapshots.get(known.province)
         facts = UnitFacts(
             code=known.unit.code,
             name=known.name,
             province=known.province,
             allowances_due_t=known.allowances_due_t,
             complied=known.complied,
-            lines=tuple(lines.get(uid, [])) if has_snapshot else (),
+            lines=tuple(lines.get((snapshot.id or 0, uid), [])) if snapshot else (),
             cancellations=tuple(cancels.get(uid, [])),
         )
         result.append((known, facts))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from bot.sender.loop import Sender
+from bot.sender.loop import Sender, utc_now
 from storage import outbox
 from storage.models import OutboxItem
 from tests.reminders.helpers import bot_for, enqueue, item, sender, settle, states, telegram_channel
@@ -132,8 +133,12 @@ async def test_an_item_that_keeps_failing_fails_after_the_last_attempt_and_is_re
 
     enqueue(sqlite_engine, [item("k", "42")])
     botapi.fail_next("sendMessage", status=500, times=outbox.MAX_ATTEMPTS)
+
+    def hours_later() -> datetime:  # the item has been failing for longer than the outbox keeps trying
+        return utc_now() + outbox.KEEP_TRYING
+
     async with bot_for(botapi) as bot:
-        run = sender(sqlite_engine, {"telegram": telegram_channel(bot)}, on_failure=report)
+        run = sender(sqlite_engine, {"telegram": telegram_channel(bot)}, on_failure=report, clock=hours_later)
         assert await settle(run, ["k"]) == {"k": "failed"}
     assert [i.attempts for i in outbox.items(sqlite_engine)] == [outbox.MAX_ATTEMPTS]
     assert reported == ["k"]

@@ -49,19 +49,30 @@ def test_a_dead_senders_claim_expires_after_the_lease(engine: Engine) -> None:
     assert [(i.key, i.claimed_by, i.attempts) for i in again] == [("x", "alive", 2)]
 
 
-def test_retry_waits_until_its_time_and_gives_up_after_max_attempts(engine: Engine) -> None:
+def test_retry_waits_until_its_time_and_gives_up_after_max_attempts_and_hours(engine: Engine) -> None:
     with session_scope(engine) as session:
         outbox.enqueue(session, [_item("r")], NOW)
-    moment = NOW
+    moment, step = NOW, outbox.KEEP_TRYING / (outbox.MAX_ATTEMPTS - 1)
     for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
         claimed = outbox.claim(engine, "w", moment)
         assert [i.attempts for i in claimed] == [attempt]
-        later = moment + timedelta(minutes=1)
+        later = moment + step
         assert outbox.claim(engine, "w", moment) == []
         kept = outbox.mark_retry(engine, claimed[0].id or 0, "429", later)
         assert kept is (attempt < outbox.MAX_ATTEMPTS)
         moment = later
     assert [i.state for i in outbox.items(engine)] == ["failed"]
+
+
+def test_quick_failures_keep_an_item_until_the_hours_have_passed(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        outbox.enqueue(session, [_item("q")], NOW)
+    moment = NOW
+    for _ in range(outbox.MAX_ATTEMPTS * 2):  # a server down for a while: many quick failures
+        [claimed] = outbox.claim(engine, "w", moment)
+        moment += timedelta(minutes=1)
+        assert outbox.mark_retry(engine, claimed.id or 0, "connection refused", moment)
+    assert [i.state for i in outbox.items(engine)] == ["pending"]
 
 
 def test_sent_items_stay_in_the_ledger(engine: Engine) -> None:
