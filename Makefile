@@ -30,5 +30,8 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+soak: $(STAMP)
+	$(BIN)/pytest -q tests/soak
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
