@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from typing import Any
 
 from bot.cmd_query import emit_json
@@ -31,12 +32,20 @@ def demo(ctx: AppContext, args: argparse.Namespace) -> int:
 
 def add_run(commands: Any) -> None:
     parser = commands.add_parser("run", help="the service: Telegram, IMAP intake, scheduler, outbox sender")
+    parser.add_argument("--since", metavar="DATE", help="a new IMAP mailbox: take the mail from this date on")
     parser.set_defaults(handler=run)
 
 
 def run(ctx: AppContext, args: argparse.Namespace) -> int:
     from bot.service import run_service
 
+    if args.since:
+        if ctx.settings.imap is None:
+            raise UsageError("--since 只用于 IMAP 收件（未配置 [imap]）")
+        try:
+            ctx.settings.imap.since = date.fromisoformat(args.since)
+        except ValueError:
+            raise UsageError(f"--since 需要日期，例如 2021-10-25，而不是 {args.since!r}") from None
     return run_service(ctx)
 
 

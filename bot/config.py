@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -65,6 +66,7 @@ class ImapConfig(ServerConfig):
     poll_interval_s: float = 60.0
     idle_timeout_s: float = 300.0
     silence_alert_h: float = 36.0
+    since: date | None = None  # a new mailbox is read from this date; else only mail that arrives from now on
 
 
 class SmtpConfig(ServerConfig):

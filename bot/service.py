@@ -337,6 +337,7 @@ def _imap(service: Service) -> Coroutine[Any, Any, None]:
             poll_interval_s=imap.poll_interval_s,
             idle_timeout_s=imap.idle_timeout_s,
             timeout_s=imap.timeout_s,
+            since=imap.since,
             receipt_lang=ctx.settings.lang,
         )
     )

@@ -181,3 +181,18 @@ def test_an_unreachable_database_is_one_line(tmp_path: Path, capsys: pytest.Capt
 def test_db_upgrade(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--db", f"sqlite:///{tmp_path / 'new.db'}", "db", "upgrade"]) == 0
     assert "0001" in capsys.readouterr().out
+
+
+def test_run_since_needs_imap_and_a_date(base: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main([*base, "run", "--since", "2021-10-25"]) == 2
+    assert "IMAP" in capsys.readouterr().err
+
+
+def test_run_since_refuses_a_bad_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "c.toml").write_text(
+        '[imap]\nhost = "127.0.0.1"\nport = 1\nsecurity = "none"\n', encoding="utf-8"
+    )
+    args = ["--config", str(tmp_path / "c.toml"), "--db", f"sqlite:///{tmp_path / 'x.db'}"]
+    assert main([*args, "run", "--since", "last week"]) == 2
+    assert "--since 需要日期" in capsys.readouterr().err
