@@ -20,11 +20,10 @@ from mail import apply
 from mail.classify import kind_from_subject, province_from_text
 from mail.mime import Attachment, MailUnreadable, Walked, walk
 from mail.records import MessageKind, ParsedTable, Record, RowError
-from mail.rows import parse_table
+from mail.rows import parse_table, snapshot_date
 from mail.sniff import sniff
 from mail.tables import Limits, Table, TableUnreadable, read_tables, tables_from_html
 from mail.trust import Senders, judge
-from mail.values import parse_date
 from storage import inbox
 from storage.engine import session_scope
 from storage.models import InboundMessage
@@ -296,16 +295,5 @@ def _apply_kind(
 
 def _snapshot_date(parsed: list[ParsedTable], walked: Walked, ctx: apply.Context) -> date:
     from_title = next((p.snapshot_date for p in parsed if p.snapshot_date), None)
-    return from_title or snapshot_date_from_subject(walked.envelope.subject) or ctx.known_at.date()
-
-
-def snapshot_date_from_subject(subject: str) -> date | None:
-    marker = subject.find("截至")
-    if marker < 0:
-        return None
-    tail = subject[marker + 2 :].strip("：: （(").split("）")[0].split(")")[0]
-    try:
-        found = parse_date(tail.strip(), ZoneInfo("Asia/Shanghai"))
-    except ValueError:
-        return None
-    return found.date() if found else None
+    # the subject is read like a title row: "…汇总表（截至2021年11月5日）"
+    return from_title or snapshot_date([[walked.envelope.subject]]) or ctx.known_at.date()

@@ -82,8 +82,13 @@ def latest_snapshots(session: Session, at: datetime, provinces: Iterable[str]) -
     return {snap.province: snap for snap in session.exec(query)}
 
 
-def lines_by_unit(session: Session, snapshot_ids: Sequence[int]) -> dict[tuple[int, int], list[Line]]:
-    """Application lines by (snapshot, unit): a unit counts only its own province's snapshot."""
+def lines_by_unit(
+    session: Session, snapshot_ids: Sequence[int], unit_ids: Sequence[int] | None = None
+) -> dict[tuple[int, int], list[Line]]:
+    """Application lines by (snapshot, unit): a unit counts only its own province's snapshot.
+
+    `unit_ids`: only those units' lines (one unit's status need not read its whole province's summary).
+    """
     grouped: dict[tuple[int, int], list[Line]] = defaultdict(list)
     if not snapshot_ids:
         return grouped
@@ -95,6 +100,8 @@ def lines_by_unit(session: Session, snapshot_ids: Sequence[int]) -> dict[tuple[i
         )
         .order_by(col(ApplicationLine.id))
     )
+    if unit_ids is not None:
+        query = query.where(col(ApplicationLine.unit_id).in_(list(unit_ids)))
     for line in session.exec(query):
         grouped[(line.snapshot_id, line.unit_id or 0)].append(
             Line(
@@ -130,7 +137,8 @@ def facts_at(
     """Everything compliance needs about the selected units at `at`, in four queries."""
     units = known_units(session, at, province, codes)
     snapshots = latest_snapshots(session, at, {k.province for k in units})
-    lines = lines_by_unit(session, [s.id for s in snapshots.values() if s.id is not None])
+    chosen = None if codes is None else [k.unit.id or 0 for k in units]
+    lines = lines_by_unit(session, [s.id for s in snapshots.values() if s.id is not None], chosen)
     cancels = cancellations_by_unit(session, at, [k.unit.id for k in units if k.unit.id is not None])
     result = []
     for known in units:

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.groups.limits import Rate
-from bot.groups.platform import Answer, Request, Rules, compact_json, http_answer
+from bot.groups.platform import Answer, Request, Rules, errcode_answer, text_message
 
 NAME = "dingtalk"
 RULES = Rules(max_bytes=20_000, rates=(Rate(20, 60.0),), throttle_s=600.0)
@@ -60,18 +60,8 @@ def request(url: str, secret: str | None, content: str, now: float) -> Request:
 
 
 def answer(status: int, payload: Mapping[str, Any] | None, rules: Rules) -> Answer:
-    code = payload.get("errcode") if payload else None
-    if not isinstance(code, int):
-        return http_answer(NAME, status)
-    error = f"{NAME} {code}: {payload.get('errmsg', '') if payload else ''}".strip()
-    if code == 0:
-        return Answer.accepted()
-    if code == THROTTLED:
-        return Answer.retry(error, retry_after=rules.throttle_s, pause_s=rules.throttle_s)
-    if code in REFUSED:
-        return Answer.refused(error)
-    return Answer.retry(error)  # -1 (busy) and codes we do not know: retried, reported if they last
+    return errcode_answer(NAME, status, payload, rules, throttled=THROTTLED, refused=REFUSED)
 
 
 def _body(content: str) -> bytes:
-    return compact_json({"msgtype": "text", "text": {"content": content}})
+    return text_message(content)

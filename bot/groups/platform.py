@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -78,3 +78,31 @@ def http_answer(platform: str, status: int) -> Answer:
         return Answer.refused(error)
     # a 200 without the platform's JSON (a captive portal, a proxy's page): worth another try
     return Answer.retry(f"{error}, not the platform's answer")
+
+
+def text_message(content: str) -> bytes:
+    """WeCom's and DingTalk's plain text message (the same shape on both)."""
+    return compact_json({"msgtype": "text", "text": {"content": content}})
+
+
+def errcode_answer(
+    platform: str,
+    status: int,
+    payload: Mapping[str, Any] | None,
+    rules: Rules,
+    *,
+    throttled: int,
+    refused: Collection[int],
+) -> Answer:
+    """WeCom's and DingTalk's answer: {"errcode": N, "errmsg": …}, 0 for success."""
+    code = payload.get("errcode") if payload else None
+    if not isinstance(code, int):
+        return http_answer(platform, status)
+    error = f"{platform} {code}: {payload.get('errmsg', '') if payload else ''}".strip()
+    if code == 0:
+        return Answer.accepted()
+    if code == throttled:
+        return Answer.retry(error, retry_after=rules.throttle_s, pause_s=rules.throttle_s)
+    if code in refused:
+        return Answer.refused(error)
+    return Answer.retry(error)  # -1 (busy) and codes we do not know: retried, reported if they last
