@@ -48,7 +48,7 @@ def status(ctx: AppContext, args: argparse.Namespace) -> int:
     else:
         lang = ctx.settings.lang
         left = time_left(report.status.next_deadline, at, lang)
-        print(render("status", lang, r=report, s=report.status, left=left))
+        print(render("status", lang, r=report, s=report.status, left=left, cycle=ctx.cycle))
     return 0
 
 

@@ -73,15 +73,16 @@ def enqueue_due(
 
 
 def enqueue_new_anomalies(engine: Engine, settings: Settings, cycle: Cycle, now: datetime) -> int:
-    """Alert the province's officers to each anomaly of each unit, once (the key has no day)."""
-    flagged = [r for r in unit_reports(engine, cycle, now) if r.status.anomalies]
+    """Alert the province's officers to each anomaly of each unit, and to each unit to chase, once (the key
+    has no day)."""
+    flagged = [r for r in unit_reports(engine, cycle, now) if r.status.officer_alerts]
     if not flagged:
         return 0
     with session_scope(engine) as session:
         wanted = [
             (outbox_key("officer", to, anomaly, cycle.name, report.code), report, anomaly, to)
             for report in flagged
-            for anomaly in report.status.anomalies
+            for anomaly in report.status.officer_alerts
             for to in officer_recipients(session, settings, report.province, anomaly)
         ]
         present = existing_keys(session, [key for key, *_ in wanted])

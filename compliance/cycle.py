@@ -21,7 +21,7 @@ from compliance.workdays import workday_on_or_before
 __all__ = ["Cycle", "CycleError", "Deadline", "cycle_names", "load_cycle", "parse_cycle"]
 
 _ROOT_REQUIRED = ("name", "title", "timezone", "years", "dates", "offsets", "targets", "reminders", "labels")
-_ROOT_OPTIONAL = ("title_en", "source", "follow_ups")
+_ROOT_OPTIONAL = ("title_en", "source", "follow_ups", "penalty")
 _INSTANTS = ("window_opens", "window_closes", "cancellation_deadline", "target_95_at", "compliance_deadline")
 _DATES_OPTIONAL = ("report_remind_on", "old_ccer_usable_until")
 # Calendar entry key -> the [dates] field that dates it, in the order entries on the same instant are listed.
@@ -80,6 +80,8 @@ class Cycle:
     target_ratio: Decimal = Decimal("0.95")
     old_ccer_usable_until: date | None = None
     source: str = ""
+    # What follows a missed compliance deadline, as a unit reads it: {"zh": …, "en": …, "source": …}.
+    penalty: Mapping[str, str] = field(default_factory=lambda: {"zh": "", "en": "", "source": ""}, hash=False)
 
 
 @dataclass(frozen=True)
@@ -152,9 +154,18 @@ def parse_cycle(text: str) -> Cycle:
         target_ratio=tf.ratio(targets, "ratio", "targets"),
         old_ccer_usable_until=dates.old_ccer_usable_until,
         source=tf.text(doc, "source") if "source" in doc else "",
+        penalty=_penalty(doc),
     )
     _check_order(cycle)
     return cycle
+
+
+def _penalty(doc: Table) -> Mapping[str, str]:
+    if "penalty" not in doc:
+        return MappingProxyType({"zh": "", "en": "", "source": ""})
+    table = tf.sub_table(doc, "penalty")
+    tf.check_keys(table, "penalty", ("zh", "en", "source"))
+    return MappingProxyType({key: tf.text(table, key, "penalty") for key in ("zh", "en", "source")})
 
 
 def _timezone(doc: Table) -> ZoneInfo:

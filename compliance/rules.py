@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 from compliance.cycle import Cycle
 from compliance.projects import normalize_project_no
@@ -34,11 +35,22 @@ def offset_cap(allowances_due_t: int | Mapping[int, int], cycle: Cycle) -> int:
     return floor_share(sum(amounts), cycle.cap_ratio)
 
 
-def ccer_ineligible(project_no: str | None, vintage_end: date | None, cycle: Cycle) -> bool:
-    """True when the cycle refuses this CCER: vintage ending on/after the cut-off, or an excluded project.
+IneligibleWhy = Literal["vintage", "excluded_project"]
+
+
+def ineligible_because(
+    project_no: str | None, vintage_end: date | None, cycle: Cycle
+) -> IneligibleWhy | None:
+    """Why the cycle refuses this CCER: a vintage ending on/after the cut-off, or an excluded project.
 
     Unknown values are not held against the unit: only what the summary states can make CCER ineligible.
     """
     if vintage_end is not None and cycle.vintage_cutoff is not None and vintage_end >= cycle.vintage_cutoff:
-        return True
-    return project_no is not None and normalize_project_no(project_no) in cycle.excluded_projects
+        return "vintage"
+    if project_no is not None and normalize_project_no(project_no) in cycle.excluded_projects:
+        return "excluded_project"
+    return None
+
+
+def ccer_ineligible(project_no: str | None, vintage_end: date | None, cycle: Cycle) -> bool:
+    return ineligible_because(project_no, vintage_end, cycle) is not None

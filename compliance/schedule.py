@@ -42,7 +42,7 @@ class _Due:
 # (kind, who owes it, the deadline it reminds of); complied units owe nothing.
 _EMITTER_RULES: tuple[tuple[str, Callable[[UnitStatus], bool], Callable[[Cycle], datetime]], ...] = (
     ("submit_application", lambda s: s.next_step == "submit_application", lambda c: c.window_closes),
-    ("await_confirmation", lambda s: s.application == "pending", lambda c: c.cancellation_deadline),
+    ("await_confirmation", lambda s: s.next_step == "await_confirmation", lambda c: c.cancellation_deadline),
     ("cancel_ccer", lambda s: s.next_step == "cancel_ccer", lambda c: c.cancellation_deadline),
     ("submit_compliance", lambda s: s.next_step == "submit_compliance", lambda c: c.compliance_deadline),
     ("compliance_deadline", lambda s: True, lambda c: c.compliance_deadline),
@@ -86,11 +86,13 @@ def _emitter_dues(day: date, cycle: Cycle, units: Sequence[UnitRow]) -> Iterator
         for kind, owes, deadline_of in _EMITTER_RULES:
             deadline = deadline_of(cycle)
             if owes(status) and is_due(day, cycle, kind, deadline):
-                yield _Due("emitter", code, kind, deadline, _emitter_details(code, province, status))
+                yield _Due("emitter", code, kind, deadline, _emitter_details(code, province, status, cycle))
 
 
-def _emitter_details(code: str, province: str, status: UnitStatus) -> dict[str, object]:
+def _emitter_details(code: str, province: str, status: UnitStatus, cycle: Cycle) -> dict[str, object]:
     return {
+        "status": status,
+        "cycle": cycle,
         "code": code,
         "province": province,
         "next_step": status.next_step,

@@ -7,18 +7,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from compliance.advice import Moment, NextStep, load_procedure, moment_of
 from compliance.cycle import Cycle
-from compliance.rules import ccer_ineligible, offset_cap
+from compliance.rules import IneligibleWhy, ineligible_because, offset_cap
 
 Application = Literal["none", "pending", "confirmed", "rejected"]
 LineResult = Literal["pending", "confirmed", "rejected"]
-NextStep = Literal[
-    "done",
-    "submit_application",
-    "await_confirmation",
-    "cancel_ccer",
-    "submit_compliance",
-    "surrender_allowances",
+__all__ = [
+    "Application",
+    "ApplicationLine",
+    "Cancellation",
+    "NextStep",
+    "UnitFacts",
+    "UnitStatus",
+    "unit_status",
 ]
 
 
@@ -57,17 +59,40 @@ class UnitFacts:
 
 
 @dataclass(frozen=True)
+class Ineligible:
+    project_no: str | None
+    project_name: str | None
+    why: IneligibleWhy
+
+
+@dataclass(frozen=True)
 class UnitStatus:
     offset_cap_t: int  # 0 while the allowances due are unknown
     application: Application
     requested_t: int
     confirmed_t: int
-    cancelled_t: int
-    to_cancel_t: int
+    cancelled_t: int  # every cancellation record, in time or not
+    to_cancel_t: int  # what may still be cancelled and counted; 0 once the cancellation deadline has passed
     complied: bool
-    anomalies: tuple[str, ...]
+    anomalies: tuple[str, ...]  # FORMATS.md's anomalies of the unit
     next_step: NextStep
     next_deadline: datetime | None
+    usable_t: int = 0  # confirmed, but never more than the cap
+    offset_t: int = 0  # CCER that counts: cancelled by the deadline, up to what is usable
+    late_cancelled_t: int = 0  # cancelled after the cancellation deadline: does not count
+    to_surrender_t: int | None = None  # allowances still to surrender once the CCER that can count is used
+    over_cap_t: int = 0  # confirmed above the cap
+    advice: str | None = None  # what to say besides the step (templates/labels.toml [advice])
+    overdue: bool = False  # the compliance deadline has passed and the unit has not complied
+    state: str = ""  # the row of the procedure's rule table that decided the step
+    moment: Moment = "window_open"
+    chase: tuple[str, ...] = ()  # officer-only flags: what an officer must chase (not an anomaly of the unit)
+    ineligible: tuple[Ineligible, ...] = ()
+
+    @property
+    def officer_alerts(self) -> tuple[str, ...]:
+        """What the province's officers are alerted to, once each: the anomalies and what to chase."""
+        return tuple(sorted({*self.anomalies, *self.chase}))
 
 
 def require_aware(at: datetime) -> None:
@@ -102,64 +127,110 @@ def unit_cap(facts: UnitFacts, cycle: Cycle) -> int | None:
     return offset_cap(facts.allowances_due_t, cycle)
 
 
+@dataclass(frozen=True)
+class _Amounts:
+    requested: int
+    confirmed: int
+    cancelled: int
+    in_time: int
+    usable: int
+
+
+def _amounts(facts: UnitFacts, cycle: Cycle, cap: int | None) -> _Amounts:
+    confirmed = confirmed_amount(facts.lines)
+    in_time = sum(r.quantity_t for r in facts.cancellations if r.cancelled_at <= cycle.cancellation_deadline)
+    return _Amounts(
+        requested=sum(line.requested_t for line in facts.lines),
+        confirmed=confirmed,
+        cancelled=sum(record.quantity_t for record in facts.cancellations),
+        in_time=in_time,
+        usable=confirmed if cap is None else min(confirmed, cap),
+    )
+
+
+def procedure_state(complied: bool, application: Application, amounts: _Amounts) -> str:
+    """The row of the rule table the unit is in (compliance/procedures/cancellation.toml)."""
+    if complied:
+        return "complied"
+    if application != "confirmed":
+        return {"none": "no_application", "pending": "pending", "rejected": "rejected"}[application]
+    if amounts.in_time >= amounts.usable:
+        return "confirmed_cancelled"
+    return "confirmed_partly_cancelled" if amounts.in_time > 0 else "confirmed_uncancelled"
+
+
 def unit_status(facts: UnitFacts, cycle: Cycle, at: datetime) -> UnitStatus:
     require_aware(at)
     cap = unit_cap(facts, cycle)
     application = application_state(facts.lines)
-    requested = sum(line.requested_t for line in facts.lines)
-    confirmed = confirmed_amount(facts.lines)
-    cancelled = sum(record.quantity_t for record in facts.cancellations)
+    amounts = _amounts(facts, cycle, cap)
     complied = facts.complied is True
-    step, deadline = next_step(complied, application, confirmed, cancelled, cycle, at)
+    state = procedure_state(complied, application, amounts)
+    moment = moment_of(cycle, at)
+    rule = load_procedure("cancellation").rule_for(state, moment)
+    can_still_cancel = moment in ("window_open", "window_closed") and amounts.confirmed > 0
+    offset = min(amounts.in_time, amounts.usable)
     return UnitStatus(
         offset_cap_t=cap or 0,
         application=application,
-        requested_t=requested,
-        confirmed_t=confirmed,
-        cancelled_t=cancelled,
-        to_cancel_t=max(confirmed - cancelled, 0),
+        requested_t=amounts.requested,
+        confirmed_t=amounts.confirmed,
+        cancelled_t=amounts.cancelled,
+        to_cancel_t=max(amounts.usable - amounts.in_time, 0) if can_still_cancel else 0,
         complied=complied,
-        anomalies=anomalies(facts, cycle, cap, requested, confirmed, cancelled),
-        next_step=step,
-        next_deadline=deadline,
+        anomalies=anomalies(facts, cycle, cap, amounts.requested, amounts.confirmed, amounts.cancelled),
+        next_step=rule.step,
+        next_deadline=rule.deadline_at(cycle),
+        usable_t=amounts.usable,
+        offset_t=offset,
+        late_cancelled_t=amounts.cancelled - amounts.in_time,
+        to_surrender_t=_to_surrender(facts, amounts.usable if can_still_cancel else offset),
+        over_cap_t=max(amounts.confirmed - cap, 0) if cap is not None else 0,
+        advice=rule.say,
+        overdue=moment == "overdue" and not complied,
+        state=state,
+        moment=moment,
+        chase=_chase(state, moment),
+        ineligible=_ineligible(facts, cycle),
     )
+
+
+def _to_surrender(facts: UnitFacts, offset_t: int) -> int | None:
+    by_year = facts.allowances_by_year_t
+    due = sum(t for _, t in by_year) if by_year else facts.allowances_due_t
+    return None if due is None else max(due - offset_t, 0)
+
+
+_NOT_FULLY_CANCELLED = ("confirmed_uncancelled", "confirmed_partly_cancelled")
+
+
+def _chase(state: str, moment: Moment) -> tuple[str, ...]:
+    """A confirmed application not fully cancelled at the cancellation deadline: the officer chases it."""
+    late = moment in ("offset_closed", "overdue")
+    return ("not_cancelled_by_deadline",) if late and state in _NOT_FULLY_CANCELLED else ()
+
+
+def _ineligible(facts: UnitFacts, cycle: Cycle) -> tuple[Ineligible, ...]:
+    found = []
+    for line in facts.lines:
+        why = ineligible_because(line.project_no, line.vintage_end, cycle)
+        if why is not None:
+            found.append(Ineligible(line.project_no, line.project_name, why))
+    return tuple(dict.fromkeys(found))
 
 
 def anomalies(
     facts: UnitFacts, cycle: Cycle, cap: int | None, requested: int, confirmed: int, cancelled: int
 ) -> tuple[str, ...]:
+    """FORMATS.md's anomalies, whatever the application's result: a rejected line over the cap or with
+    ineligible CCER is reported too (it is usually why it was rejected)."""
     found = set()
-    # A rejected application above the cap is still reported: it is usually why it was rejected.
     if cap is not None and max(requested, confirmed) > cap:
         found.add("offset_over_cap")
     if cancelled > confirmed:
         found.add("cancelled_exceeds_confirmed")
     if any(record.cancelled_at > cycle.cancellation_deadline for record in facts.cancellations):
         found.add("cancellation_after_deadline")
-    if any(
-        line.result != "rejected" and ccer_ineligible(line.project_no, line.vintage_end, cycle)
-        for line in facts.lines
-    ):
+    if _ineligible(facts, cycle):
         found.add("ineligible_ccer")
     return tuple(sorted(found))
-
-
-def next_step(
-    complied: bool, application: Application, confirmed: int, cancelled: int, cycle: Cycle, at: datetime
-) -> tuple[NextStep, datetime | None]:
-    if complied:
-        return "done", None
-    if application == "none":
-        if at < cycle.window_closes:
-            return "submit_application", cycle.window_closes
-        return "surrender_allowances", cycle.compliance_deadline
-    if application == "pending":
-        return "await_confirmation", cycle.cancellation_deadline
-    if application == "rejected":
-        return "surrender_allowances", cycle.compliance_deadline
-    if cancelled < confirmed:
-        # Still owed after the cancellation deadline: the province may accept a late cancellation.
-        if at < cycle.cancellation_deadline:
-            return "cancel_ccer", cycle.cancellation_deadline
-        return "cancel_ccer", cycle.compliance_deadline
-    return "submit_compliance", cycle.compliance_deadline

@@ -33,7 +33,7 @@ def anomalies(q: Query, province: str) -> Reply:
     report = province_or_none(q, province)
     if report is None:
         return no_data(q, province)
-    flagged = [u for u in report.units if u.status.anomalies]
+    flagged = [u for u in report.units if u.status.officer_alerts]
     shown, page, pages = page_of(flagged, as_page(q.args[0] if q.args else None), PAGE)
     keyboard = keyboards.pager(q.lang, ["anomalies", province], page, pages) + menu(q, province)
     return say(

@@ -16,7 +16,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 SD, GD = "山东省", "广东省"
 C, R, N = "confirmed", "rejected", "none"
 OVER = ("offset_over_cap",)
-DONE, CANCEL, SURRENDER = "done", "cancel_ccer", "surrender_allowances"
+DONE, SUBMIT, SURRENDER = "done", "submit_compliance", "surrender_allowances"
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Sample:
 
 UNITS = (
     Sample("9137132112TH3BJ194", SD, 3683910, 184195, C, 180500, 180500, 180500, True, True, (), DONE),
-    Sample("913703082HD1TJ3Y9U", SD, 14110388, 705519, C, 642000, 642000, 214000, False, False, (), CANCEL),
+    Sample("913703082HD1TJ3Y9U", SD, 14110388, 705519, C, 642000, 642000, 214000, False, False, (), SUBMIT),
     Sample("91370218U49D4H3J40", SD, 7103905, 355195, C, 305400, 305400, 305400, True, True, (), DONE),
     Sample("913703191K6FMHDQ7R", SD, 16006344, 800317, C, 544200, 544200, 544200, True, True, (), DONE),
     Sample("913708265NQ72J9G55", SD, 3256213, 162810, R, 113900, 0, 0, False, True, (), DONE),
@@ -68,7 +68,7 @@ UNITS = (
     Sample("91371619RE2T2Y8F5E", SD, 11188699, 559434, N, 0, 0, 0, True, True, (), DONE),
     Sample("91371329MB0YEB5K39", SD, 2778182, 138909, N, 0, 0, 0, False, False, (), SURRENDER),
     Sample("914405247CCXUF255C", GD, 10122734, 506136, C, 470700, 470700, 470700, True, True, (), DONE),
-    Sample("91440923DBMWCY74XP", GD, 5876731, 293836, C, 267300, 267300, 89100, False, False, (), CANCEL),
+    Sample("91440923DBMWCY74XP", GD, 5876731, 293836, C, 267300, 267300, 89100, False, False, (), SUBMIT),
     Sample("91440116TJ58904D8W", GD, 11490833, 574541, C, 275700, 275700, 275700, True, True, (), DONE),
     Sample("91440215WUQYUMRH5G", GD, 14187508, 709375, C, 347500, 347500, 347500, True, True, (), DONE),
     Sample("91441621C1626E531J", GD, 807827, 40391, R, 38300, 0, 0, False, True, (), DONE),

@@ -160,7 +160,8 @@ def test_emitter_kinds_follow_the_next_step() -> None:
         "A": ("cancel_ccer", {"compliance_deadline"}),
         "B": ("await_confirmation", {"compliance_deadline"}),
         "C": ("submit_application", {"compliance_deadline"}),
-        "D": ("compliance_deadline", set()),
+        # Rejected while the window is still open: it may be corrected and submitted again.
+        "D": ("submit_application", {"compliance_deadline"}),
         "E": ("compliance_deadline", {"submit_compliance"}),
     }
 

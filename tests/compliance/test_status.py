@@ -64,9 +64,8 @@ def test_amounts_add_up_over_lines() -> None:
         line(20_000, "rejected"),
         line(7_000, "pending"),
     )
-    status = unit_status(
-        facts(lines=lines, cancellations=(cancelled(60_000), cancelled(10_000))), FIRST, at(2021, 12, 1)
-    )
+    unit = facts(10_000_000, lines=lines, cancellations=(cancelled(60_000), cancelled(10_000)))
+    status = unit_status(unit, FIRST, at(2021, 12, 1))
     assert status.requested_t == 177_000
     assert status.confirmed_t == 130_000
     assert status.cancelled_t == 70_000
@@ -142,7 +141,7 @@ def test_cancellation_after_deadline(when: datetime, anomalous: bool) -> None:
     [
         (line(100, "confirmed", vintage_end=date(2017, 3, 1)), True),
         (line(100, "pending", vintage_end=date(2018, 1, 1)), True),
-        (line(100, "rejected", vintage_end=date(2018, 1, 1)), False),  # already refused by the province
+        (line(100, "rejected", vintage_end=date(2018, 1, 1)), True),  # reported whatever the result
         (line(100, "confirmed", vintage_end=date(2017, 2, 28)), False),
         (line(100, "confirmed", vintage_end=None), False),
     ],
@@ -189,18 +188,19 @@ def _step(cycle: Cycle, when: datetime, **kwargs: object) -> tuple[str, datetime
             "await_confirmation",
             FIRST.cancellation_deadline,
         ),
+        # Nothing can be cancelled after 12-15 17:00: a pending application can no longer be used.
         (
             {"lines": (line(100, "pending"),)},
             at(2021, 12, 20),
-            "await_confirmation",
-            FIRST.cancellation_deadline,
+            "surrender_allowances",
+            FIRST.compliance_deadline,
         ),
         ({"lines": (line(100),)}, at(2021, 12, 15, 16, 59), "cancel_ccer", FIRST.cancellation_deadline),
-        ({"lines": (line(100),)}, at(2021, 12, 15, 17), "cancel_ccer", FIRST.compliance_deadline),
+        ({"lines": (line(100),)}, at(2021, 12, 15, 17), "surrender_allowances", FIRST.compliance_deadline),
         (
             {"lines": (line(100),), "cancellations": (cancelled(99),)},
             at(2021, 12, 20),
-            "cancel_ccer",
+            "submit_compliance",
             FIRST.compliance_deadline,
         ),
         (
@@ -215,11 +215,12 @@ def _step(cycle: Cycle, when: datetime, **kwargs: object) -> tuple[str, datetime
             "submit_compliance",
             FIRST.compliance_deadline,
         ),
+        # Rejected while the window is open: correct it and submit again.
         (
             {"lines": (line(100, "rejected"),)},
             at(2021, 11, 1),
-            "surrender_allowances",
-            FIRST.compliance_deadline,
+            "submit_application",
+            FIRST.window_closes,
         ),
         (
             {"lines": (line(100, "rejected"), line(50))},

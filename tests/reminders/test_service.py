@@ -74,12 +74,16 @@ async def test_mail_taken_in_leads_to_receipts_and_anomaly_alerts_once(
     assert "未运行：群机器人（未配置 [[groups]]）" in said
     assert any("长轮询" in line for line in said) and any("监视邮件文件夹" in line for line in said)
     assert any("JobQueue" in line for line in said)
-    [alert] = botapi.sent_texts(SD_OFFICER_CHAT)
-    assert "91371406QA4XFD1Y5B" in alert and "5%" in alert
+    # After the cycle: the over-cap anomaly, and the confirmed unit not fully cancelled by 12-15 to chase.
+    alerts = botapi.sent_texts(SD_OFFICER_CHAT)
+    [over_cap] = [a for a in alerts if "91371406QA4XFD1Y5B" in a]
+    assert "5%" in over_cap
+    [chase] = [a for a in alerts if "913703082HD1TJ3Y9U" in a]
+    assert "未足额注销" in chase and "13,896,388" in chase
     subjects = Counter(m.subject.split("：")[0] for m in smtp_server.messages)
     assert subjects["回执"] == count
     mailed = [m for m in smtp_server.messages if "异常" in m.subject]
-    assert [m.rcpt_tos for m in mailed] == [("tanjiaoyi@gdee.guangdong.example",)]
+    assert {m.rcpt_tos for m in mailed} == {("tanjiaoyi@gdee.guangdong.example",)}
     assert all(i.state == "sent" for i in outbox.items(ctx.engine))
     assert service.sender is not None and service.sender.tally.failed == 0
 
