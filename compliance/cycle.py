@@ -10,6 +10,7 @@ from decimal import Decimal
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from compliance import tomlfields as tf
@@ -18,10 +19,32 @@ from compliance.projects import normalize_project_no
 from compliance.tomlfields import CycleError, Table
 from compliance.workdays import workday_on_or_before
 
-__all__ = ["Cycle", "CycleError", "Deadline", "cycle_names", "load_cycle", "parse_cycle"]
+__all__ = [
+    "Cycle",
+    "CycleError",
+    "Deadline",
+    "all_cycles",
+    "current_cycle",
+    "cycle_for_obligation",
+    "cycle_names",
+    "load_cycle",
+    "parse_cycle",
+]
 
 _ROOT_REQUIRED = ("name", "title", "timezone", "years", "dates", "offsets", "targets", "reminders", "labels")
-_ROOT_OPTIONAL = ("title_en", "source", "follow_ups", "penalty")
+_ROOT_OPTIONAL = (
+    "title_en",
+    "source",
+    "follow_ups",
+    "penalty",
+    "obligations",
+    "sectors",
+    "procedure",
+    "mail_kinds",
+)
+SECTORS = ("power", "steel", "cement", "aluminium")
+MAIL_KINDS = ("roster", "weekly_summary", "cancellation_list", "offset_operations")
+PROCEDURES = ("cancellation", "operations")
 _INSTANTS = ("window_opens", "window_closes", "cancellation_deadline", "target_95_at", "compliance_deadline")
 _DATES_OPTIONAL = ("report_remind_on", "old_ccer_usable_until")
 # Calendar entry key -> the [dates] field that dates it, in the order entries on the same instant are listed.
@@ -80,6 +103,12 @@ class Cycle:
     target_ratio: Decimal = Decimal("0.95")
     old_ccer_usable_until: date | None = None
     source: str = ""
+    # The obligations a unit owes in the cycle: one per year ("2021", "2022"), or the first cycle's one
+    # combined obligation ("2019-2020"). A roster's amount without a year belongs to the first of them.
+    obligations: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ("power",)
+    procedure: str = "cancellation"  # the rule table in compliance/procedures/
+    mail_kinds: tuple[str, ...] = ("roster", "weekly_summary", "cancellation_list")
     # What follows a missed compliance deadline, as a unit reads it: {"zh": …, "en": …, "source": …}.
     penalty: Mapping[str, str] = field(default_factory=lambda: {"zh": "", "en": "", "source": ""}, hash=False)
 
@@ -155,9 +184,35 @@ def parse_cycle(text: str) -> Cycle:
         old_ccer_usable_until=dates.old_ccer_usable_until,
         source=tf.text(doc, "source") if "source" in doc else "",
         penalty=_penalty(doc),
+        **_kinds(doc),
     )
     _check_order(cycle)
     return cycle
+
+
+def _choices(doc: Table, key: str, allowed: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:
+    if key not in doc:
+        return default
+    values = tf.str_list(doc, key, "")
+    if unknown := [v for v in values if v not in allowed]:
+        raise CycleError(f"周期文件字段 {key}：未知的取值 {unknown!r}（可用：{'、'.join(allowed)}）")
+    return values
+
+
+def _kinds(doc: Table) -> dict[str, Any]:
+    name = tf.text(doc, "name")
+    procedure = tf.text(doc, "procedure") if "procedure" in doc else "cancellation"
+    if procedure not in PROCEDURES:
+        raise CycleError(f"周期文件字段 procedure：未知的程序 {procedure!r}")
+    obligations = tf.str_list(doc, "obligations", "") if "obligations" in doc else (name,)
+    return {
+        "obligations": obligations,
+        "sectors": _choices(doc, "sectors", SECTORS, ("power",)),
+        "procedure": procedure,
+        "mail_kinds": _choices(
+            doc, "mail_kinds", MAIL_KINDS, ("roster", "weekly_summary", "cancellation_list")
+        ),
+    }
 
 
 def _penalty(doc: Table) -> Mapping[str, str]:
@@ -294,6 +349,22 @@ def cycle_names() -> list[str]:
     """The cycles bundled in compliance/cycles/, by name."""
     entries = (resources.files("compliance") / "cycles").iterdir()
     return sorted(entry.name.removesuffix(".toml") for entry in entries if entry.name.endswith(".toml"))
+
+
+def all_cycles() -> list[Cycle]:
+    """Every bundled cycle, in the order of their compliance deadlines."""
+    return sorted((load_cycle(name) for name in cycle_names()), key=lambda c: c.compliance_deadline)
+
+
+def current_cycle(at: datetime) -> Cycle:
+    """The cycle whose compliance deadline is the next to come at `at`; after the last one, the last one."""
+    cycles = all_cycles()
+    return next((c for c in cycles if c.compliance_deadline >= at), cycles[-1])
+
+
+def cycle_for_obligation(obligation: str) -> Cycle | None:
+    """The cycle that owes `obligation` ("2021", "2019-2020", "2025"), if one is bundled."""
+    return next((c for c in all_cycles() if obligation in c.obligations), None)
 
 
 @cache

@@ -43,9 +43,37 @@ class Cancellation:
     cancelled_at: datetime
 
 
+OperationState = Literal["held", "used", "withdrawn"]  # 待抵销 / 已抵销 / 已撤销
+CcerKind = Literal["old", "new"]  # 存量（2017-03-14 前备案）/ 新（2024-01-22 后登记）
+
+
+@dataclass(frozen=True)
+class YearFacts:
+    """One obligation year of a unit, from the latest roster that gives it (per-year columns)."""
+
+    year: str  # the obligation: "2021", "2022", "2025"; the first cycle's combined one is "2019-2020"
+    allowances_due_t: int | None
+    surrendered_t: int | None
+    complied: bool | None
+
+
+@dataclass(frozen=True)
+class OffsetOperation:
+    """A 全国履约抵销 operation (later cycles), in its latest state known at the instant."""
+
+    year: str | None  # 抵销年度; None: the cycle's only obligation
+    quantity_t: int
+    state: OperationState
+    operated_on: date
+    state_known_at: datetime  # when its latest state became known (for 已抵销: about when it was used)
+    ccer_kind: CcerKind | None  # None: the list does not say
+    project_no: str | None
+    project_name: str | None
+
+
 @dataclass(frozen=True)
 class UnitFacts:
-    """What is known about a unit at an instant."""
+    """What is known about a unit at an instant, within one cycle."""
 
     code: str
     name: str
@@ -56,6 +84,9 @@ class UnitFacts:
     cancellations: tuple[Cancellation, ...]
     # Second-cycle style rosters give each year's allowances: (year, tonnes) pairs, capped year by year.
     allowances_by_year_t: tuple[tuple[int, int], ...] = ()
+    sector: str | None = None  # power | steel | cement | aluminium (mail/headers.toml maps the words)
+    years: tuple[YearFacts, ...] = ()  # per-year roster figures; empty: the roster gives one figure
+    operations: tuple[OffsetOperation, ...] = ()
 
 
 @dataclass(frozen=True)
