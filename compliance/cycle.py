@@ -41,12 +41,22 @@ _ROOT_OPTIONAL = (
     "sectors",
     "procedure",
     "mail_kinds",
+    "sources",
+    "uncertain",
 )
 SECTORS = ("power", "steel", "cement", "aluminium")
 MAIL_KINDS = ("roster", "weekly_summary", "cancellation_list", "offset_operations")
 PROCEDURES = ("cancellation", "operations")
-_INSTANTS = ("window_opens", "window_closes", "cancellation_deadline", "target_95_at", "compliance_deadline")
-_DATES_OPTIONAL = ("report_remind_on", "old_ccer_usable_until")
+_REQUIRED_INSTANTS = ("window_opens", "compliance_deadline")
+_DATES_OPTIONAL = (
+    "window_closes",
+    "cancellation_deadline",
+    "target_95_at",
+    "report_due",
+    "report_remind_on",
+    "old_ccer_usable_until",
+    "new_ccer_from",
+)
 # Calendar entry key -> the [dates] field that dates it, in the order entries on the same instant are listed.
 _CALENDAR_SOURCES = {
     "window_opens": "window_opens",
@@ -56,6 +66,7 @@ _CALENDAR_SOURCES = {
     "compliance_deadline": "compliance_deadline",
     "report_due": "report_due",
     "old_ccer_usable_until": "old_ccer_usable_until",
+    "new_ccer_from": "new_ccer_from",
 }
 # (earlier, later, may be equal): the order the steps of a cycle must keep.
 _ORDER = (
@@ -64,7 +75,7 @@ _ORDER = (
     ("cancellation_deadline", "compliance_deadline", True),
     ("window_opens", "target_95_at", False),
     ("target_95_at", "compliance_deadline", True),
-)
+)  # pairs with an unset (optional) date are skipped
 _MAX_LEAD_DAYS = 366
 
 
@@ -86,10 +97,10 @@ class Cycle:
     window_opens: datetime
     window_closes: datetime
     cancellation_deadline: datetime
-    target_95_at: datetime
+    target_95_at: datetime | None  # None: the cycle states no interim target
     compliance_deadline: datetime
-    report_due: date
-    report_remind_on: date
+    report_due: date | None  # None: no date stated for the report on units that did not comply
+    report_remind_on: date | None
     vintage_cutoff: date | None
     excluded_projects: frozenset[str]
     cap_ratio: Decimal
@@ -102,7 +113,10 @@ class Cycle:
     title_en: str = ""
     target_ratio: Decimal = Decimal("0.95")
     old_ccer_usable_until: date | None = None
+    new_ccer_from: date | None = None  # new CCER (registered after 2024-01-22) count from this day
     source: str = ""
+    sources: Mapping[str, str] = field(default_factory=dict, hash=False)  # field -> the text it comes from
+    uncertain: Mapping[str, str] = field(default_factory=dict, hash=False)  # field -> why it is uncertain
     # The obligations a unit owes in the cycle: one per year ("2021", "2022"), or the first cycle's one
     # combined obligation ("2019-2020"). A roster's amount without a year belongs to the first of them.
     obligations: tuple[str, ...] = ()
@@ -118,11 +132,12 @@ class _Dates:
     window_opens: datetime
     window_closes: datetime
     cancellation_deadline: datetime
-    target_95_at: datetime
+    target_95_at: datetime | None
     compliance_deadline: datetime
-    report_due: date
-    report_remind_on: date
+    report_due: date | None
+    report_remind_on: date | None
     old_ccer_usable_until: date | None
+    new_ccer_from: date | None
 
     def by_calendar_key(self) -> dict[str, datetime | date]:
         found = {key: getattr(self, source) for key, source in _CALENDAR_SOURCES.items()}
@@ -182,6 +197,9 @@ def parse_cycle(text: str) -> Cycle:
         title_en=tf.text(doc, "title_en") if "title_en" in doc else "",
         target_ratio=tf.ratio(targets, "ratio", "targets"),
         old_ccer_usable_until=dates.old_ccer_usable_until,
+        new_ccer_from=dates.new_ccer_from,
+        sources=_notes(doc, "sources"),
+        uncertain=_notes(doc, "uncertain"),
         source=tf.text(doc, "source") if "source" in doc else "",
         penalty=_penalty(doc),
         **_kinds(doc),
@@ -215,6 +233,14 @@ def _kinds(doc: Table) -> dict[str, Any]:
     }
 
 
+def _notes(doc: Table, key: str) -> Mapping[str, str]:
+    """[sources] / [uncertain]: a dotted field name ("dates.compliance_deadline") -> a sentence."""
+    if key not in doc:
+        return MappingProxyType({})
+    table = tf.sub_table(doc, key)
+    return MappingProxyType({name: tf.text(table, name, key) for name in table})
+
+
 def _penalty(doc: Table) -> Mapping[str, str]:
     if "penalty" not in doc:
         return MappingProxyType({"zh": "", "en": "", "source": ""})
@@ -243,22 +269,29 @@ def _optional_date(table: Table, key: str, where: str) -> date | None:
 
 
 def _dates(table: Table, tz: ZoneInfo) -> _Dates:
-    tf.check_keys(table, "dates", (*_INSTANTS, "report_due"), _DATES_OPTIONAL)
-    report_due = tf.local_date(table, "report_due", "dates")
+    tf.check_keys(table, "dates", _REQUIRED_INSTANTS, _DATES_OPTIONAL)
+    compliance = tf.instant(table, "compliance_deadline", "dates", tz)
+
+    def optional_instant(key: str, default: datetime | None) -> datetime | None:
+        return tf.instant(table, key, "dates", tz) if key in table else default
+
+    report_due = _optional_date(table, "report_due", "dates")
     # Reports are due "before" a day that may be a rest day: remind on the working day on or before it.
-    remind_on = _optional_date(table, "report_remind_on", "dates") or workday_on_or_before(report_due)
-    window_opens, window_closes, cancellation, target_95, compliance = (
-        tf.instant(table, key, "dates", tz) for key in _INSTANTS
+    remind_on = _optional_date(table, "report_remind_on", "dates") or (
+        workday_on_or_before(report_due) if report_due else None
     )
+    # Later cycles state no separate application or cancellation deadline: CCER may be used to the end.
+    window_closes = optional_instant("window_closes", compliance) or compliance
     return _Dates(
-        window_opens=window_opens,
+        window_opens=tf.instant(table, "window_opens", "dates", tz),
         window_closes=window_closes,
-        cancellation_deadline=cancellation,
-        target_95_at=target_95,
+        cancellation_deadline=optional_instant("cancellation_deadline", compliance) or compliance,
+        target_95_at=optional_instant("target_95_at", None),
         compliance_deadline=compliance,
         report_due=report_due,
         report_remind_on=remind_on,
         old_ccer_usable_until=_optional_date(table, "old_ccer_usable_until", "dates"),
+        new_ccer_from=_optional_date(table, "new_ccer_from", "dates"),
     )
 
 
@@ -332,10 +365,14 @@ def _follow_ups(doc: Table, tz: ZoneInfo, taken: set[str]) -> list[Deadline]:
 def _check_order(cycle: Cycle) -> None:
     for earlier, later, may_equal in _ORDER:
         first, second = getattr(cycle, earlier), getattr(cycle, later)
+        if first is None or second is None:
+            continue
         if first > second or (first == second and not may_equal):
             relation = "不晚于" if may_equal else "早于"
             raise CycleError(f"周期文件字段 dates.{earlier}（{first}）应{relation} dates.{later}（{second}）")
     last_day = cycle.compliance_deadline.date()
+    if cycle.report_due is None or cycle.report_remind_on is None:
+        return
     if cycle.report_due < last_day:
         raise CycleError(f"周期文件字段 dates.report_due（{cycle.report_due}）应不早于履约截止日 {last_day}")
     if not last_day <= cycle.report_remind_on <= cycle.report_due:

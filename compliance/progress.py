@@ -47,6 +47,6 @@ def province_progress(
         target_95_met=met_95,
         target_100_met=met_100,
         units_needed_for_95=needed_95,
-        target_95_missed=at >= cycle.target_95_at and not met_95,
+        target_95_missed=cycle.target_95_at is not None and at >= cycle.target_95_at and not met_95,
         target_100_missed=at >= cycle.compliance_deadline and not met_100,
     )

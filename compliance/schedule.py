@@ -111,8 +111,7 @@ def _officer_dues(day: date, cycle: Cycle, units: Sequence[UnitRow]) -> Iterator
     by_province: dict[str, list[tuple[str, UnitStatus]]] = {}
     for code, province, status in units:
         by_province.setdefault(province, []).append((code, status))
-    report_deadline = datetime.combine(cycle.report_due, time(0), tzinfo=cycle.tz)
-    weekly = _weekly_deadline(day, cycle)
+    weekly = _weekly_deadline(day, cycle) if "weekly_summary" in cycle.mail_kinds else None
     for province, members in by_province.items():
         details = _officer_details(province, members, cycle, day)
         if weekly is not None:
@@ -122,13 +121,21 @@ def _officer_dues(day: date, cycle: Cycle, units: Sequence[UnitRow]) -> Iterator
         ):
             yield _Due("officer", province, "applications_pending", cycle.window_closes, details)
         # Target alerts report the figure whether or not the target is met.
-        if is_due(day, cycle, "target_95", cycle.target_95_at):
+        if cycle.target_95_at is not None and is_due(day, cycle, "target_95", cycle.target_95_at):
             yield _Due("officer", province, "target_95", cycle.target_95_at, details)
         if is_due(day, cycle, "target_100", cycle.compliance_deadline):
             yield _Due("officer", province, "target_100", cycle.compliance_deadline, details)
-        if is_due(day, cycle, "noncompliance_report_due", report_deadline, anchor=cycle.report_remind_on):
-            report = {**details, "report_due": cycle.report_due, "report_remind_on": cycle.report_remind_on}
-            yield _Due("officer", province, "noncompliance_report_due", report_deadline, report)
+        yield from _report_due(day, cycle, province, details)
+
+
+def _report_due(day: date, cycle: Cycle, province: str, details: Mapping[str, object]) -> Iterator[_Due]:
+    """The report on units that did not comply, where the cycle dates one."""
+    if cycle.report_due is None:
+        return
+    deadline = datetime.combine(cycle.report_due, time(0), tzinfo=cycle.tz)
+    if is_due(day, cycle, "noncompliance_report_due", deadline, anchor=cycle.report_remind_on):
+        report = {**details, "report_due": cycle.report_due, "report_remind_on": cycle.report_remind_on}
+        yield _Due("officer", province, "noncompliance_report_due", deadline, report)
 
 
 def _weekly_deadline(day: date, cycle: Cycle) -> datetime | None:

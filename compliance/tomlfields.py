@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 Table = Mapping[str, object]
+END_OF_DAY = time(23, 59, 59)
 
 
 class CycleError(ValueError):
@@ -109,8 +110,11 @@ def local_time(table: Table, key: str, where: str) -> time:
 
 
 def instant(table: Table, key: str, where: str, tz: ZoneInfo) -> datetime:
-    """A local datetime is read in the cycle's time zone; one with an offset is converted to it."""
+    """A local datetime is read in the cycle's time zone; one with an offset is converted to it. A date
+    alone is the end of that day: later texts give deadlines as days, without a time."""
     value = table[key]
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime.combine(value, END_OF_DAY, tzinfo=tz)
     if not isinstance(value, datetime):
         raise _wrong(where, key, "日期时间（如 2021-12-10T17:00:00）", value)
     if value.tzinfo is None:

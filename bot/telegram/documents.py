@@ -56,10 +56,9 @@ def chart_texts(q: Query, province: str) -> tuple[charts.ChartTexts, list[charts
         return label("chat_chart", key, lang)
 
     ratio = float(q.cycle.target_ratio)
-    targets = [
-        charts.Target(ratio, q.cycle.target_95_at, f"{ratio:.0%} {text('target')}"),
-        charts.Target(1.0, q.cycle.compliance_deadline, f"100% {text('target')}"),
-    ]
+    targets = [charts.Target(1.0, q.cycle.compliance_deadline, f"100% {text('target')}")]
+    if q.cycle.target_95_at is not None:
+        targets.insert(0, charts.Target(ratio, q.cycle.target_95_at, f"{ratio:.0%} {text('target')}"))
     subtitle = f"{province} {q.now.astimezone(q.cycle.tz):%Y-%m-%d %H:%M}"
     return charts.ChartTexts(text("title"), subtitle, text("ylabel"), text("rate"), text("now")), targets
 

@@ -26,8 +26,8 @@ def test_both_cycles_ship() -> None:
 
 
 def test_unknown_cycle_names_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"2019-2020.*2021-2022"):
-        load_cycle("2025")
+    with pytest.raises(ValueError, match=r"2019-2020.*2021-2022.*2025"):
+        load_cycle("2026")
     with pytest.raises(ValueError):
         load_cycle("../cycles/2019-2020")
 
@@ -89,7 +89,8 @@ def test_second_cycle(second: Cycle) -> None:
     assert second.cap_ratio == Decimal("0.05")
     assert second.old_ccer_usable_until == date(2024, 12, 31)
     assert second.vintage_cutoff is None
-    assert second.report_remind_on == second.report_due == date(2024, 1, 15)  # a Monday
+    # No date is stated for the report on non-compliers: none is invented, and it is marked uncertain.
+    assert second.report_due is None and "dates.report_due" in second.uncertain
     assert [d.at for d in second.deadlines] == sorted(d.at for d in second.deadlines)
     assert "old_ccer_usable_until" in {d.key for d in second.deadlines}
 
@@ -156,7 +157,7 @@ def test_a_cycle_beyond_the_holiday_data_still_loads() -> None:
             "cancellation_deadline",
         ),
         ("target_95_at = 2021-12-15T17:00:00", "target_95_at = 2022-01-02T17:00:00", "dates.target_95_at"),
-        ("window_closes = 2021-12-10T17:00:00", "window_closes = 2021-12-10", "dates.window_closes"),
+        ("window_closes = 2021-12-10T17:00:00", "window_closes = 2022-01-10", "dates.window_closes"),
         ("window_closes = 2021-12-10T17:00:00", 'window_closes = "2021-12-10 17:00"', "dates.window_closes"),
         ("compliance_deadline = 2021-12-31T17:00:00\n", "", "dates.compliance_deadline"),
         ("report_due = 2022-01-15", "report_due = 2022-01-15T00:00:00", "dates.report_due"),
@@ -208,3 +209,10 @@ def test_a_faulty_cycle_file_names_the_key_at_fault(old: str, new: str, where: s
 
 def test_cycle_errors_are_value_errors() -> None:
     assert issubclass(CycleError, ValueError)
+
+
+def test_a_deadline_given_as_a_day_ends_with_that_day() -> None:
+    """Later cycles' texts give days without a time: the deadline is the end of that day."""
+    text = FIRST_TEXT.replace("compliance_deadline = 2021-12-31T17:00:00", "compliance_deadline = 2021-12-31")
+    cycle = parse_cycle(text)
+    assert cycle.compliance_deadline == datetime(2021, 12, 31, 23, 59, 59, tzinfo=cycle.tz)
