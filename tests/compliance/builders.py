@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from compliance.status import ApplicationLine, Cancellation, LineResult, UnitFacts
+from compliance.status import ApplicationLine, Cancellation, LineResult, OffsetOperation, UnitFacts, YearFacts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -38,6 +38,9 @@ def facts(
     code: str = "91370000000000000X",
     province: str = "山东省",
     allowances_by_year_t: tuple[tuple[int, int], ...] = (),
+    years: tuple[YearFacts, ...] = (),
+    operations: tuple[OffsetOperation, ...] = (),
+    sector: str | None = None,
 ) -> UnitFacts:
     return UnitFacts(
         code,
@@ -48,4 +51,7 @@ def facts(
         lines,
         cancellations,
         allowances_by_year_t,
+        sector=sector,
+        years=years,
+        operations=operations,
     )

@@ -238,18 +238,6 @@ def test_complied_none_counts_as_not_complied() -> None:
     assert unit_status(facts(complied=None), FIRST, at(2021, 11, 1)).complied is False
 
 
-def test_second_cycle_caps_each_year() -> None:
-    second = load_cycle("2021-2022")
-    unit = facts(
-        allowances_due_t=78, allowances_by_year_t=((2021, 39), (2022, 39)), lines=(line(3, "pending"),)
-    )
-    status = unit_status(unit, second, at(2023, 10, 1))
-    assert status.offset_cap_t == 2
-    assert status.anomalies == ("offset_over_cap",)
-    whole = unit_status(facts(allowances_due_t=78, lines=(line(3, "pending"),)), second, at(2023, 10, 1))
-    assert whole.offset_cap_t == 3 and whole.anomalies == ()
-
-
 def test_a_naive_instant_is_refused() -> None:
     with pytest.raises(ValueError):
         unit_status(facts(), FIRST, datetime(2021, 12, 1, 9))
