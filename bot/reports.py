@@ -31,6 +31,7 @@ class UnitReport:
     allowances_due_t: int | None
     contact_email: str | None
     status: UnitStatus
+    sector: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         s = self.status
@@ -46,10 +47,29 @@ class UnitReport:
             "cancelled_t": s.cancelled_t,
             "to_cancel_t": s.to_cancel_t,
             "complied": s.complied,
+            "sector": self.sector,
+            "held_t": s.held_t,
+            "used_t": s.used_t,
+            "to_surrender_t": s.to_surrender_t,
+            "years": [_year_json(y) for y in s.years],
             "anomalies": sorted(s.anomalies),
             "next_step": s.next_step,
             "next_deadline": s.next_deadline.isoformat() if s.next_deadline else None,
         }
+
+
+def _year_json(s: UnitStatus) -> dict[str, Any]:
+    return {
+        "obligation": s.obligation,
+        "allowances_due_t": s.allowances_due_t,
+        "offset_cap_t": s.offset_cap_t,
+        "held_t": s.held_t,
+        "used_t": s.used_t,
+        "complied": s.complied,
+        "anomalies": list(s.anomalies),
+        "next_step": s.next_step,
+        "next_deadline": s.next_deadline.isoformat() if s.next_deadline else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -81,10 +101,22 @@ def unit_reports(
         rows = state.facts_at(session, at, province, codes)
     return [
         UnitReport(
-            f.code, f.name, f.province, f.allowances_due_t, known.contact_email, unit_status(f, cycle, at)
+            f.code,
+            f.name,
+            f.province,
+            f.allowances_due_t,
+            known.contact_email,
+            unit_status(f, cycle, at),
+            f.sector,
         )
         for known, f in rows
     ]
+
+
+def find_unit_report(engine: Engine, cycle: Cycle, code: str, at: datetime) -> UnitReport | None:
+    """The unit's report at `at` (that unit's rows only); None when no roster known then lists it."""
+    found = unit_reports(engine, cycle, at, codes=[code])
+    return found[0] if found else None
 
 
 def unit_report(engine: Engine, cycle: Cycle, code: str, at: datetime) -> UnitReport:

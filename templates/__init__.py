@@ -46,6 +46,14 @@ def label(group: str, key: str, lang: str = "zh") -> str:
     return table.get(key, key)
 
 
+def step_label(step: str, cycle: Any, lang: str = "zh") -> str:
+    """A next step as the cycle's procedure words it: later cycles offset by operations, not cancellations."""
+    procedure = getattr(cycle, "procedure", "cancellation")
+    table = labels().get(lang if lang in LANGS else "zh", {})
+    own = table.get(f"step_{procedure}", {})
+    return own.get(step) or label("step", step, lang)
+
+
 @lru_cache(maxsize=4)
 def environment(escape_html: bool) -> Environment:
     env = Environment(
@@ -57,7 +65,7 @@ def environment(escape_html: bool) -> Environment:
         keep_trailing_newline=False,
     )
     env.filters.update(tonnes=tonnes, cn_date=cn_date, percent=percent)
-    env.globals.update(label=label)
+    env.globals.update(label=label, step_label=step_label)
     return env
 
 

@@ -64,7 +64,7 @@ def show_instant(ctx: AppContext, at: datetime) -> None:
         report = province_report(ctx.engine, ctx.cycle, province, at)
         print(render("province", lang, p=report.progress, unmatched=len(report.unmatched)))
         for unit in report.units:
-            print("  " + render("unit_line", lang, u=unit, s=unit.status))
+            print("  " + render("unit_line", lang, u=unit, s=unit.status, cycle=ctx.cycle))
         print()
     due = reminders_at(ctx.engine, ctx.settings, ctx.cycle, at)
     for reminder in due:

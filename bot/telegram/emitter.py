@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.reports import UnitReport
+from bot.reports import UnitReport, find_unit_report
 from bot.telegram import keyboards
 from bot.telegram.base import Keyboard, Query, bound_only, emitters_only, say, time_left
-from bot.telegram.facts import unit_report
 from bot.telegram.reply import Reply
 from compliance.cycle import Deadline
 
@@ -20,7 +19,7 @@ class CalendarEntry:
 
 
 def report_or_none(q: Query, code: str) -> UnitReport | None:
-    return unit_report(q.engine, q.cycle, code, q.now)
+    return find_unit_report(q.engine, q.cycle, code, q.now)
 
 
 @emitters_only
