@@ -259,7 +259,9 @@ async def run(units: int, users: int, rounds: int, folder: Path) -> int:
         telegram = TelegramConfig(
             base_url=server.base_url, base_file_url=server.base_file_url, token=SecretStr(server.token)
         )
-        ctx = AppContext(Settings(database_url=f"sqlite:///{folder / 'bench.db'}", telegram=telegram))
+        ctx = AppContext(
+            Settings(cycle="2019-2020", database_url=f"sqlite:///{folder / 'bench.db'}", telegram=telegram)
+        )
         started = time.perf_counter()
         codes = populate(ctx.engine, units)
         chats = bind_users(ctx.engine, codes, users)

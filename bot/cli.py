@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from bot import cmd_admin, cmd_ingest, cmd_query
+from bot import cmd_admin, cmd_cycles, cmd_ingest, cmd_query
 from bot.config import ConfigError
 from bot.context import AppContext, UsageError
 from bot.reports import NotFound
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd_admin.add_quarantine(commands)
     cmd_admin.add_db(commands)
     cmd_admin.add_groups(commands)
+    cmd_cycles.add(commands)
     return parser
 
 

@@ -112,7 +112,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CCERBOT_", env_nested_delimiter="__", extra="forbid")
 
     database_url: str = "sqlite:///var/ccerbot.db"
-    cycle: str = "2019-2020"
+    cycle: str | None = None  # None: the cycle whose compliance deadline comes next
+    # Corrections of values a cycle file marks uncertain: {"2025": {"dates.window_closes": 2026-12-15}}.
+    cycle_overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
     timezone: str = "Asia/Shanghai"
     lang: Literal["zh", "en"] = "zh"
     senders: SendersConfig = Field(default_factory=SendersConfig)

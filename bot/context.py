@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from bot.config import Settings, load_settings
-from compliance.cycle import Cycle, load_cycle
+from compliance.cycle import Cycle, current_cycle, load_cycle, with_overrides
 from mail.intake import IntakeConfig
 from storage.engine import DatabaseError, make_engine
 from storage.migrate import ensure_current
@@ -35,10 +35,17 @@ class AppContext:
 
     @cached_property
     def cycle(self) -> Cycle:
+        """The configured cycle, else the one whose deadline comes next; corrected as configured."""
         try:
-            return load_cycle(self.settings.cycle)
+            name = self.settings.cycle or current_cycle(self.now()).name
+            return with_overrides(load_cycle(name), self.settings.cycle_overrides.get(name, {}))
         except ValueError as error:
             raise UsageError(str(error)) from None
+
+    @property
+    def cycle_chosen(self) -> str:
+        """How the cycle was chosen, for start-up messages."""
+        return "configured" if self.settings.cycle else "current"
 
     @cached_property
     def engine(self) -> Engine:

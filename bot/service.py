@@ -188,6 +188,7 @@ class Service:
 
 async def serve(ctx: AppContext, stop: asyncio.Event, announce: Callable[[str], None] = say) -> Service:
     """Run every configured part until `stop` is set."""
+    announce(render("cli", ctx.settings.lang, part="run_cycle", cycle=ctx.cycle, chosen=ctx.cycle_chosen))
     service = Service(ctx, stop, Scheduler(ctx.engine, ctx.settings, ctx.cycle))
     channels: dict[str, Channel] = {}
     bot = await _telegram(service, channels, announce)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import cache
@@ -29,6 +29,7 @@ __all__ = [
     "cycle_names",
     "load_cycle",
     "parse_cycle",
+    "with_overrides",
 ]
 
 _ROOT_REQUIRED = ("name", "title", "timezone", "years", "dates", "offsets", "targets", "reminders", "labels")
@@ -116,6 +117,7 @@ class Cycle:
     new_ccer_from: date | None = None  # new CCER (registered after 2024-01-22) count from this day
     source: str = ""
     sources: Mapping[str, str] = field(default_factory=dict, hash=False)  # field -> the text it comes from
+    overridden: frozenset[str] = frozenset()  # uncertain fields the configuration corrected
     uncertain: Mapping[str, str] = field(default_factory=dict, hash=False)  # field -> why it is uncertain
     # The obligations a unit owes in the cycle: one per year ("2021", "2022"), or the first cycle's one
     # combined obligation ("2019-2020"). A roster's amount without a year belongs to the first of them.
@@ -166,6 +168,10 @@ def parse_cycle(text: str) -> Cycle:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CycleError(f"周期文件不是有效的 TOML：{exc}") from exc
+    return _parse_doc(doc)
+
+
+def _parse_doc(doc: Table) -> Cycle:
     tf.check_keys(doc, "", _ROOT_REQUIRED, _ROOT_OPTIONAL)
     tz = _timezone(doc)
     dates = _dates(tf.sub_table(doc, "dates"), tz)
@@ -388,6 +394,36 @@ def cycle_names() -> list[str]:
     return sorted(entry.name.removesuffix(".toml") for entry in entries if entry.name.endswith(".toml"))
 
 
+def with_overrides(cycle: Cycle, overrides: Mapping[str, object]) -> Cycle:
+    """The cycle with values the configuration corrects: only values its file marks uncertain.
+
+    `overrides` maps dotted field names ("dates.window_closes") to TOML values.
+    """
+    if not overrides:
+        return cycle
+    if refused := sorted(key for key in overrides if key not in cycle.uncertain):
+        raise CycleError(
+            f"周期 {cycle.name}：只能更正周期文件标为存疑的值（{'、'.join(cycle.uncertain) or '无'}），"
+            f"不能更正 {'、'.join(refused)}"
+        )
+    doc = tomllib.loads(_text(cycle.name))
+    for key, value in overrides.items():
+        *path, last = key.split(".")
+        table: dict[str, Any] = doc
+        for part in path:
+            table = table.setdefault(part, {})
+        table[last] = value
+    try:
+        corrected = _parse_doc(doc)
+    except CycleError as exc:
+        raise CycleError(f"周期 {cycle.name} 的配置更正（cycle_overrides）：{exc}") from exc
+    return replace(corrected, overridden=frozenset(overrides))
+
+
+def _text(name: str) -> str:
+    return (resources.files("compliance") / "cycles" / f"{name}.toml").read_text(encoding="utf-8")
+
+
 def all_cycles() -> list[Cycle]:
     """Every bundled cycle, in the order of their compliance deadlines."""
     return sorted((load_cycle(name) for name in cycle_names()), key=lambda c: c.compliance_deadline)
@@ -409,9 +445,8 @@ def load_cycle(name: str) -> Cycle:
     names = cycle_names()
     if name not in names:
         raise ValueError(f"未知的履约周期 {name!r}；已知的周期：{'、'.join(names)}")
-    text = (resources.files("compliance") / "cycles" / f"{name}.toml").read_text(encoding="utf-8")
     try:
-        cycle = parse_cycle(text)
+        cycle = parse_cycle(_text(name))
     except CycleError as exc:
         raise CycleError(f"{name}.toml：{exc}") from exc
     if cycle.name != name:

@@ -25,6 +25,7 @@ CONFIGURED_OFFICER = 1001
 
 def context_for(engine: Engine, botapi: BotApiServer) -> AppContext:
     settings = Settings(
+        cycle="2019-2020",
         database_url=engine.url.render_as_string(hide_password=False),
         telegram=TelegramConfig(
             base_url=botapi.base_url, base_file_url=botapi.base_file_url, token=SecretStr(botapi.token)

@@ -16,7 +16,9 @@ from tests.chat.data import NOW, SHANDONG, Cast
 
 @pytest.fixture
 def ctx(sqlite_engine: Engine, story: Cast) -> AppContext:
-    return AppContext(Settings(database_url=sqlite_engine.url.render_as_string(hide_password=False)))
+    return AppContext(
+        Settings(cycle="2019-2020", database_url=sqlite_engine.url.render_as_string(hide_password=False))
+    )
 
 
 def talk(ctx: AppContext, lines: list[str], files: Path) -> str:

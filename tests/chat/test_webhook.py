@@ -32,7 +32,11 @@ async def test_updates_arrive_by_webhook(sqlite_engine: Engine, story: Cast, bot
         webhook_port=port,
     )
     ctx = AppContext(
-        Settings(database_url=sqlite_engine.url.render_as_string(hide_password=False), telegram=telegram)
+        Settings(
+            cycle="2019-2020",
+            database_url=sqlite_engine.url.render_as_string(hide_password=False),
+            telegram=telegram,
+        )
     )
     application = build_application(ctx, clock=lambda: NOW)
     stop = asyncio.Event()

@@ -9,7 +9,7 @@ from bot.groups import group_channels, group_for, groups_for, recipient_of
 
 
 def settings(*groups: dict[str, Any]) -> Settings:
-    return Settings(groups=[GroupConfig.model_validate(g) for g in groups])
+    return Settings(cycle="2019-2020", groups=[GroupConfig.model_validate(g) for g in groups])
 
 
 SHANDONG_WECOM = {"province": "山东省", "kind": "wecom", "url": "https://q.example/send?key=1", "name": "鲁"}

@@ -22,12 +22,13 @@ async def test_every_group_gets_a_test_message_and_a_result(
     dingtalk_ok = dingtalk_server.add_robot(secret=SECRET, keyword="CCER")
     feishu_wrong_secret = feishu_server.add_robot(secret=SECRET)
     config = Settings(
+        cycle="2019-2020",
         groups=[
             entry("wecom", wecom_ok, "鲁碳企业微信"),
             entry("dingtalk", dingtalk_ok, "鲁碳钉钉", SECRET, province="*"),
             entry("feishu", feishu_wrong_secret, "鲁碳飞书", "not-the-secret"),
             entry("wecom", wecom_down, "备用群"),
-        ]
+        ],
     )
     results = await test_command.test_groups(config)
 
@@ -52,12 +53,12 @@ async def test_every_group_gets_a_test_message_and_a_result(
 
 async def test_a_group_without_a_name_is_named_by_platform_and_host(wecom_server: WeComServer) -> None:
     url = wecom_server.add_robot()
-    results = await test_command.test_groups(Settings(groups=[entry("wecom", url, "")]))
+    results = await test_command.test_groups(Settings(cycle="2019-2020", groups=[entry("wecom", url, "")]))
     assert results[0].name == "wecom@127.0.0.1" and results[0].ok
     assert url not in test_command.format_results(results)
 
 
 async def test_no_groups_configured() -> None:
-    assert await test_command.test_groups(Settings()) == []
+    assert await test_command.test_groups(Settings(cycle="2019-2020")) == []
     assert "未配置任何群机器人" in test_command.format_results([])
     assert "No group robot" in test_command.format_results([], "en")

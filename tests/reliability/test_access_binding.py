@@ -97,6 +97,7 @@ async def test_guesses_sent_all_at_once_get_no_more_tries_than_one_by_one(sqlite
     guesser, neighbour = 501, 502
     with BotApiServer() as botapi:
         settings = Settings(
+            cycle="2019-2020",
             database_url=sqlite_engine.url.render_as_string(hide_password=False),
             telegram=TelegramConfig(
                 base_url=botapi.base_url, base_file_url=botapi.base_file_url, token=SecretStr(botapi.token)

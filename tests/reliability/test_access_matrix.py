@@ -70,7 +70,9 @@ def probes(world: World) -> list[str]:
 
 def console_as(world: World, reader: Reader, files: Path) -> tuple[Console, io.StringIO]:
     out = io.StringIO()
-    ctx = AppContext(Settings(database_url=world.engine.url.render_as_string(hide_password=False)))
+    ctx = AppContext(
+        Settings(cycle="2019-2020", database_url=world.engine.url.render_as_string(hide_password=False))
+    )
     console = Console(ctx, out, NOW, files)
     if reader.role == "emitter":
         console.handle(f"/as {reader.unit}")
@@ -199,6 +201,7 @@ async def test_telegram_shows_each_chat_only_what_its_reader_may_see(world: Worl
     said: dict[int, list[str]] = {}  # the words each chat typed (or pressed) itself
     with BotApiServer() as botapi:
         settings = Settings(
+            cycle="2019-2020",
             database_url=world.engine.url.render_as_string(hide_password=False),
             telegram=TelegramConfig(
                 base_url=botapi.base_url, base_file_url=botapi.base_file_url, token=SecretStr(botapi.token)

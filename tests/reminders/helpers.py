@@ -62,6 +62,7 @@ def settings(
             "security": "none",
             "sender": "ccerbot@example.cn",
         }
+    data.setdefault("cycle", "2019-2020")
     return Settings(**data)
 
 

@@ -91,7 +91,8 @@ def test_a_national_officer_hears_of_each_province_separately(
     sample_engine: Engine, sample_settings: Settings
 ) -> None:
     national = Settings(
-        **{**sample_settings.model_dump(), "officers": [{"telegram_id": 9001, "province": "*"}]}
+        cycle="2019-2020",
+        **{**sample_settings.model_dump(), "officers": [{"telegram_id": 9001, "province": "*"}]},
     )
     enqueue_due(sample_engine, national, CYCLE, MORNING)
     chats = sorted(k for k in by_key(sample_engine) if k.startswith("officer|telegram:9001|"))
@@ -149,7 +150,8 @@ def test_a_failed_mail_to_an_officer_is_reported_to_the_provinces_chats(
         == []
     )
     sd_chat = Settings(
-        **{**sample_settings.model_dump(), "officers": [{"telegram_id": 9001, "province": "山东省"}]}
+        cycle="2019-2020",
+        **{**sample_settings.model_dump(), "officers": [{"telegram_id": 9001, "province": "山东省"}]},
     )
     keys = enqueue_delivery_failed(sample_engine, sd_chat, CYCLE, sd, "PermanentError: 550", MORNING)
     assert keys == [f"officer|telegram:9001|delivery_failed|2019-2020|{sd.id}|91371406QA4XFD1Y5B"]
