@@ -5,13 +5,15 @@ The command line (--json) and the chat views both read these, so a figure is com
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from compliance.cycle import Cycle
+from compliance.cycle import SECTORS, Cycle
 from compliance.progress import ProvinceProgress, province_progress
 from compliance.status import UnitStatus, unit_status
 from storage import state
@@ -91,7 +93,22 @@ class ProvinceReport:
             "unmatched_cancellations": len(self.unmatched),
             "outstanding": list(p.outstanding),
             "anomalies": sum(len(u.status.anomalies) for u in self.units),
+            "by_sector": {
+                sector: {"units_total": total, "units_complied": done}
+                for sector, total, done in self.by_sector()
+            },
         }
+
+    def by_sector(self) -> list[tuple[str, int, int]]:
+        """(sector, units, complied) for each sector the roster names, in the cycle data's order."""
+        return sector_counts(self.units)
+
+
+def sector_counts(units: Sequence[UnitReport]) -> list[tuple[str, int, int]]:
+    totals: Counter[str] = Counter(u.sector or "unknown" for u in units)
+    done: Counter[str] = Counter(u.sector or "unknown" for u in units if u.status.complied)
+    order = {sector: index for index, sector in enumerate((*SECTORS, "unknown"))}
+    return [(sector, totals[sector], done[sector]) for sector in sorted(totals, key=order.__getitem__)]
 
 
 def unit_reports(

@@ -21,10 +21,11 @@ ALL_KINDS = EMITTER_KINDS + OFFICER_KINDS
 # When two kinds due the same morning share a deadline, the earlier one here leads the message.
 # compliance_deadline outranks cancel_ccer and submit_compliance: on the last day the deadline itself
 # is the message, the step that is still missing is what it adds.
+# Later cycles have one deadline for everything: there too the deadline leads, since offsetting is optional.
 TIE_ORDER = (
+    "compliance_deadline",
     "submit_application",
     "await_confirmation",
-    "compliance_deadline",
     "cancel_ccer",
     "submit_compliance",
     *OFFICER_KINDS,

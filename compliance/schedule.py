@@ -116,7 +116,9 @@ def _officer_dues(day: date, cycle: Cycle, units: Sequence[UnitRow]) -> Iterator
         details = _officer_details(province, members, cycle, day)
         if weekly is not None:
             yield _Due("officer", province, "weekly_summary_due", weekly, details)
-        if (details["pending"] or details["no_application"]) and is_due(
+        # Applications a province confirms exist in the notice's procedure only.
+        confirms = cycle.procedure == "cancellation"
+        if confirms and (details["pending"] or details["no_application"]) and is_due(
             day, cycle, "applications_pending", cycle.window_closes
         ):
             yield _Due("officer", province, "applications_pending", cycle.window_closes, details)

@@ -77,6 +77,7 @@ def overview(q: Query, province: str) -> Reply:
         anomalies_total=sum(len(u.status.anomalies) for u in units),
         unmatched=len(report.unmatched),
         quarantined=quarantined_count(q, province),
+        sectors=report.by_sector() if any(u.sector for u in units) else [],
     )
 
 

@@ -329,3 +329,17 @@ def test_invariants_over_the_whole_first_cycle() -> None:
             assert item.deadline is not None and item.deadline >= slot
             assert item.audience == "officer" or item.target not in complied
         day += timedelta(days=1)
+
+
+def test_the_2025_deadline_reminds_on_the_right_mornings() -> None:
+    """2026-12-31 (end of the day, no interim target): 30, 14, 7, 3 and 1 days before on working days, and
+    the day itself; the deadline leads the message, offsetting is optional and goes along."""
+    current = load_cycle("2025")
+    unit = facts(code="A")
+    found = days_with("compliance_deadline", "A", [unit], date(2026, 11, 1), date(2027, 1, 2), current)
+    assert found == [date(2026, 12, d) for d in (1, 17, 24, 28, 30, 31)]
+    last = due(date(2026, 12, 31), [unit, replace(COMPLIED, code="F")], current)
+    assert {(i.audience, i.target, i.kind, i.also) for i in last} == {
+        ("officer", "山东省", "target_100", ()),
+        ("emitter", "A", "compliance_deadline", ("submit_application",)),
+    }

@@ -91,7 +91,6 @@ def test_a_national_officer_hears_of_each_province_separately(
     sample_engine: Engine, sample_settings: Settings
 ) -> None:
     national = Settings(
-        cycle="2019-2020",
         **{**sample_settings.model_dump(), "officers": [{"telegram_id": 9001, "province": "*"}]},
     )
     enqueue_due(sample_engine, national, CYCLE, MORNING)
@@ -150,7 +149,6 @@ def test_a_failed_mail_to_an_officer_is_reported_to_the_provinces_chats(
         == []
     )
     sd_chat = Settings(
-        cycle="2019-2020",
         **{**sample_settings.model_dump(), "officers": [{"telegram_id": 9001, "province": "山东省"}]},
     )
     keys = enqueue_delivery_failed(sample_engine, sd_chat, CYCLE, sd, "PermanentError: 550", MORNING)
