@@ -61,6 +61,19 @@ def _mail(sender: str, to: str, subject: str, when: datetime, filename: str, dat
     return bytes(message)
 
 
+def xlsx_mail(
+    sender: str,
+    to: str,
+    subject: str,
+    when: datetime,
+    filename: str,
+    header: list[str],
+    rows: list[list[Any]],
+) -> Mail:
+    """A message with one spreadsheet attached: a title row, the header, the rows and a total row."""
+    return Mail(filename, _mail(sender, to, subject, when, filename, _xlsx(subject, header, rows)))
+
+
 def _officer(story: dict[str, Any], province: str) -> str:
     return str(story["senders"]["provinces"][province][0])
 
