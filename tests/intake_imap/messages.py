@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from mail.mime import walk
 from mail.trust import Senders
+from tests import shared
 
-SAMPLES = Path("/work/shared/samples/mail")
+SAMPLES = shared.SAMPLES / "mail"
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2022, 1, 5, 10, 0, tzinfo=TZ)
 SHANDONG = "ccer@sthj.shandong.example"

@@ -10,7 +10,6 @@ from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from functools import cache
-from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -21,8 +20,9 @@ from mail.classify import kind_from_subject, province_from_text
 from mail.records import ApplicationRecord, CancellationRecord, ParsedTable, RosterRecord
 from mail.rows import parse_table
 from mail.values import Cell, find_date
+from tests import shared
 
-SAMPLES = Path("/work/shared/samples")
+SAMPLES = shared.SAMPLES
 TZ = ZoneInfo("Asia/Shanghai")
 
 pytestmark = pytest.mark.skipif(not (SAMPLES / "expected.json").exists(), reason="no sample corpus")

@@ -8,8 +8,9 @@ import pytest
 
 from mail.mime import walk
 from mail.tables import read_tables
+from tests import shared
 
-SAMPLES = sorted(Path("/work/shared/samples/mail").glob("*.eml"))
+SAMPLES = sorted((shared.SAMPLES / "mail").glob("*.eml"))
 HEADERS = ("统一社会信用代码", "账户名称")
 
 pytestmark = pytest.mark.skipif(not SAMPLES, reason="no sample corpus")

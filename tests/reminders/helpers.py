@@ -19,6 +19,7 @@ from bot.sender.telegram import TelegramChannel, rate_limiter
 from storage import outbox
 from storage.engine import session_scope
 from storage.outbox import NewItem
+from tests import shared
 from tests.servers.botapi import BotApiServer
 from tests.servers.smtp import SmtpServer
 
@@ -30,12 +31,8 @@ FAST = SenderConfig(
 
 
 def samples_dir() -> Path | None:
-    """The shared sample corpus: beside the repository (as CI lays it) or at its usual place."""
-    here = Path(__file__).resolve().parents[2]
-    for candidate in (here.parent / "shared" / "samples", Path("/work/shared/samples")):
-        if (candidate / "expected.json").exists():
-            return candidate
-    return None
+    """The shared sample corpus beside the repository (as CI lays it), or None."""
+    return shared.SAMPLES if (shared.SAMPLES / "expected.json").exists() else None
 
 
 def utc_now() -> datetime:
