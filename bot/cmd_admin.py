@@ -141,9 +141,7 @@ def add_db(commands: Any) -> None:
 
 
 def db(ctx: AppContext, args: argparse.Namespace) -> int:
-    from storage.engine import make_engine
-
-    engine = make_engine(ctx.settings.database_url)
+    engine = ctx.open_engine()
     print(render("cli", ctx.settings.lang, part="db_upgraded", revision=upgrade(engine)))
     return 0
 

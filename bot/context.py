@@ -43,12 +43,17 @@ class AppContext:
     @cached_property
     def engine(self) -> Engine:
         """The database, upgraded to the newest schema on first use."""
-        engine = make_engine(self.settings.database_url)
+        engine = self.open_engine()
         try:
             ensure_current(engine)
         except OperationalError as error:
             raise DatabaseError(f"无法使用数据库 {engine.url.render_as_string()}：{error.orig}") from None
         return engine
+
+    def open_engine(self) -> Engine:
+        """The database as configured; only the default SQLite file's folder (`var/`) is made when missing."""
+        url = self.settings.database_url
+        return make_engine(url, create_directory=url == Settings.model_fields["database_url"].default)
 
     def intake_config(self) -> IntakeConfig:
         return IntakeConfig(
