@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.cmd_query import emit_json
 from bot.context import AppContext, UsageError
+from bot.provinces import UnknownProvince, canonical_province
 from compliance.creditcode import is_valid_code, normalize_code
 from mail.intake import process
 from storage import access, inbox
@@ -67,7 +68,10 @@ def invite(ctx: AppContext, args: argparse.Namespace) -> int:
             plain = access.new_code(session, role="emitter", unit_code=code, now=now)
             who = code
         else:
-            province = args.officer.strip()
+            try:
+                province = canonical_province(args.officer, national=True)
+            except UnknownProvince as error:
+                raise UsageError(str(error)) from None
             plain = access.new_code(session, role="officer", province=province, now=now)
             who = province
     expires = (now + access.CODE_TTL).strftime("%Y-%m-%d %H:%M")

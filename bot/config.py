@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.provinces import canonical_province
 from mail.trust import Senders
 
 Security = Literal["ssl", "starttls", "none"]
@@ -105,7 +106,12 @@ class GroupConfig(BaseModel):
 
 class OfficerConfig(BaseModel):
     telegram_id: int
-    province: str
+    province: str  # a province as `invite --officer` takes it (浙江 is 浙江省), or "*"
+
+    @field_validator("province")
+    @classmethod
+    def _a_province(cls, value: str) -> str:
+        return canonical_province(value, national=True)
 
 
 class Settings(BaseSettings):
