@@ -24,7 +24,7 @@ class NotFound(LookupError):
 
 
 class NoRosterYet(NotFound):
-    """The database knows no roster at that instant: nothing can be found, and looking for a unit is not why."""
+    """The database knows no roster at that instant: the reason nothing is found is not the unit."""
 
     def __init__(self, cycle: Cycle, at: datetime) -> None:
         super().__init__(

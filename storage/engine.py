@@ -40,7 +40,9 @@ def _sqlite_engine(url: str, database: str | None, create_directory: bool) -> En
         if create_directory:
             folder.mkdir(parents=True, exist_ok=True)
         elif not folder.is_dir():
-            raise DatabaseError(f"数据库 {url} 所在的目录 {folder} 不存在：请先创建它，或用 --db 指向已有的目录")
+            raise DatabaseError(
+                f"数据库 {url} 所在的目录 {folder} 不存在：请先创建它，或用 --db 指向已有的目录"
+            )
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
