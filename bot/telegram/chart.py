@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import lru_cache
 from io import BytesIO
 from threading import Lock
@@ -20,8 +20,9 @@ from typing import Any
 from matplotlib import font_manager, rc_context
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
+from matplotlib.dates import AutoDateLocator, date2num, num2date
 from matplotlib.figure import Figure
+from matplotlib.ticker import Formatter
 
 _DRAWING = Lock()
 PREFERRED = (
@@ -46,7 +47,7 @@ class ChartTexts:
     subtitle: str  # the province and the instant; left out when the fonts cannot draw it
     ylabel: str
     rate: str
-    now: str
+    now: str  # the legend of the line at the last point; empty: no such line
 
 
 @lru_cache(maxsize=1)
@@ -95,18 +96,55 @@ def completion_png(
     texts: ChartTexts,
 ) -> bytes:
     """`points` are (instant, completion rate 0..1); the x axis runs from `start` to `end`."""
+    return png(completion_figure(points, targets, start, end, texts))
+
+
+def completion_figure(
+    points: Sequence[tuple[datetime, float]],
+    targets: Sequence[Target],
+    start: datetime,
+    end: datetime,
+    texts: ChartTexts,
+) -> Figure:
+    """The chart, laid out: its tick labels are set and can be read."""
+    # matplotlib's settings are global and it is not thread-safe: one chart at a time.
+    with _DRAWING, rc_context(_fonts()):
+        figure = Figure(figsize=(8, 4.5), dpi=110, layout="tight")
+        _draw(figure.add_subplot(), points, targets, start, end, texts)
+        FigureCanvasAgg(figure).draw()
+    return figure
+
+
+def png(figure: Figure) -> bytes:
+    buffer = BytesIO()
+    with _DRAWING, rc_context(_fonts()):
+        FigureCanvasAgg(figure).print_png(buffer)
+    return buffer.getvalue()
+
+
+def _fonts() -> Any:
     family = cjk_font()
-    fonts: Any = {
+    return {
         "font.family": "sans-serif",
         "font.sans-serif": [family, "DejaVu Sans"] if family else ["DejaVu Sans"],
     }
-    # matplotlib's settings are global and it is not thread-safe: one chart at a time.
-    with _DRAWING, rc_context(fonts):
-        figure = Figure(figsize=(8, 4.5), dpi=110, layout="tight")
-        _draw(figure.add_subplot(), points, targets, start, end, texts)
-        buffer = BytesIO()
-        FigureCanvasAgg(figure).print_png(buffer)
-    return buffer.getvalue()
+
+
+class DayFormatter(Formatter):
+    """Dates as month-day, with the year on the first tick and wherever the year changes."""
+
+    def __init__(self, tz: tzinfo | None) -> None:
+        self.tz = tz
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return f"{num2date(x, self.tz):%Y-%m-%d}"
+
+    def format_ticks(self, values: Sequence[float]) -> list[str]:
+        days = [num2date(value, self.tz) for value in values]
+        return [
+            f"{day:%Y-%m-%d}" if i == 0 or day.year != days[i - 1].year else f"{day:%m-%d}"
+            for i, day in enumerate(days)
+        ]
 
 
 def _draw(
@@ -125,12 +163,13 @@ def _draw(
         axes.axvline(float(date2num(target.at)), color=colour, linestyle=":", linewidth=1)
     if xs:
         axes.annotate(f"{ys[-1]:.1f}%", (xs[-1], ys[-1]), textcoords="offset points", xytext=(4, 6))
+    if xs and texts.now:  # no "now" line when the chart shows a cycle that is over
         axes.axvline(xs[-1], color="#7f7f7f", linewidth=0.8, label=texts.now)
     axes.set_xlim(float(date2num(start)), float(date2num(end)))
     axes.set_ylim(0, 105)
     axes.set_ylabel(texts.ylabel)
     axes.xaxis.set_major_locator(AutoDateLocator(tz=start.tzinfo, maxticks=8))
-    axes.xaxis.set_major_formatter(DateFormatter("%m-%d", tz=start.tzinfo))
+    axes.xaxis.set_major_formatter(DayFormatter(start.tzinfo))
     axes.grid(alpha=0.3)
     axes.legend(loc="upper left", fontsize="small")
     axes.set_title(
