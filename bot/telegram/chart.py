@@ -1,8 +1,9 @@
 """A province's completion over time against the targets, as a PNG.
 
 Drawn with matplotlib's object API on the Agg canvas (no GUI, safe off the main thread). Chinese needs a
-CJK font: the first one fontconfig knows is used; without one the chart is drawn in English and leaves
-out any text the fonts cannot draw, so it never shows empty boxes.
+CJK font: the first one fontconfig knows, else the one shipped in fonts/ (the characters of the chart's
+labels and of every province name, see fontsubset.py), so every machine draws the same chart. A text with
+a character the font lacks is left out rather than shown as empty boxes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import lru_cache
 from io import BytesIO
+from pathlib import Path
 from threading import Lock
 from typing import Any
 
@@ -22,9 +24,11 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, date2num, num2date
 from matplotlib.figure import Figure
+from matplotlib.ft2font import FT2Font
 from matplotlib.ticker import Formatter
 
 _DRAWING = Lock()
+SHIPPED = Path(__file__).with_name("fonts") / "chart-cjk.ttf"
 PREFERRED = (
     "WenQuanYi Micro Hei",
     "Noto Sans CJK SC",
@@ -50,18 +54,36 @@ class ChartTexts:
     now: str  # the legend of the line at the last point; empty: no such line
 
 
+@dataclass(frozen=True)
+class ChartFont:
+    family: str
+    path: str
+    characters: frozenset[int]
+
+
 @lru_cache(maxsize=1)
-def cjk_font() -> str | None:
-    """The family name of an installed font that draws Chinese, registered with matplotlib; None if none."""
-    for path in _fontconfig_paths():
+def chart_font() -> ChartFont | None:
+    """An installed font that draws Chinese, else the shipped one, registered with matplotlib."""
+    return first_font([*_fontconfig_paths(), str(SHIPPED)])
+
+
+def first_font(paths: Sequence[str]) -> ChartFont | None:
+    for path in paths:
         try:
             font_manager.fontManager.addfont(path)
             family = font_manager.FontProperties(fname=path).get_name()
+            characters = frozenset(FT2Font(path).get_charmap())
         except (OSError, RuntimeError, ValueError):
             continue
         if family:
-            return family
+            return ChartFont(family, path, characters)
     return None
+
+
+def cjk_font() -> str | None:
+    """The family name of the font that draws Chinese; None if there is none at all."""
+    font = chart_font()
+    return font.family if font else None
 
 
 def _fontconfig_paths() -> list[str]:
@@ -84,8 +106,9 @@ def _fontconfig_paths() -> list[str]:
 
 
 def drawable(text: str) -> bool:
-    """Whether the fonts at hand draw every character of the text."""
-    return cjk_font() is not None or text.isascii()
+    """Whether the fonts at hand draw every character of the text (DejaVu Sans draws ASCII)."""
+    font = chart_font()
+    return all(c.isascii() or (font is not None and ord(c) in font.characters) for c in text)
 
 
 def completion_png(
@@ -108,7 +131,7 @@ def completion_figure(
 ) -> Figure:
     """The chart, laid out: its tick labels are set and can be read."""
     # matplotlib's settings are global and it is not thread-safe: one chart at a time.
-    with _DRAWING, rc_context(_fonts()):
+    with _DRAWING, rc_context(font_settings()):
         figure = Figure(figsize=(8, 4.5), dpi=110, layout="tight")
         _draw(figure.add_subplot(), points, targets, start, end, texts)
         FigureCanvasAgg(figure).draw()
@@ -117,12 +140,13 @@ def completion_figure(
 
 def png(figure: Figure) -> bytes:
     buffer = BytesIO()
-    with _DRAWING, rc_context(_fonts()):
+    with _DRAWING, rc_context(font_settings()):
         FigureCanvasAgg(figure).print_png(buffer)
     return buffer.getvalue()
 
 
-def _fonts() -> Any:
+def font_settings() -> Any:
+    """matplotlib's font settings for a chart: the Chinese font first, DejaVu Sans for what it lacks."""
     family = cjk_font()
     return {
         "font.family": "sans-serif",

@@ -58,7 +58,7 @@ def completion_series(q: Query, province: str) -> list[tuple[datetime, float]]:
 
 
 def chart_texts(q: Query, province: str) -> tuple[charts.ChartTexts, list[charts.Target]]:
-    # Without a font that draws Chinese the picture speaks English; the caption keeps the chat's language.
+    # The shipped font draws every Chinese label; should it be missing, the picture speaks English.
     lang = q.lang if charts.cjk_font() is not None else "en"
 
     def text(key: str) -> str:
