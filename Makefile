@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+PYTEST ?= $(BIN)/pytest -q
+# The database tests run on PostgreSQL too when CCERBOT_TEST_POSTGRES_URL names one, or when PostgreSQL
+# answers at 127.0.0.1:5432 (TEST_POSTGRES_HOST, TEST_POSTGRES_PORT), as in CI.
+TEST_ENV = CCERBOT_TEST_POSTGRES_URL="$$($(PYTHON) .ci/test-postgres-url)"
 
 .PHONY: demo test lint typecheck pytest bench soak clean
 
@@ -25,13 +29,13 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	$(TEST_ENV) $(PYTEST)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
 soak: $(STAMP)
-	$(BIN)/pytest -q tests/soak
+	$(TEST_ENV) $(PYTEST) tests/soak
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

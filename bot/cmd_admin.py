@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.cmd_query import emit_json
 from bot.context import AppContext, UsageError
+from bot.provinces import UnknownProvince, canonical_province
 from compliance.creditcode import is_valid_code, normalize_code
 from mail.intake import process
 from storage import access, inbox
@@ -67,7 +68,10 @@ def invite(ctx: AppContext, args: argparse.Namespace) -> int:
             plain = access.new_code(session, role="emitter", unit_code=code, now=now)
             who = code
         else:
-            province = args.officer.strip()
+            try:
+                province = canonical_province(args.officer, national=True)
+            except UnknownProvince as error:
+                raise UsageError(str(error)) from None
             plain = access.new_code(session, role="officer", province=province, now=now)
             who = province
     expires = (now + access.CODE_TTL).strftime("%Y-%m-%d %H:%M")
@@ -141,9 +145,7 @@ def add_db(commands: Any) -> None:
 
 
 def db(ctx: AppContext, args: argparse.Namespace) -> int:
-    from storage.engine import make_engine
-
-    engine = make_engine(ctx.settings.database_url)
+    engine = ctx.open_engine()
     print(render("cli", ctx.settings.lang, part="db_upgraded", revision=upgrade(engine)))
     return 0
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.context import AppContext, UsageError
+from bot.provinces import UnknownProvince, canonical_province
 from bot.reports import province_report, unit_report
 from compliance.creditcode import is_valid_code, normalize_code
 from templates import render
@@ -61,7 +62,12 @@ def add_province(commands: Any) -> None:
 
 
 def province(ctx: AppContext, args: argparse.Namespace) -> int:
-    report = province_report(ctx.engine, ctx.cycle, args.name.strip(), ctx.instant(args.at))
+    try:
+        name = canonical_province(args.name)
+    except UnknownProvince:
+        name = args.name.strip()  # not a province name at all: the report says which provinces it knows
+    at = ctx.instant(args.at)  # first: without a configured cycle, --at chooses it
+    report = province_report(ctx.engine, ctx.cycle, name, at)
     if args.json:
         emit_json(report.to_json())
     else:
@@ -89,7 +95,8 @@ def reminders(ctx: AppContext, args: argparse.Namespace) -> int:
         else:
             print(text)
         return 1 if summary["states"]["failed"] else 0
-    due = reminders_at(ctx.engine, ctx.settings, ctx.cycle, ctx.instant(args.at))
+    at = ctx.instant(args.at)
+    due = reminders_at(ctx.engine, ctx.settings, ctx.cycle, at)
     if args.json:
         emit_json([r.to_json() for r in due])
         return 0

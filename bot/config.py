@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import tomllib
 from datetime import date
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.provinces import canonical_province
 from mail.trust import Senders
 
 Security = Literal["ssl", "starttls", "none"]
@@ -58,8 +61,18 @@ class ServerConfig(BaseModel):
         return value
 
 
+def _client_id() -> dict[str, str]:
+    try:
+        release = package_version("ccerbot")
+    except PackageNotFoundError:
+        release = "unknown"
+    return {"name": "ccerbot", "version": release}
+
+
 class ImapConfig(ServerConfig):
     port: int = 993
+    # RFC 2971 ID, sent after login when the server offers it: NetEase and Coremail refuse a client without it
+    id: dict[str, str] = Field(default_factory=_client_id)
     folder: str = "INBOX"
     processed_folder: str = "Processed"
     quarantine_folder: str = "Quarantine"
@@ -67,6 +80,19 @@ class ImapConfig(ServerConfig):
     idle_timeout_s: float = 300.0
     silence_alert_h: float = 36.0
     since: date | None = None  # a new mailbox is read from this date; else only mail that arrives from now on
+
+    @field_validator("id")
+    @classmethod
+    def _id_fields(cls, fields: dict[str, str]) -> dict[str, str]:
+        # RFC 2971: at most 30 pairs, field names of at most 30 octets, values of at most 1024
+        if len(fields) > 30:
+            raise ValueError("at most 30 ID fields")
+        for key, value in fields.items():
+            if not (key + value).isascii() or not (key + value).isprintable():
+                raise ValueError(f"ID field {key!r}: printable ASCII only")
+            if not 0 < len(key) <= 30 or len(value) > 1024:
+                raise ValueError(f"ID field {key!r}: names of 1 to 30 characters, values of at most 1024")
+        return fields
 
 
 class SmtpConfig(ServerConfig):
@@ -105,7 +131,12 @@ class GroupConfig(BaseModel):
 
 class OfficerConfig(BaseModel):
     telegram_id: int
-    province: str
+    province: str  # a province as `invite --officer` takes it (浙江 is 浙江省), or "*"
+
+    @field_validator("province")
+    @classmethod
+    def _a_province(cls, value: str) -> str:
+        return canonical_province(value, national=True)
 
 
 class Settings(BaseSettings):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from zoneinfo import ZoneInfo
@@ -24,6 +24,8 @@ class UsageError(ValueError):
 @dataclass
 class AppContext:
     settings: Settings
+    replay_at: datetime | None = None  # the --at instant of this command, once read
+    _cycles: dict[str, Cycle] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, config: str | None, database_url: str | None) -> AppContext:
@@ -33,14 +35,22 @@ class AppContext:
     def tz(self) -> ZoneInfo:
         return self.settings.tz
 
-    @cached_property
+    @property
     def cycle(self) -> Cycle:
-        """The configured cycle, else the one whose deadline comes next; corrected as configured."""
-        try:
-            name = self.settings.cycle or current_cycle(self.now()).name
-            return with_overrides(load_cycle(name), self.settings.cycle_overrides.get(name, {}))
-        except ValueError as error:
-            raise UsageError(str(error)) from None
+        """The configured cycle, else the one whose deadline comes next at the instant looked at (--at, or
+        now): replaying a morning of a past cycle follows that cycle. Corrected as configured."""
+        name = self.settings.cycle or current_cycle(self.replay_at or self.now()).name
+        return self._cycle_named(name)
+
+    def _cycle_named(self, name: str) -> Cycle:
+        cached = self._cycles.get(name)
+        if cached is None:
+            try:
+                cached = with_overrides(load_cycle(name), self.settings.cycle_overrides.get(name, {}))
+            except ValueError as error:
+                raise UsageError(str(error)) from None
+            self._cycles[name] = cached
+        return cached
 
     @property
     def cycle_chosen(self) -> str:
@@ -50,12 +60,17 @@ class AppContext:
     @cached_property
     def engine(self) -> Engine:
         """The database, upgraded to the newest schema on first use."""
-        engine = make_engine(self.settings.database_url)
+        engine = self.open_engine()
         try:
             ensure_current(engine)
         except OperationalError as error:
             raise DatabaseError(f"无法使用数据库 {engine.url.render_as_string()}：{error.orig}") from None
         return engine
+
+    def open_engine(self) -> Engine:
+        """The database as configured; only the default SQLite file's folder (`var/`) is made when missing."""
+        url = self.settings.database_url
+        return make_engine(url, create_directory=url == Settings.model_fields["database_url"].default)
 
     def intake_config(self) -> IntakeConfig:
         return IntakeConfig(
@@ -73,4 +88,5 @@ class AppContext:
             parsed = datetime.fromisoformat(text)
         except ValueError:
             raise UsageError(f"--at 需要 ISO 时间，例如 2021-12-15T09:00，而不是 {text!r}") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=self.tz)
+        self.replay_at = parsed if parsed.tzinfo else parsed.replace(tzinfo=self.tz)
+        return self.replay_at

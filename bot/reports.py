@@ -25,6 +25,25 @@ class NotFound(LookupError):
     """No such unit or province at that instant, said in one line."""
 
 
+class NoRosterYet(NotFound):
+    """The database knows no roster at that instant: the reason nothing is found is not the unit."""
+
+    def __init__(self, cycle: Cycle, at: datetime) -> None:
+        super().__init__(
+            f"截至 {at:%Y-%m-%d %H:%M}，数据库中还没有 {cycle.name} 履约周期的任何名单邮件："
+            "请先用 ccerbot ingest 收取邮件，或用 ccerbot run 从邮箱收取"
+        )
+
+
+def _require_rosters(engine: Engine, cycle: Cycle, at: datetime) -> list[str]:
+    """The provinces known at the instant; NoRosterYet when there are none."""
+    with session_scope(engine) as session:
+        known = state.provinces_known(session, at)
+    if not known:
+        raise NoRosterYet(cycle, at)
+    return known
+
+
 @dataclass(frozen=True)
 class UnitReport:
     code: str
@@ -139,6 +158,7 @@ def find_unit_report(engine: Engine, cycle: Cycle, code: str, at: datetime) -> U
 def unit_report(engine: Engine, cycle: Cycle, code: str, at: datetime) -> UnitReport:
     found = unit_reports(engine, cycle, at, codes=[code])
     if not found:
+        _require_rosters(engine, cycle, at)
         raise NotFound(f"没有找到统一社会信用代码为 {code} 的重点排放单位（截至 {at:%Y-%m-%d %H:%M}）")
     return found[0]
 
@@ -149,6 +169,7 @@ def province_report(engine: Engine, cycle: Cycle, province: str, at: datetime) -
         unmatched = state.unmatched_cancellations(session, at, province)
         known = state.provinces_known(session, at)
     if not units and province not in known:
+        _require_rosters(engine, cycle, at)
         raise NotFound(f"没有找到省份 {province}（已知：{'、'.join(known) or '无'}）")
     progress = province_progress(province, [(u.code, u.status) for u in units], cycle, at)
     return ProvinceReport(progress, tuple(units), tuple(unmatched))

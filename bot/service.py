@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -34,6 +34,9 @@ from bot.sender.loop import Channel, Sender
 from bot.sender.telegram import TelegramChannel, build_bot
 from storage.models import OutboxItem
 from templates import render
+
+if TYPE_CHECKING:
+    from mail.imap_source import ImapSettings
 
 log = logging.getLogger(__name__)
 
@@ -321,28 +324,35 @@ def _intake(service: Service, announce: Callable[[str], None]) -> None:
 
 
 def _imap(service: Service) -> Coroutine[Any, Any, None]:
-    from mail.imap_source import ImapIntake, ImapSettings
+    from mail.imap_source import ImapIntake
 
-    ctx, imap = service.ctx, service.ctx.settings.imap
-    assert imap is not None
-    intake = ImapIntake(
-        ImapSettings(
-            host=imap.host,
-            port=imap.port,
-            security=imap.security,
-            user=imap.user,
-            password=imap.password.get_secret_value() if imap.password else "",
-            folder=imap.folder,
-            processed=imap.processed_folder,
-            quarantine=imap.quarantine_folder,
-            poll_interval_s=imap.poll_interval_s,
-            idle_timeout_s=imap.idle_timeout_s,
-            timeout_s=imap.timeout_s,
-            since=imap.since,
-            receipt_lang=ctx.settings.lang,
-        )
-    )
+    ctx = service.ctx
+    intake = ImapIntake(imap_settings(ctx.settings))
     return intake.run(ctx.engine, ctx.intake_config(), service.stop, ctx.now, _on_outcome(service))
+
+
+def imap_settings(settings: Settings) -> ImapSettings:
+    """What the IMAP intake needs, from the [imap] section."""
+    from mail.imap_source import ImapSettings
+
+    imap = settings.imap
+    assert imap is not None
+    return ImapSettings(
+        host=imap.host,
+        port=imap.port,
+        security=imap.security,
+        user=imap.user,
+        password=imap.password.get_secret_value() if imap.password else "",
+        folder=imap.folder,
+        processed=imap.processed_folder,
+        quarantine=imap.quarantine_folder,
+        poll_interval_s=imap.poll_interval_s,
+        idle_timeout_s=imap.idle_timeout_s,
+        timeout_s=imap.timeout_s,
+        since=imap.since,
+        receipt_lang=settings.lang,
+        client_id=tuple(imap.id.items()),
+    )
 
 
 def _on_outcome(service: Service) -> Callable[[Any], None]:

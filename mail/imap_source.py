@@ -49,6 +49,7 @@ class ImapSettings:
     reconnect_initial_s: float = 1.0
     reconnect_max_s: float = 300.0
     receipt_lang: str | None = "zh"  # None: write no receipts
+    client_id: tuple[tuple[str, str], ...] = ()  # RFC 2971 ID fields, sent when the server offers ID
 
     def __post_init__(self) -> None:
         if self.security not in ("ssl", "starttls", "none"):
@@ -61,7 +62,9 @@ class ImapSettings:
         return f"{self.user}@{self.host}/{self.folder}"
 
     def endpoint(self) -> Endpoint:
-        return Endpoint(self.host, self.port, self.security, self.user, self.password, self.timeout_s)
+        return Endpoint(
+            self.host, self.port, self.security, self.user, self.password, self.timeout_s, self.client_id
+        )
 
 
 class ImapIntake:

@@ -24,17 +24,25 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, create_directory: bool = False) -> Engine:
+    """An engine for the URL. A SQLite file's directory must exist unless `create_directory` (the demo's and
+    the default `var/`): a mistyped path is an error, not a new empty database somewhere."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database)
+        return _sqlite_engine(url, parsed.database, create_directory)
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-def _sqlite_engine(url: str, database: str | None) -> Engine:
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+def _sqlite_engine(url: str, database: str | None, create_directory: bool) -> Engine:
+    if database and database != ":memory:" and not database.startswith("file:"):
+        folder = Path(database).parent
+        if create_directory:
+            folder.mkdir(parents=True, exist_ok=True)
+        elif not folder.is_dir():
+            raise DatabaseError(
+                f"数据库 {url} 所在的目录 {folder} 不存在：请先创建它，或用 --db 指向已有的目录"
+            )
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -26,6 +26,7 @@ INSTANTS = (
 def prepare(ctx: AppContext, folder: Path) -> AppContext:
     """A fresh demo database beside the mailbox, trusting the story's senders, in the first cycle."""
     database = folder / "demo.db"
+    folder.mkdir(parents=True, exist_ok=True)  # the demo's own folder (./var by default) is made when missing
     for path in (database, database.with_suffix(".db-wal"), database.with_suffix(".db-shm")):
         path.unlink(missing_ok=True)
     story = load_story()

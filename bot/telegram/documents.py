@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+from matplotlib.figure import Figure
+
 from bot.reports import unit_reports
 from bot.telegram import chart as charts
 from bot.telegram.base import Query, say
@@ -29,14 +31,21 @@ def export(q: Query, province: str) -> Reply:
     return Reply(caption.text, menu(q, province), Attachment("document", data, filename))
 
 
+def chart_end(cycle: Cycle) -> datetime:
+    """Where a chart of the cycle ends: the day after the compliance deadline, whatever the clock says."""
+    return cycle.compliance_deadline + timedelta(days=1)
+
+
 def sample_instants(cycle: Cycle, now: datetime) -> list[datetime]:
-    """Each day's close from the opening of the window up to now, thinned to at most MOST_POINTS, then now."""
+    """Each day's close from the opening of the window up to now (or the cycle's end, when it is over),
+    thinned to at most MOST_POINTS, then that instant."""
+    until = min(now, chart_end(cycle))
     first = cycle.window_opens.astimezone(cycle.tz).date()
-    last = now.astimezone(cycle.tz).date()
+    last = until.astimezone(cycle.tz).date()
     days = [first + timedelta(days=n) for n in range(max((last - first).days + 1, 0))]
     step = max(1, -(-len(days) // MOST_POINTS))
     instants = [datetime.combine(d, DAY_ENDS, tzinfo=cycle.tz) for d in days[::step]]
-    return [at for at in instants if at < now] + [now]
+    return [at for at in instants if at < until] + [until]
 
 
 def completion_series(q: Query, province: str) -> list[tuple[datetime, float]]:
@@ -49,7 +58,7 @@ def completion_series(q: Query, province: str) -> list[tuple[datetime, float]]:
 
 
 def chart_texts(q: Query, province: str) -> tuple[charts.ChartTexts, list[charts.Target]]:
-    # Without a font that draws Chinese the picture speaks English; the caption keeps the chat's language.
+    # The shipped font draws every Chinese label; should it be missing, the picture speaks English.
     lang = q.lang if charts.cjk_font() is not None else "en"
 
     def text(key: str) -> str:
@@ -59,18 +68,28 @@ def chart_texts(q: Query, province: str) -> tuple[charts.ChartTexts, list[charts
     targets = [charts.Target(1.0, q.cycle.compliance_deadline, f"100% {text('target')}")]
     if q.cycle.target_95_at is not None:
         targets.insert(0, charts.Target(ratio, q.cycle.target_95_at, f"{ratio:.0%} {text('target')}"))
-    subtitle = f"{province} {q.now.astimezone(q.cycle.tz):%Y-%m-%d %H:%M}"
-    return charts.ChartTexts(text("title"), subtitle, text("ylabel"), text("rate"), text("now")), targets
+    shown = min(q.now, chart_end(q.cycle))
+    subtitle = f"{province} {shown.astimezone(q.cycle.tz):%Y-%m-%d %H:%M}"
+    now = text("now") if q.now <= chart_end(q.cycle) else ""
+    return charts.ChartTexts(text("title"), subtitle, text("ylabel"), text("rate"), now), targets
+
+
+def chart_figure(q: Query, province: str) -> tuple[Figure, float] | None:
+    """The province's chart over the cycle being shown, and the latest rate; None without data."""
+    series = completion_series(q, province)
+    if not series:
+        return None
+    texts, targets = chart_texts(q, province)
+    start = min(q.cycle.window_opens, series[0][0])
+    figure = charts.completion_figure(series, targets, start, chart_end(q.cycle), texts)
+    return figure, series[-1][1]
 
 
 @scoped("chart")
 def chart(q: Query, province: str) -> Reply:
-    series = completion_series(q, province)
-    if not series:
+    drawn = chart_figure(q, province)
+    if drawn is None:
         return no_data(q, province)
-    texts, targets = chart_texts(q, province)
-    start = min(q.cycle.window_opens, series[0][0])
-    end = max(q.cycle.compliance_deadline, series[-1][0]) + timedelta(days=1)
-    png = charts.completion_png(series, targets, start, end, texts)
-    caption = say("chat_chart", q, province=province, rate=series[-1][1])
-    return Reply(caption.text, menu(q, province), Attachment("photo", png, f"{province}.png"))
+    figure, rate = drawn
+    caption = say("chat_chart", q, province=province, rate=rate)
+    return Reply(caption.text, menu(q, province), Attachment("photo", charts.png(figure), f"{province}.png"))

@@ -400,6 +400,8 @@ state_dir = {root}/state
 instance_name = {root.name}
 log_path = {root}/dovecot.log
 disable_plaintext_auth = no
+# Every RFC 2971 ID field a client sends is logged ("ID sent: name=…"), for the tests that check it.
+imap_id_log = *
 mail_location = maildir:{root}/mail/%u:LAYOUT=fs
 passdb {{
   driver = passwd-file
