@@ -32,6 +32,7 @@ class UnitIndex:
         default_factory=lambda: {"code": {}, "name": {}, "account": {}}
     )
     provinces: Mapping[int, str] = field(default_factory=dict)
+    added: int = 0  # aliases this message brought: records kept unmatched may now find their unit
 
     @classmethod
     def load(cls, session: Session) -> UnitIndex:
@@ -118,6 +119,7 @@ def _new_aliases(index: UnitIndex, unit_id: int, unit: UnitFields) -> list[dict[
         key = {"code": raw, "name": name_key(raw or ""), "account": account_key(raw or "")}[kind]
         if key and key not in index.by_kind[kind]:
             index.by_kind[kind][key] = unit_id
+            index.added += 1
             found.append({"unit_id": unit_id, "kind": kind, "key": key})
     return found
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
@@ -62,16 +62,19 @@ _LINES = (
     .where(
         col(ApplicationLine.snapshot_id) == _LATEST_SNAPSHOT,
         col(ApplicationLine.unit_id) == bindparam("unit"),
+        or_(col(ApplicationLine.matched_at).is_(None), col(ApplicationLine.matched_at) <= bindparam("at")),
     )
     .order_by(col(ApplicationLine.id))
 )
 _CANCELLATIONS = select(col(CancellationRecord.quantity_t), col(CancellationRecord.cancelled_at)).where(
-    col(CancellationRecord.unit_id) == bindparam("unit"), col(CancellationRecord.known_at) <= bindparam("at")
+    col(CancellationRecord.unit_id) == bindparam("unit"),
+    col(CancellationRecord.known_at) <= bindparam("at"),
+    or_(col(CancellationRecord.matched_at).is_(None), col(CancellationRecord.matched_at) <= bindparam("at")),
 )
 
 
-def unit_report(engine: Engine, cycle: Cycle, code: str, at: datetime) -> UnitReport | None:
-    """The unit's report at `at`, or None when no roster known then lists it."""
+def unit_facts(engine: Engine, code: str, at: datetime) -> tuple[UnitFacts, str | None] | None:
+    """The unit's facts at `at` and its contact address, or None when no roster known then lists it."""
     with engine.connect() as connection:
         entries = connection.execute(_ROSTER, {"code": code, "at": at}).all()
         if not entries:
@@ -89,13 +92,21 @@ def unit_report(engine: Engine, cycle: Cycle, code: str, at: datetime) -> UnitRe
         lines=tuple(Line(*row) for row in lines),  # type: ignore[arg-type]
         cancellations=tuple(Cancellation(quantity, when) for quantity, when in cancelled),
     )
+    return facts, latest["contact_email"]
+
+
+def unit_report(engine: Engine, cycle: Cycle, code: str, at: datetime) -> UnitReport | None:
+    """The unit's report at `at`, or None when no roster known then lists it."""
+    found = unit_facts(engine, code, at)
+    if found is None:
+        return None
+    facts, email = found
+    return report_of(facts, email, cycle, at)
+
+
+def report_of(facts: UnitFacts, email: str | None, cycle: Cycle, at: datetime) -> UnitReport:
     return UnitReport(
-        code,
-        latest["name"],
-        province,
-        latest["allowances_due_t"],
-        latest["contact_email"],
-        unit_status(facts, cycle, at),
+        facts.code, facts.name, facts.province, facts.allowances_due_t, email, unit_status(facts, cycle, at)
     )
 
 

@@ -74,7 +74,7 @@ def test_an_emitter_is_told_about_its_anomalies(chat: Ask, story: Cast) -> None:
 
 def test_the_calendar_shows_what_the_unit_has_done(chat: Ask, story: Cast) -> None:
     text = words(chat(11, "/deadlines", emitter(story.applied)))
-    assert "✔️ 2021年10月26日" in text
+    assert "▪️ 2021年10月26日" in text  # passed, and no deadline of the unit
     assert "本单位：已注销 600 吨 / 确认 1,000 吨" in text
     assert "2022年1月15日　" in text  # a day, not an instant
 

@@ -1,0 +1,41 @@
+"""What the chat advises at the moments that matter: the calendar's marks, contacts, the words people type."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tests.chat.conftest import Ask, emitter, words
+from tests.chat.data import TZ, Cast
+
+DEC_16 = datetime(2021, 12, 16, 9, tzinfo=TZ)
+JAN_2 = datetime(2022, 1, 2, 9, tzinfo=TZ)
+
+
+def line_of(text: str, date: str) -> str:
+    return next(line for line in text.splitlines() if date in line)
+
+
+def test_the_calendar_marks_a_missed_cancellation_deadline_and_what_follows(chat: Ask, story: Cast) -> None:
+    text = words(chat(11, "/deadlines", emitter(story.applied), now=DEC_16))
+    assert line_of(text, "2021年12月15日 17:00").startswith("✘")
+    assert "截止前注销 600 吨，可用于抵销；其余 400 吨不能再注销，须以配额清缴" in text
+    assert line_of(text, "2021年12月10日 17:00").startswith("✔️")  # it applied in time
+    assert line_of(text, "2021年10月26日").startswith("▪️")  # the window opening is no unit's deadline
+
+
+def test_the_calendar_marks_met_deadlines_met_and_others_not_applicable(chat: Ask, story: Cast) -> None:
+    complied = words(chat(11, "/deadlines", emitter(story.complied), now=JAN_2))
+    assert line_of(complied, "2021年12月15日 17:00").startswith("✔️")
+    assert line_of(complied, "2021年12月31日 17:00").startswith("✔️")
+    silent = words(chat(11, "/deadlines", emitter(story.silent), now=JAN_2))
+    assert line_of(silent, "2021年12月10日 17:00").startswith("➖")
+    assert line_of(silent, "2021年12月15日 17:00").startswith("➖")
+    assert line_of(silent, "2021年12月31日 17:00").startswith("✘")
+    assert "《碳排放权交易管理办法（试行）》" in silent and "2022年1月15日" in silent
+
+
+def test_the_calendar_in_english(chat: Ask, story: Cast) -> None:
+    who = emitter(story.applied)
+    chat(11, "/lang en", who)
+    text = words(chat(11, "/deadlines", who, now=DEC_16))
+    assert "600 t cancelled in time" in text and "the other 400 t" in text
