@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd_ingest.add(commands)
     cmd_query.add_status(commands)
     cmd_query.add_province(commands)
+    cmd_query.add_national(commands)
     cmd_query.add_reminders(commands)
     cmd_admin.add_invite(commands)
     cmd_admin.add_quarantine(commands)

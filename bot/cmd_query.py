@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.context import AppContext, UsageError
-from bot.reports import province_report, unit_report
+from bot.reports import national_report, province_report, unit_report
+from bot.telegram.base import time_left as left_of
 from compliance.creditcode import is_valid_code, normalize_code
 from templates import render
 
@@ -20,13 +21,10 @@ def emit_json(value: Any) -> None:
 
 
 def time_left(deadline: datetime | None, at: datetime, lang: str) -> str:
+    """The chat's words for the time left (one phrase for a passed deadline everywhere); "" without one."""
     if deadline is None:
         return ""
-    seconds = int((deadline - at).total_seconds())
-    if seconds < 0:
-        return "已过期" if lang == "zh" else "overdue"
-    days, hours = seconds // 86400, seconds % 86400 // 3600
-    return f"还剩 {days} 天 {hours} 小时" if lang == "zh" else f"{days} d {hours} h left"
+    return render("cli", lang, part="time_left", left=left_of(deadline, at))
 
 
 def add_status(commands: Any) -> None:
@@ -66,6 +64,33 @@ def province(ctx: AppContext, args: argparse.Namespace) -> int:
         emit_json(report.to_json())
     else:
         print(render("province", ctx.settings.lang, p=report.progress, unmatched=len(report.unmatched)))
+    return 0
+
+
+def add_national(commands: Any) -> None:
+    parser = commands.add_parser("national", help="every province's progress, furthest behind first")
+    parser.add_argument("--at", metavar="T", help="ISO instant (default: now)")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(handler=national)
+
+
+def national(ctx: AppContext, args: argparse.Namespace) -> int:
+    at = ctx.instant(args.at)
+    report = national_report(ctx.engine, ctx.cycle, at)
+    if args.json:
+        emit_json(report.to_json())
+        return 0
+    lang = ctx.settings.lang
+    print(
+        render(
+            "national",
+            lang,
+            report=report,
+            cycle=ctx.cycle,
+            left95=time_left(ctx.cycle.target_95_at, at, lang),
+            left100=time_left(ctx.cycle.compliance_deadline, at, lang),
+        )
+    )
     return 0
 
 

@@ -105,6 +105,49 @@ def province_report(engine: Engine, cycle: Cycle, province: str, at: datetime) -
     return ProvinceReport(progress, tuple(units), tuple(unmatched))
 
 
+@dataclass(frozen=True)
+class NationalReport:
+    """Every province's progress at an instant, the furthest behind first."""
+
+    at: datetime
+    target_95_at: datetime
+    compliance_deadline: datetime
+    provinces: tuple[ProvinceProgress, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "target_95_at": self.target_95_at.isoformat(),
+            "compliance_deadline": self.compliance_deadline.isoformat(),
+            "provinces": [
+                {
+                    "province": p.province,
+                    "units_total": p.units_total,
+                    "units_complied": p.units_complied,
+                    "completion_rate": p.completion_rate,
+                    "target_95_met": p.target_95_met,
+                    "target_100_met": p.target_100_met,
+                    "units_needed_for_95": p.units_needed_for_95,
+                    "units_needed_for_100": p.units_total - p.units_complied,
+                }
+                for p in self.provinces
+            ],
+        }
+
+
+def national_report(engine: Engine, cycle: Cycle, at: datetime) -> NationalReport:
+    """Each province's rate against the targets, sorted by rate (lowest first), then by name."""
+    by_province: dict[str, list[UnitReport]] = {}
+    for report in unit_reports(engine, cycle, at):
+        by_province.setdefault(report.province, []).append(report)
+    progress = [
+        province_progress(province, [(u.code, u.status) for u in units], cycle, at)
+        for province, units in by_province.items()
+    ]
+    progress.sort(key=lambda p: (p.completion_rate, -p.units_needed_for_95, p.province))
+    return NationalReport(at, cycle.target_95_at, cycle.compliance_deadline, tuple(progress))
+
+
 def province_names(engine: Engine, at: datetime) -> list[str]:
     with session_scope(engine) as session:
         return state.provinces_known(session, at)

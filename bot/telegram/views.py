@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from bot.telegram import binding, documents, emitter, lists, officer
+from bot.telegram import binding, documents, emitter, info, lists, national, officer
 from bot.telegram.base import Query, View, say
 from bot.telegram.reply import Reply
 from compliance.cycle import Cycle
@@ -45,6 +45,8 @@ VIEWS: dict[str, View] = {
     "quarantine": lists.quarantine,
     "export": documents.export,
     "chart": documents.chart,
+    "national": national.national,
+    "contacts": info.contacts,
 }
 # Plain messages that mean a command: what people type instead of the slash command.
 KEYWORDS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tests.chat.conftest import Ask, emitter, words
+from tests.chat.conftest import Ask, buttons, emitter, officer, words
 from tests.chat.data import TZ, Cast
 
 DEC_16 = datetime(2021, 12, 16, 9, tzinfo=TZ)
@@ -39,3 +39,30 @@ def test_the_calendar_in_english(chat: Ask, story: Cast) -> None:
     chat(11, "/lang en", who)
     text = words(chat(11, "/deadlines", who, now=DEC_16))
     assert "600 t cancelled in time" in text and "the other 400 t" in text
+
+
+def test_contacts_are_the_notices_with_their_phone_numbers(chat: Ask, story: Cast) -> None:
+    text = words(chat(500, "/contacts"))  # public: an unbound chat may ask too
+    for expected in (
+        "湖北碳排放权交易中心",
+        "400-991-1188",
+        "上海环境能源交易所",
+        "北京绿色交易所",
+        "(010) 82268464",
+    ):
+        assert expected in text
+    assert "/contacts" in words(chat(500, "/help"))
+    assert "/contacts" in words(chat(11, "/help", emitter(story.applied)))
+
+
+def test_a_national_officer_sees_every_province_sorted_by_rate(chat: Ask, story: Cast) -> None:
+    reply = chat(30, "/national", officer("*", 30))
+    text = words(reply)
+    assert text.index("广东省") < text.index("山东省")  # 0 % before 20 %
+    assert "1/5" in text and "0/1" in text and "还剩 6 天 8 小时" in text
+    assert ("广东省", "overview|广东省") in buttons(reply)
+
+
+def test_a_provincial_officer_is_refused_the_national_view(chat: Ask, story: Cast) -> None:
+    text = words(chat(21, "/national", officer()))
+    assert "仅供全国主管部门" in text and "广东" not in text

@@ -14,7 +14,17 @@ from storage.engine import session_scope
 from tests.chat.conftest import Ask, buttons, emitter, officer, words
 from tests.chat.data import GUANGDONG, NOW, SHANDONG, Cast
 
-OFFICER_VIEWS = ("overview", "pending", "unit", "anomalies", "unmatched", "quarantine", "export", "chart")
+OFFICER_VIEWS = (
+    "overview",
+    "pending",
+    "unit",
+    "anomalies",
+    "unmatched",
+    "quarantine",
+    "export",
+    "chart",
+    "national",
+)
 
 
 def test_reading_what_people_type() -> None:
@@ -27,7 +37,9 @@ def test_reading_what_people_type() -> None:
     assert read_text("早上好") == ("unknown", ())
 
 
-@pytest.mark.parametrize("command", sorted(set(VIEWS) - {"start", "help", "bind", "unbind", "lang"}))
+@pytest.mark.parametrize(
+    "command", sorted(set(VIEWS) - {"start", "help", "bind", "unbind", "lang", "contacts"})
+)
 def test_an_unbound_chat_sees_nothing_but_how_to_bind(chat: Ask, story: Cast, command: str) -> None:
     reply = chat(500, f"/{command} {SHANDONG}")
     text = words(reply)
