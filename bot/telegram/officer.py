@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
 
 from sqlmodel import col, func, select
 
@@ -16,8 +18,9 @@ from bot.telegram.reply import Reply
 from bot.telegram.scope import NATIONAL, scoped
 from compliance.creditcode import is_valid_code, normalize_code
 from storage.engine import session_scope
+from storage.history import Event, unit_history
 from storage.models import InboundMessage
-from storage.units import search_units
+from storage.units import find_unit, search_units
 
 STEPS = (
     "submit_application",
@@ -28,6 +31,7 @@ STEPS = (
 )
 PAGE = 20
 UNIT_BUTTONS = 10
+HISTORY = 25  # events shown, the latest: one message stays within Telegram's limit
 
 
 def province_or_none(q: Query, province: str) -> ProvinceReport | None:
@@ -141,4 +145,19 @@ def one_unit(q: Query, code: str, own: str) -> Reply:
         # Another province's unit is answered exactly like a unit that does not exist.
         return say("chat_unit_list", q, fragment=code, units=[], more=False, usage=False)
     keyboard = keyboards.rows([keyboards.button("overview", q.lang, "overview", report.province)])
-    return unit_status(q, report, keyboard, officer=True)
+    status = unit_status(q, report, keyboard, officer=True)
+    events = history(q, code, report.province)
+    told = say("chat_unit_history", q, events=events[-HISTORY:], unlisted=max(len(events) - HISTORY, 0))
+    return Reply(f"{status.text}\n\n{told.text}", status.keyboard)
+
+
+def history(q: Query, code: str, province: str) -> list[Event]:
+    with session_scope(q.engine) as session:
+        found = find_unit(session, code)
+        if found is None or found.id is None:
+            return []
+        events = unit_history(session, found.id, province, q.now)
+    # Stored instants come back in UTC: shown, and dated, on the cycle's clock.
+    return [
+        replace(e, when=e.when.astimezone(q.cycle.tz)) if isinstance(e.when, datetime) else e for e in events
+    ]

@@ -66,3 +66,25 @@ def test_a_national_officer_sees_every_province_sorted_by_rate(chat: Ask, story:
 def test_a_provincial_officer_is_refused_the_national_view(chat: Ask, story: Cast) -> None:
     text = words(chat(21, "/national", officer()))
     assert "仅供全国主管部门" in text and "广东" not in text
+
+
+def test_an_officer_sees_a_units_history_with_the_message_of_each_fact(chat: Ask, story: Cast) -> None:
+    text = words(chat(21, f"/unit {story.applied}", officer()))
+    history = text[text.index("经过") :]
+    for expected in (
+        "2021年12月3日　提交 CCER 抵销申请 1,000 吨",
+        "2021年12月3日　申请经确认 1,000 吨",
+        "2021年12月6日 10:00　注销 CCER 600 吨",
+        "2021年11月1日　名录：未完成履约",
+    ):
+        assert expected in history
+    assert history.index("名录：未完成履约") < history.index("提交 CCER") < history.index("注销 CCER")
+    assert "来自：（无主题）（#" in history
+    complied = words(chat(21, f"/unit {story.complied}", officer()))
+    assert "2021年12月8日　名录：已完成履约" in complied
+
+
+def test_a_units_history_is_what_was_known_at_the_instant(chat: Ask, story: Cast) -> None:
+    text = words(chat(21, f"/unit {story.applied}", officer(), now=datetime(2021, 12, 4, 9, tzinfo=TZ)))
+    history = text[text.index("经过") :]
+    assert "申请经确认" in history and "注销 CCER" not in history
