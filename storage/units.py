@@ -128,6 +128,21 @@ def find_unit(session: Session, code: str) -> Unit | None:
     return session.exec(select(Unit).where(Unit.code == code)).first()
 
 
+def unit_named(session: Session, name: str, province: str | None = None) -> Unit | None:
+    """The unit known under exactly this name (after normalising), within a province ("*" or None: all)."""
+    key = name_key(name)
+    if not key:
+        return None
+    query = (
+        select(Unit)
+        .join(UnitAlias, col(UnitAlias.unit_id) == Unit.id)
+        .where(UnitAlias.kind == "name", UnitAlias.key == key)
+    )
+    if province not in (None, "*"):
+        query = query.where(Unit.province == province)
+    return session.exec(query).first()
+
+
 def search_units(session: Session, fragment: str, province: str | None, limit: int = 20) -> list[Unit]:
     """Units whose code or any known name contains the fragment, within a province ("*" or None: all)."""
     key = name_key(fragment).upper()

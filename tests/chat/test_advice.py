@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from io import StringIO
+from pathlib import Path
 
+import pytest
+from sqlalchemy.engine import Engine
+
+from bot.config import Settings
+from bot.console import console_chat
+from bot.context import AppContext
+from bot.telegram.views import read_text
 from tests.chat.conftest import Ask, buttons, emitter, officer, words
-from tests.chat.data import TZ, Cast
+from tests.chat.data import NOW, SHANDONG, TZ, Cast, add_units
 
 DEC_16 = datetime(2021, 12, 16, 9, tzinfo=TZ)
 JAN_2 = datetime(2022, 1, 2, 9, tzinfo=TZ)
@@ -88,3 +97,65 @@ def test_a_units_history_is_what_was_known_at_the_instant(chat: Ask, story: Cast
     text = words(chat(21, f"/unit {story.applied}", officer(), now=datetime(2021, 12, 4, 9, tzinfo=TZ)))
     history = text[text.index("经过") :]
     assert "申请经确认" in history and "注销 CCER" not in history
+
+
+@pytest.mark.parametrize(
+    ("typed", "command"),
+    [
+        ("我还要注销多少", "status"),
+        ("我还要注销多少？", "status"),
+        ("还差多少", "status"),
+        ("什么时候截止", "deadlines"),
+        ("什么时候截止啊？", "deadlines"),
+        ("注销的联系电话是多少", "contacts"),
+        ("How much is left?", "status"),
+    ],
+)
+def test_questions_as_people_type_them(typed: str, command: str) -> None:
+    assert read_text(typed) == (command, ())
+
+
+def test_a_question_gets_its_answer_not_a_shrug(chat: Ask, story: Cast) -> None:
+    text = words(chat(11, "我还要注销多少", emitter(story.applied)))
+    assert "尚需注销：400 吨" in text and "没有听懂" not in text
+    assert "95% 目标" in words(chat(21, "还差多少", officer()))
+    assert "2021年12月15日 17:00" in words(chat(11, "什么时候截止", emitter(story.applied)))
+
+
+def test_a_mistyped_command_gets_the_nearest_one_with_a_button(chat: Ask, story: Cast) -> None:
+    reply = chat(11, "/stauts", emitter(story.applied))
+    assert "您是不是要发送 /status" in words(reply) and "没有听懂" not in words(reply)
+    assert buttons(reply) == [("/status", "status")]
+    assert "/deadlines" in words(chat(11, "/dedlines", emitter(story.applied)))
+    assert "/pending" in words(chat(21, "/pendign", officer()))
+    assert "没有听懂" in words(chat(11, "/xyzzyq", emitter(story.applied)))  # nothing near: a hint
+
+
+@pytest.mark.parametrize("typed", ["cancel_ccer", "待注销 CCER", "待注销CCER (1)", "to cancel CCER"])
+def test_pending_accepts_the_labels_it_shows(chat: Ask, story: Cast, typed: str) -> None:
+    text = words(chat(21, f"/pending {typed}", officer()))
+    assert "华能济宁电厂" in text and "日照" not in text
+
+
+def test_unit_by_its_full_name_when_another_name_contains_it(
+    sqlite_engine: Engine, chat: Ask, story: Cast
+) -> None:
+    add_units(
+        sqlite_engine, SHANDONG, 11
+    )  # 测试单位000 … 测试单位010: "测试单位001" is in "测试单位010"? no,
+    add_units(sqlite_engine, SHANDONG, 1, first=2000)  # but 测试单位000 of this roster holds "测试单位00"
+    text = words(chat(21, "/unit 测试单位001", officer()))
+    assert "应清缴配额量：100,001 吨" in text
+    listing = words(chat(21, "/unit 测试单位00", officer()))
+    assert "测试单位009" in listing and "应清缴配额量" not in listing
+
+
+def test_the_console_acts_as_a_unit_named(sqlite_engine: Engine, story: Cast, tmp_path: Path) -> None:
+    ctx = AppContext(Settings(database_url=sqlite_engine.url.render_as_string(hide_password=False)))
+    out = StringIO()
+    lines = "/as 山东日照发电有限公司\n/status\n/as 热电\n"
+    console_chat(ctx, stdin=StringIO(lines), stdout=out, now=NOW, files=tmp_path)
+    text = out.getvalue()
+    assert f"现在以 山东日照发电有限公司（{story.pending}）的身份提问" in text
+    assert "等待省级生态环境主管部门确认申请" in text or "申请抵销量：50,000 吨" in text
+    assert "有多家单位与“热电”相符" in text and f"/as {story.over_cap}" in text

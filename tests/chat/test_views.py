@@ -34,7 +34,7 @@ def test_reading_what_people_type() -> None:
     assert read_text("Status") == ("status", ())
     assert read_text("进度") == ("status", ())
     assert read_text("/nonsense") == ("nonsense", ())
-    assert read_text("早上好") == ("unknown", ())
+    assert read_text("早上好") == ("unknown", ("早上好",))
 
 
 @pytest.mark.parametrize(
@@ -263,4 +263,4 @@ def test_the_language_is_the_chats_choice(chat: Ask, story: Cast) -> None:
 
 def test_unknown_words_get_a_hint(chat: Ask, story: Cast) -> None:
     assert "/start" in words(chat(80, "早上好"))
-    assert "发送“状态”" in words(chat(11, "/foo", emitter(story.applied)))
+    assert "“我还要注销多少”" in words(chat(11, "/foo", emitter(story.applied)))
