@@ -38,7 +38,7 @@ def add_status(commands: Any) -> None:
 def status(ctx: AppContext, args: argparse.Namespace) -> int:
     code = normalize_code(args.code)
     if not is_valid_code(code):
-        raise UsageError(f"{args.code} 不是有效的统一社会信用代码（18 位，校验位须正确）")
+        raise UsageError(key="bad_code", code=args.code)
     at = ctx.instant(args.at)
     report = unit_report(ctx.engine, ctx.cycle, code, at)
     if args.json:
@@ -63,7 +63,15 @@ def province(ctx: AppContext, args: argparse.Namespace) -> int:
     if args.json:
         emit_json(report.to_json())
     else:
-        print(render("province", ctx.settings.lang, p=report.progress, unmatched=len(report.unmatched)))
+        print(
+            render(
+                "province",
+                ctx.settings.lang,
+                p=report.progress,
+                unmatched=len(report.unmatched),
+                outstanding=report.outstanding_units(),
+            )
+        )
     return 0
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from bot.telling import Telling
 from compliance.cycle import Cycle
 from compliance.progress import ProvinceProgress, province_progress
 from compliance.status import UnitStatus, unit_status
@@ -19,7 +20,7 @@ from storage.engine import session_scope
 from storage.models import CancellationRecord
 
 
-class NotFound(LookupError):
+class NotFound(Telling, LookupError):
     """No such unit or province at that instant, said in one line."""
 
 
@@ -58,6 +59,10 @@ class ProvinceReport:
     units: tuple[UnitReport, ...]
     unmatched: tuple[CancellationRecord, ...]
 
+    def outstanding_units(self) -> list[UnitReport]:
+        """The units not yet complied, in the order of progress.outstanding (by code)."""
+        return sorted((u for u in self.units if not u.status.complied), key=lambda u: u.code)
+
     def to_json(self) -> dict[str, Any]:
         p = self.progress
         return {
@@ -90,7 +95,7 @@ def unit_reports(
 def unit_report(engine: Engine, cycle: Cycle, code: str, at: datetime) -> UnitReport:
     found = unit_reports(engine, cycle, at, codes=[code])
     if not found:
-        raise NotFound(f"没有找到统一社会信用代码为 {code} 的重点排放单位（截至 {at:%Y-%m-%d %H:%M}）")
+        raise NotFound(key="no_unit", code=code, at=at)
     return found[0]
 
 
@@ -100,7 +105,7 @@ def province_report(engine: Engine, cycle: Cycle, province: str, at: datetime) -
         unmatched = state.unmatched_cancellations(session, at, province)
         known = state.provinces_known(session, at)
     if not units and province not in known:
-        raise NotFound(f"没有找到省份 {province}（已知：{'、'.join(known) or '无'}）")
+        raise NotFound(key="no_province", province=province, known=known)
     progress = province_progress(province, [(u.code, u.status) for u in units], cycle, at)
     return ProvinceReport(progress, tuple(units), tuple(unmatched))
 

@@ -98,7 +98,7 @@ def application_builder(ctx: AppContext, *, rate_limit: bool = True) -> Applicat
     """The application's configuration without its handlers: the Bot API server, limits, concurrency."""
     config = ctx.settings.telegram
     if config is None or config.token is None:
-        raise ConfigError("没有配置 Telegram 令牌（CCERBOT_TELEGRAM_TOKEN）")
+        raise ConfigError(key="no_token")
     builder = (
         ApplicationBuilder()
         .token(config.token.get_secret_value())

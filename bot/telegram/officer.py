@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, func, select
 
 from bot.reports import NotFound, ProvinceReport, UnitReport, province_report
@@ -58,8 +59,14 @@ def outstanding_by_step(units: Sequence[UnitReport]) -> list[tuple[str, int]]:
     return [(step, counted[step]) for step in STEPS if counted[step]]
 
 
+def quarantined_by(at: datetime) -> ColumnElement[bool]:
+    """Mail quarantined that had come by `at`: by its Date or, when that lies, by when it was received."""
+    came = or_(col(InboundMessage.sent_at) <= at, col(InboundMessage.received_at) <= at)
+    return and_(col(InboundMessage.state) == "quarantined", came)
+
+
 def quarantined_count(q: Query, province: str) -> int:
-    query = select(func.count()).select_from(InboundMessage).where(InboundMessage.state == "quarantined")
+    query = select(func.count()).select_from(InboundMessage).where(quarantined_by(q.now))
     if province != NATIONAL:
         query = query.where(col(InboundMessage.province) == province)
     with session_scope(q.engine) as session:

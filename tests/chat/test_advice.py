@@ -13,8 +13,10 @@ from bot.config import Settings
 from bot.console import console_chat
 from bot.context import AppContext
 from bot.telegram.views import read_text
+from storage.engine import session_scope
+from storage.models import InboundMessage
 from tests.chat.conftest import Ask, buttons, emitter, officer, words
-from tests.chat.data import NOW, SHANDONG, TZ, Cast, add_units
+from tests.chat.data import NOW, SHANDONG, TZ, Cast, add_units, message
 
 DEC_16 = datetime(2021, 12, 16, 9, tzinfo=TZ)
 JAN_2 = datetime(2022, 1, 2, 9, tzinfo=TZ)
@@ -159,3 +161,21 @@ def test_the_console_acts_as_a_unit_named(sqlite_engine: Engine, story: Cast, tm
     assert f"现在以 山东日照发电有限公司（{story.pending}）的身份提问" in text
     assert "等待省级生态环境主管部门确认申请" in text or "申请抵销量：50,000 吨" in text
     assert "有多家单位与“热电”相符" in text and f"/as {story.over_cap}" in text
+
+
+def test_a_unit_that_never_applied_reads_as_using_no_ccer(chat: Ask, story: Cast) -> None:
+    text = words(chat(11, "/status", emitter(story.silent)))
+    assert "CCER 抵销申请：未使用 CCER 抵销" in text and "未申请" not in text
+
+
+def test_quarantine_is_on_the_replays_clock(sqlite_engine: Engine, chat: Ask, story: Cast) -> None:
+    with session_scope(sqlite_engine) as session:  # taken in today, dated in the cycle
+        pk = message(session, "unknown", SHANDONG, datetime(2026, 12, 4, 9, tzinfo=TZ), "quarantined", "坏表")
+        row = session.get(InboundMessage, pk)
+        assert row is not None
+        row.sent_at = datetime(2021, 12, 8, 16, 30, tzinfo=TZ)
+    on_the_8th = words(chat(21, "/quarantine", officer(), now=datetime(2021, 12, 8, 9, tzinfo=TZ)))
+    assert "坏表" not in on_the_8th  # it had not come yet
+    on_the_9th = words(chat(21, "/quarantine", officer()))
+    assert "2021年12月8日 16:30" in on_the_9th and "2026" not in on_the_9th
+    assert "被隔离的邮件：2 封" in words(chat(21, "/overview", officer()))

@@ -56,3 +56,15 @@ def test_status_says_a_passed_deadline_as_the_chat_does(
     assert "已过截止时间" in out and "已过期" not in out
     assert main([*args, "--lang", "en", "status", SD_UNITS[1].code, "--at", "2022-01-05T09:00"]) == 0
     assert "deadline passed" in capsys.readouterr().out
+
+
+def test_a_province_block_lists_the_units_it_counts(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main([*args, "province", "山东省", "--at", "2021-12-01T09:00"]) == 0
+    out = capsys.readouterr().out
+    assert "未完成履约：2 家" in out
+    listed = out[out.index("未完成履约") :]
+    assert all(u.code in listed for u in SD_UNITS[1:]) and SD_UNITS[0].code not in listed
+    assert listed.count("（9137") == 2
