@@ -20,8 +20,8 @@ from mail import apply
 from mail.classify import kind_from_subject, province_from_text
 from mail.mime import Attachment, MailUnreadable, Walked, walk
 from mail.records import MessageKind, ParsedTable, Record, RowError
-from mail.rows import parse_table, snapshot_date
 from mail.refusals import no_table_reason
+from mail.rows import parse_table, snapshot_date
 from mail.sniff import sniff
 from mail.tables import Limits, Table, TableUnreadable, read_tables, tables_from_html
 from mail.trust import Senders, judge

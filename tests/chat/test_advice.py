@@ -72,6 +72,8 @@ def test_a_national_officer_sees_every_province_sorted_by_rate(chat: Ask, story:
     assert text.index("广东省") < text.index("山东省")  # 0 % before 20 %
     assert "1/5" in text and "0/1" in text and "还剩 6 天 8 小时" in text
     assert ("广东省", "overview|广东省") in buttons(reply)
+    assert ("🏁 各省排名", "national") in buttons(chat(30, "/overview 广东省", officer("*", 30)))
+    assert ("🏁 各省排名", "national") not in buttons(chat(21, "/overview", officer()))
 
 
 def test_a_provincial_officer_is_refused_the_national_view(chat: Ask, story: Cast) -> None:
