@@ -18,6 +18,10 @@ class Contact:
     role_en: str
     person: str
     phones: tuple[str, ...]
+    phones_en: tuple[str, ...] = ()
+
+    def phones_in(self, lang: str) -> tuple[str, ...]:
+        return self.phones_en if lang == "en" and self.phones_en else self.phones
 
 
 @cache
@@ -25,4 +29,7 @@ def contacts(cycle: str) -> tuple[Contact, ...]:
     """The cycle's contacts, in the notice's order; none for a cycle the file does not list."""
     with CONTACTS.open("rb") as handle:
         listed = tomllib.load(handle).get(cycle, [])
-    return tuple(Contact(**{**entry, "phones": tuple(entry["phones"])}) for entry in listed)
+    return tuple(
+        Contact(**{**entry, "phones": tuple(entry["phones"]), "phones_en": tuple(entry.get("phones_en", ()))})
+        for entry in listed
+    )

@@ -63,6 +63,8 @@ def test_contacts_are_the_notices_with_their_phone_numbers(chat: Ask, story: Cas
     ):
         assert expected in text
     assert "/contacts" in words(chat(500, "/help"))
+    chat(501, "/lang en")
+    assert "400-991-1188 ext. 0" in words(chat(501, "/contacts"))
     assert "/contacts" in words(chat(11, "/help", emitter(story.applied)))
 
 
