@@ -26,10 +26,21 @@ def status(q: Query) -> Reply:
     return emitter.status(q)
 
 
+PUBLIC = frozenset({"start", "help", "bind", "unbind", "lang", "contacts"})
+EMITTERS = PUBLIC | {"status", "deadlines"}
+
+
+def usable(who: Identity | None) -> frozenset[str]:
+    """The commands worth suggesting to this reader: none it would only be refused."""
+    if who is None:
+        return PUBLIC
+    return frozenset(VIEWS) if who.role == "officer" else EMITTERS
+
+
 def unknown(q: Query) -> Reply:
     """Not understood: the command a mistyped one most likely meant, with a button for it; else a hint."""
     typed = q.args[0] if q.args else ""
-    meant = nearest_command(typed, VIEWS) if typed.startswith("/") or typed.isascii() else None
+    meant = nearest_command(typed, usable(q.identity)) if typed.startswith("/") or typed.isascii() else None
     keyboard = keyboards.rows([keyboards.button("", q.lang, meant, text=f"/{meant}")]) if meant else ()
     return say("chat_unknown", q, keyboard, bound=q.identity is not None, typed=typed, meant=meant)
 

@@ -135,6 +135,8 @@ def test_a_mistyped_command_gets_the_nearest_one_with_a_button(chat: Ask, story:
     assert "/deadlines" in words(chat(11, "/dedlines", emitter(story.applied)))
     assert "/pending" in words(chat(21, "/pendign", officer()))
     assert "没有听懂" in words(chat(11, "/xyzzyq", emitter(story.applied)))  # nothing near: a hint
+    assert "/unit" not in words(chat(11, "/unti", emitter(story.applied)))  # not one an emitter may use
+    assert "/unit" in words(chat(21, "/unti", officer()))
 
 
 @pytest.mark.parametrize("typed", ["cancel_ccer", "待注销 CCER", "待注销CCER (1)", "to cancel CCER"])
