@@ -11,8 +11,10 @@ from bot import cmd_admin, cmd_cycles, cmd_ingest, cmd_query
 from bot.config import ConfigError
 from bot.context import AppContext, UsageError
 from bot.reports import NotFound
+from bot.telling import told
 from compliance.tomlfields import CycleError
 from storage.engine import DatabaseError
+from templates import render
 
 Handler = Callable[[AppContext, argparse.Namespace], int]
 QUIET_LOGGERS = ("httpx", "httpcore", "aiohttp.access")
@@ -34,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd_ingest.add(commands)
     cmd_query.add_status(commands)
     cmd_query.add_province(commands)
+    cmd_query.add_national(commands)
     cmd_query.add_reminders(commands)
     cmd_admin.add_invite(commands)
     cmd_admin.add_quarantine(commands)
@@ -57,20 +60,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     for chatty in QUIET_LOGGERS:  # httpx logs each request URL, and a Bot API URL holds the token
         logging.getLogger(chatty).setLevel(logging.WARNING)
     handler: Handler = args.handler
+    lang = args.lang or "zh"
     try:
         context = AppContext.load(args.config, args.db)
         if args.lang:
             context.settings.lang = args.lang
+        lang = context.settings.lang
         return handler(context, args)
     except (ConfigError, UsageError, NotFound, DatabaseError, CycleError) as error:
-        print(f"ccerbot: {one_line(str(error))}", file=sys.stderr)
+        print(f"ccerbot: {one_line(told(error, lang))}", file=sys.stderr)
         return 2 if isinstance(error, UsageError) else 1
     except KeyboardInterrupt:
-        print("ccerbot: 已中断", file=sys.stderr)
+        print(f"ccerbot: {render('cli_error', lang, key='interrupted')}", file=sys.stderr)
         return 130
     except Exception as error:  # the last line of defence: one line, never a traceback
         logging.getLogger("ccerbot").debug("unexpected error", exc_info=True)
-        print(f"ccerbot: 内部错误：{type(error).__name__}: {one_line(str(error))}", file=sys.stderr)
+        said = render(
+            "cli_error", lang, key="internal", name=type(error).__name__, error=one_line(str(error))
+        )
+        print(f"ccerbot: {said}", file=sys.stderr)
         return 1
 
 

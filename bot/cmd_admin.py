@@ -42,11 +42,11 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
 
     if args.since:
         if ctx.settings.imap is None:
-            raise UsageError("--since 只用于 IMAP 收件（未配置 [imap]）")
+            raise UsageError(key="since_needs_imap")
         try:
             ctx.settings.imap.since = date.fromisoformat(args.since)
         except ValueError:
-            raise UsageError(f"--since 需要日期，例如 2021-10-25，而不是 {args.since!r}") from None
+            raise UsageError(key="bad_since", text=args.since) from None
     return run_service(ctx)
 
 
@@ -64,7 +64,7 @@ def invite(ctx: AppContext, args: argparse.Namespace) -> int:
         if args.unit:
             code = normalize_code(args.unit)
             if not is_valid_code(code) or find_unit(session, code) is None:
-                raise UsageError(f"没有统一社会信用代码为 {args.unit} 的单位")
+                raise UsageError(key="invite_no_unit", code=args.unit)
             plain = access.new_code(session, role="emitter", unit_code=code, now=now)
             who = code
         else:
@@ -127,7 +127,7 @@ def quarantine(ctx: AppContext, args: argparse.Namespace) -> int:
         return 0
     message = inbox.get(ctx.engine, args.id)
     if message is None or message.state != "quarantined":
-        raise UsageError(f"隔离区中没有编号为 {args.id} 的邮件")
+        raise UsageError(key="no_quarantined", id=args.id)
     if args.action == "show":
         print(render("cli", ctx.settings.lang, part="quarantine_show", m=message))
         return 0
@@ -163,7 +163,7 @@ def groups(ctx: AppContext, args: argparse.Namespace) -> int:
     from bot.groups import test_command
 
     if not ctx.settings.groups:
-        raise UsageError("没有配置群机器人（[[groups]]）")
+        raise UsageError(key="no_groups")
     results = asyncio.run(test_command.test_groups(ctx.settings))
     print(test_command.format_results(results, ctx.settings.lang))
     return 0 if test_command.all_ok(results) else 1

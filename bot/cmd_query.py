@@ -10,7 +10,8 @@ from typing import Any
 
 from bot.context import AppContext, UsageError
 from bot.provinces import UnknownProvince, canonical_province
-from bot.reports import province_report, unit_report
+from bot.reports import national_report, province_report, unit_report
+from bot.telegram.base import time_left as left_of
 from compliance.creditcode import is_valid_code, normalize_code
 from templates import render
 
@@ -21,13 +22,10 @@ def emit_json(value: Any) -> None:
 
 
 def time_left(deadline: datetime | None, at: datetime, lang: str) -> str:
+    """The chat's words for the time left (one phrase for a passed deadline everywhere); "" without one."""
     if deadline is None:
         return ""
-    seconds = int((deadline - at).total_seconds())
-    if seconds < 0:
-        return "已过期" if lang == "zh" else "overdue"
-    days, hours = seconds // 86400, seconds % 86400 // 3600
-    return f"还剩 {days} 天 {hours} 小时" if lang == "zh" else f"{days} d {hours} h left"
+    return render("cli", lang, part="time_left", left=left_of(deadline, at))
 
 
 def add_status(commands: Any) -> None:
@@ -41,7 +39,7 @@ def add_status(commands: Any) -> None:
 def status(ctx: AppContext, args: argparse.Namespace) -> int:
     code = normalize_code(args.code)
     if not is_valid_code(code):
-        raise UsageError(f"{args.code} 不是有效的统一社会信用代码（18 位，校验位须正确）")
+        raise UsageError(key="bad_code", code=args.code)
     at = ctx.instant(args.at)
     report = unit_report(ctx.engine, ctx.cycle, code, at)
     if args.json:
@@ -71,7 +69,42 @@ def province(ctx: AppContext, args: argparse.Namespace) -> int:
     if args.json:
         emit_json(report.to_json())
     else:
-        print(render("province", ctx.settings.lang, p=report.progress, unmatched=len(report.unmatched)))
+        print(
+            render(
+                "province",
+                ctx.settings.lang,
+                p=report.progress,
+                unmatched=len(report.unmatched),
+                outstanding=report.outstanding_units(),
+            )
+        )
+    return 0
+
+
+def add_national(commands: Any) -> None:
+    parser = commands.add_parser("national", help="every province's progress, furthest behind first")
+    parser.add_argument("--at", metavar="T", help="ISO instant (default: now)")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(handler=national)
+
+
+def national(ctx: AppContext, args: argparse.Namespace) -> int:
+    at = ctx.instant(args.at)
+    report = national_report(ctx.engine, ctx.cycle, at)
+    if args.json:
+        emit_json(report.to_json())
+        return 0
+    lang = ctx.settings.lang
+    print(
+        render(
+            "national",
+            lang,
+            report=report,
+            cycle=ctx.cycle,
+            left95=time_left(ctx.cycle.target_95_at, at, lang),
+            left100=time_left(ctx.cycle.compliance_deadline, at, lang),
+        )
+    )
     return 0
 
 

@@ -20,13 +20,14 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.provinces import canonical_province
+from bot.telling import Telling
 from mail.trust import Senders
 
 Security = Literal["ssl", "starttls", "none"]
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-class ConfigError(ValueError):
+class ConfigError(Telling, ValueError):
     """A configuration that cannot be used, said in one line."""
 
 
@@ -202,7 +203,7 @@ def load_settings(path: str | None, database_url: str | None = None) -> Settings
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"配置错误 {where}: {first['msg']}") from None
+        raise ConfigError(key="bad_config", where=where, message=first["msg"]) from None
 
 
 def _read_toml(path: str) -> dict[str, Any]:
@@ -210,9 +211,9 @@ def _read_toml(path: str) -> dict[str, Any]:
         with Path(path).open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise ConfigError(f"找不到配置文件 {path}") from None
+        raise ConfigError(key="no_config_file", path=path) from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"配置文件 {path} 不是有效的 TOML：{error}") from None
+        raise ConfigError(key="bad_config_toml", path=path, error=error) from None
 
 
 def _apply_secrets(data: dict[str, Any], environ: os._Environ[str] | dict[str, str]) -> None:

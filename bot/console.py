@@ -20,7 +20,7 @@ from bot.telegram.views import ask, identify, read_text
 from compliance.creditcode import is_valid_code, normalize_code
 from storage.access import Identity
 from storage.engine import session_scope
-from storage.units import find_unit
+from storage.units import find_unit, search_units, unit_named
 from templates import render
 
 CHAT_ID = 0  # never a Telegram chat id
@@ -89,8 +89,21 @@ class Console:
             self.as_officer(words[1])
         elif len(words) == 1 and is_valid_code(words[0]):
             self.as_emitter(normalize_code(words[0]))
+        elif words and words[0] != "officer":
+            self.as_named(" ".join(words))
         else:
             self.say("as_usage")
+
+    def as_named(self, name: str) -> None:
+        """/as NAME: the unit known under that name, or the one unit whose name holds these words."""
+        with session_scope(self.ctx.engine) as session:
+            unit = unit_named(session, name)
+            found = [unit] if unit is not None else search_units(session, name, None, limit=11)
+            choices = [(u.code, u.name) for u in found]
+        if len(choices) == 1:
+            self.as_emitter(choices[0][0])
+        else:
+            self.say("no_such_name", name=name, units=choices[:10], more=len(choices) > 10)
 
     def as_emitter(self, code: str) -> None:
         with session_scope(self.ctx.engine) as session:

@@ -11,14 +11,19 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from bot.config import Settings, load_settings
+from bot.telling import Telling
 from compliance.cycle import Cycle, current_cycle, load_cycle, with_overrides
 from mail.intake import IntakeConfig
 from storage.engine import DatabaseError, make_engine
 from storage.migrate import ensure_current
 
 
-class UsageError(ValueError):
+class UsageError(Telling, ValueError):
     """A bad argument, said in one line."""
+
+
+class UnusableDatabase(Telling, DatabaseError):
+    """The database cannot be reached or used, said in one line."""
 
 
 @dataclass
@@ -64,7 +69,8 @@ class AppContext:
         try:
             ensure_current(engine)
         except OperationalError as error:
-            raise DatabaseError(f"无法使用数据库 {engine.url.render_as_string()}：{error.orig}") from None
+            url = engine.url.render_as_string()
+            raise UnusableDatabase(key="database", url=url, error=error.orig) from None
         return engine
 
     def open_engine(self) -> Engine:
@@ -87,6 +93,6 @@ class AppContext:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            raise UsageError(f"--at 需要 ISO 时间，例如 2021-12-15T09:00，而不是 {text!r}") from None
+            raise UsageError(key="bad_at", text=text) from None
         self.replay_at = parsed if parsed.tzinfo else parsed.replace(tzinfo=self.tz)
         return self.replay_at

@@ -13,15 +13,16 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from bot.telling import Telling
 from compliance.cycle import SECTORS, Cycle
 from compliance.progress import ProvinceProgress, province_progress
-from compliance.status import UnitStatus, unit_status
+from compliance.status import UnitFacts, UnitStatus, unit_status
 from storage import state
 from storage.engine import session_scope
 from storage.models import CancellationRecord
 
 
-class NotFound(LookupError):
+class NotFound(Telling, LookupError):
     """No such unit or province at that instant, said in one line."""
 
 
@@ -99,6 +100,10 @@ class ProvinceReport:
     units: tuple[UnitReport, ...]
     unmatched: tuple[CancellationRecord, ...]
 
+    def outstanding_units(self) -> list[UnitReport]:
+        """The units not yet complied, in the order of progress.outstanding (by code)."""
+        return sorted((u for u in self.units if not u.status.complied), key=lambda u: u.code)
+
     def to_json(self) -> dict[str, Any]:
         p = self.progress
         return {
@@ -149,17 +154,35 @@ def unit_reports(
     ]
 
 
+def unit_facts(engine: Engine, code: str, at: datetime) -> tuple[UnitFacts, str | None] | None:
+    """The unit's facts at `at` (that unit's rows only) and its contact address; None when no roster
+    known then lists it."""
+    with session_scope(engine) as session:
+        rows = state.facts_at(session, at, codes=[code])
+    if not rows:
+        return None
+    known, facts = rows[0]
+    return facts, known.contact_email
+
+
+def report_of(facts: UnitFacts, email: str | None, cycle: Cycle, at: datetime) -> UnitReport:
+    status = unit_status(facts, cycle, at)
+    return UnitReport(
+        facts.code, facts.name, facts.province, facts.allowances_due_t, email, status, facts.sector
+    )
+
+
 def find_unit_report(engine: Engine, cycle: Cycle, code: str, at: datetime) -> UnitReport | None:
-    """The unit's report at `at` (that unit's rows only); None when no roster known then lists it."""
-    found = unit_reports(engine, cycle, at, codes=[code])
-    return found[0] if found else None
+    """The unit's report at `at`; None when no roster known then lists it."""
+    found = unit_facts(engine, code, at)
+    return report_of(*found, cycle, at) if found else None
 
 
 def unit_report(engine: Engine, cycle: Cycle, code: str, at: datetime) -> UnitReport:
     found = unit_reports(engine, cycle, at, codes=[code])
     if not found:
         _require_rosters(engine, cycle, at)
-        raise NotFound(f"没有找到统一社会信用代码为 {code} 的重点排放单位（截至 {at:%Y-%m-%d %H:%M}）")
+        raise NotFound(key="no_unit", code=code, at=at)
     return found[0]
 
 
@@ -170,9 +193,52 @@ def province_report(engine: Engine, cycle: Cycle, province: str, at: datetime) -
         known = state.provinces_known(session, at)
     if not units and province not in known:
         _require_rosters(engine, cycle, at)
-        raise NotFound(f"没有找到省份 {province}（已知：{'、'.join(known) or '无'}）")
+        raise NotFound(key="no_province", province=province, known=known)
     progress = province_progress(province, [(u.code, u.status) for u in units], cycle, at)
     return ProvinceReport(progress, tuple(units), tuple(unmatched))
+
+
+@dataclass(frozen=True)
+class NationalReport:
+    """Every province's progress at an instant, the furthest behind first."""
+
+    at: datetime
+    target_95_at: datetime | None  # None: the cycle states no interim target
+    compliance_deadline: datetime
+    provinces: tuple[ProvinceProgress, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "target_95_at": self.target_95_at.isoformat() if self.target_95_at else None,
+            "compliance_deadline": self.compliance_deadline.isoformat(),
+            "provinces": [
+                {
+                    "province": p.province,
+                    "units_total": p.units_total,
+                    "units_complied": p.units_complied,
+                    "completion_rate": p.completion_rate,
+                    "target_95_met": p.target_95_met,
+                    "target_100_met": p.target_100_met,
+                    "units_needed_for_95": p.units_needed_for_95,
+                    "units_needed_for_100": p.units_total - p.units_complied,
+                }
+                for p in self.provinces
+            ],
+        }
+
+
+def national_report(engine: Engine, cycle: Cycle, at: datetime) -> NationalReport:
+    """Each province's rate against the targets, sorted by rate (lowest first), then by name."""
+    by_province: dict[str, list[UnitReport]] = {}
+    for report in unit_reports(engine, cycle, at):
+        by_province.setdefault(report.province, []).append(report)
+    progress = [
+        province_progress(province, [(u.code, u.status) for u in units], cycle, at)
+        for province, units in by_province.items()
+    ]
+    progress.sort(key=lambda p: (p.completion_rate, -p.units_needed_for_95, p.province))
+    return NationalReport(at, cycle.target_95_at, cycle.compliance_deadline, tuple(progress))
 
 
 def province_names(engine: Engine, at: datetime) -> list[str]:

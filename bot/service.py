@@ -296,7 +296,7 @@ async def _initialise(bot: Any, stop: asyncio.Event) -> bool:
             await bot.initialize()
             return True
         except InvalidToken:
-            raise ConfigError("Telegram 拒绝了令牌（CCERBOT_TELEGRAM_TOKEN）") from None
+            raise ConfigError(key="token_refused") from None
         except NetworkError as error:
             log.warning("Telegram not reachable (%s); again in %.0f s", error, delay)
         if await _stopped_within(stop, delay):

@@ -118,8 +118,10 @@ def _officer_dues(day: date, cycle: Cycle, units: Sequence[UnitRow]) -> Iterator
             yield _Due("officer", province, "weekly_summary_due", weekly, details)
         # Applications a province confirms exist in the notice's procedure only.
         confirms = cycle.procedure == "cancellation"
-        if confirms and (details["pending"] or details["no_application"]) and is_due(
-            day, cycle, "applications_pending", cycle.window_closes
+        if (
+            confirms
+            and (details["pending"] or details["no_application"])
+            and is_due(day, cycle, "applications_pending", cycle.window_closes)
         ):
             yield _Due("officer", province, "applications_pending", cycle.window_closes, details)
         # Target alerts report the figure whether or not the target is met.

@@ -74,8 +74,8 @@ def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context
         [_roster_row(record, fields, ids[fields.code], ctx) for record, fields in accepted],
     )
     applied.rows = len(accepted)
-    if applied.new_units:
-        rematch(session, index)
+    if index.added:  # a new unit, or a new name or account of a known one
+        rematch(session, index, ctx.known_at)
     return applied
 
 
@@ -100,17 +100,22 @@ def _code_by_name(session: Session, index: UnitIndex, name: str) -> str | None:
     return unit.code if unit else None
 
 
-def rematch(session: Session, index: UnitIndex) -> None:
-    """Records kept unmatched find their unit once a roster brings it."""
+def rematch(session: Session, index: UnitIndex, known_at: datetime) -> None:
+    """Records kept unmatched find their unit once a roster brings it (or a new name of it).
+
+    `matched_at` keeps when: replaying an earlier instant shows them unmatched, as they were then.
+    """
     for line in session.exec(select(ApplicationLine).where(col(ApplicationLine.unit_id).is_(None))):
         line.unit_id = index.match(line.code, line.name, None)
+        if line.unit_id is not None:
+            line.matched_at = known_at
     for row in session.exec(select(CancellationRow).where(col(CancellationRow.unit_id).is_(None))):
         unit_id = index.match(row.code, row.holder_name, row.account_no)
         if unit_id is None:
             continue
         unit = session.get(Unit, unit_id)
         if unit is not None and (row.province is None or row.province == unit.province):
-            row.unit_id, row.province = unit_id, unit.province
+            row.unit_id, row.province, row.matched_at = unit_id, unit.province, known_at
 
 
 def apply_weekly(

@@ -20,6 +20,7 @@ from mail import apply
 from mail.classify import kind_from_subject, province_from_text
 from mail.mime import Attachment, MailUnreadable, Walked, walk
 from mail.records import MessageKind, ParsedTable, Record, RowError
+from mail.refusals import no_table_reason
 from mail.rows import parse_table, snapshot_date
 from mail.sniff import sniff
 from mail.tables import Limits, Table, TableUnreadable, read_tables, tables_from_html
@@ -180,7 +181,7 @@ def _parse_tables(walked: Walked, config: IntakeConfig) -> list[ParsedTable]:
     ]
     known = [p for p in parsed if p.kind != "unknown"]
     if not known:
-        raise Refused("邮件中没有可识别的名录、申请汇总表或注销记录表格", hint or "unknown")
+        raise Refused(no_table_reason(walked), hint or "unknown")
     first = known[0].kind
     if hint is not None and hint in REQUIRED_COLUMNS and first == "roster":  # it lost its key column
         raise Refused(f"主题表明这是{label('kind', hint)}，但表格中没有{REQUIRED_COLUMNS[hint]}列", hint)

@@ -268,8 +268,9 @@ class _Row:
         return meanings[text_key(text)]
 
     def province(self) -> str | None:
+        # A cell that names no province (a city, a district) says nothing of it: the sender's applies.
         text = self.text("province")
-        return None if text is None else province_from_text(text) or text
+        return None if text is None else province_from_text(text)
 
     def optional(self, name: str, parse: Callable[[Cell], T]) -> T | None:
         # An optional cell that cannot be read is left out rather than rejecting the row.

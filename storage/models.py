@@ -104,6 +104,8 @@ class ApplicationLine(SQLModel, table=True):
     confirmed_t: int | None = Field(default=None, sa_type=BigInteger)
     result: str  # pending | confirmed | rejected
     confirmed_on: date | None = None
+    # When a later roster matched a line kept unmatched: before then it belonged to no unit (replay).
+    matched_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
 
 
 class CancellationRecord(SQLModel, table=True):
@@ -128,6 +130,8 @@ class CancellationRecord(SQLModel, table=True):
     quantity_t: int = Field(sa_type=BigInteger)
     cancelled_at: datetime = Field(sa_column=_at())
     purpose: str | None = None
+    # When a later roster matched a record kept unmatched: before then it was unmatched (replay).
+    matched_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
 
 
 class ChatBinding(SQLModel, table=True):

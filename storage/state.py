@@ -6,7 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
 from compliance.status import ApplicationLine as Line
@@ -82,12 +84,21 @@ def latest_snapshots(session: Session, at: datetime, provinces: Iterable[str]) -
     return {snap.province: snap for snap in session.exec(query)}
 
 
+def matched_by(matched_at: Any, at: datetime) -> ColumnElement[bool]:
+    """A record matched to its unit by `at`: at intake, or by a roster known then."""
+    return or_(col(matched_at).is_(None), col(matched_at) <= at)
+
+
 def lines_by_unit(
-    session: Session, snapshot_ids: Sequence[int], unit_ids: Sequence[int] | None = None
+    session: Session,
+    snapshot_ids: Sequence[int],
+    unit_ids: Sequence[int] | None = None,
+    at: datetime | None = None,
 ) -> dict[tuple[int, int], list[Line]]:
     """Application lines by (snapshot, unit): a unit counts only its own province's snapshot.
 
     `unit_ids`: only those units' lines (one unit's status need not read its whole province's summary).
+    `at`: only lines matched to their unit by then (a line a later roster matched was nobody's before).
     """
     grouped: dict[tuple[int, int], list[Line]] = defaultdict(list)
     if not snapshot_ids:
@@ -102,6 +113,8 @@ def lines_by_unit(
     )
     if unit_ids is not None:
         query = query.where(col(ApplicationLine.unit_id).in_(list(unit_ids)))
+    if at is not None:
+        query = query.where(matched_by(ApplicationLine.matched_at, at))
     for line in session.exec(query):
         grouped[(line.snapshot_id, line.unit_id or 0)].append(
             Line(
@@ -124,7 +137,9 @@ def cancellations_by_unit(
     if not unit_ids:
         return grouped
     query = select(CancellationRecord).where(
-        CancellationRecord.known_at <= at, col(CancellationRecord.unit_id).in_(list(unit_ids))
+        CancellationRecord.known_at <= at,
+        col(CancellationRecord.unit_id).in_(list(unit_ids)),
+        matched_by(CancellationRecord.matched_at, at),
     )
     for record in session.exec(query):
         grouped[record.unit_id or 0].append(Cancellation(record.quantity_t, record.cancelled_at))
@@ -138,7 +153,7 @@ def facts_at(
     units = known_units(session, at, province, codes)
     snapshots = latest_snapshots(session, at, {k.province for k in units})
     chosen = None if codes is None else [k.unit.id or 0 for k in units]
-    lines = lines_by_unit(session, [s.id for s in snapshots.values() if s.id is not None], chosen)
+    lines = lines_by_unit(session, [s.id for s in snapshots.values() if s.id is not None], chosen, at)
     cancels = cancellations_by_unit(session, at, [k.unit.id for k in units if k.unit.id is not None])
     result = []
     for known in units:
@@ -158,8 +173,10 @@ def facts_at(
 
 
 def unmatched_cancellations(session: Session, at: datetime, province: str | None) -> list[CancellationRecord]:
+    # Unmatched at `at`: matched to no unit yet, or only by a roster that came later.
     query = select(CancellationRecord).where(
-        CancellationRecord.known_at <= at, col(CancellationRecord.unit_id).is_(None)
+        CancellationRecord.known_at <= at,
+        or_(col(CancellationRecord.unit_id).is_(None), col(CancellationRecord.matched_at) > at),
     )
     if province not in (None, "*"):
         query = query.where(CancellationRecord.province == province)

@@ -32,6 +32,7 @@ class UnitIndex:
         default_factory=lambda: {"code": {}, "name": {}, "account": {}}
     )
     provinces: Mapping[int, str] = field(default_factory=dict)
+    added: int = 0  # aliases this message brought: records kept unmatched may now find their unit
 
     @classmethod
     def load(cls, session: Session) -> UnitIndex:
@@ -118,12 +119,28 @@ def _new_aliases(index: UnitIndex, unit_id: int, unit: UnitFields) -> list[dict[
         key = {"code": raw, "name": name_key(raw or ""), "account": account_key(raw or "")}[kind]
         if key and key not in index.by_kind[kind]:
             index.by_kind[kind][key] = unit_id
+            index.added += 1
             found.append({"unit_id": unit_id, "kind": kind, "key": key})
     return found
 
 
 def find_unit(session: Session, code: str) -> Unit | None:
     return session.exec(select(Unit).where(Unit.code == code)).first()
+
+
+def unit_named(session: Session, name: str, province: str | None = None) -> Unit | None:
+    """The unit known under exactly this name (after normalising), within a province ("*" or None: all)."""
+    key = name_key(name)
+    if not key:
+        return None
+    query = (
+        select(Unit)
+        .join(UnitAlias, col(UnitAlias.unit_id) == Unit.id)
+        .where(UnitAlias.kind == "name", UnitAlias.key == key)
+    )
+    if province not in (None, "*"):
+        query = query.where(Unit.province == province)
+    return session.exec(query).first()
 
 
 def search_units(session: Session, fragment: str, province: str | None, limit: int = 20) -> list[Unit]:

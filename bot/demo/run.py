@@ -63,7 +63,15 @@ def show_instant(ctx: AppContext, at: datetime) -> None:
     print("=" * 72 + f"\n{at:%Y-%m-%d %H:%M}\n" + "=" * 72)
     for province in ctx.settings.senders.provinces:
         report = province_report(ctx.engine, ctx.cycle, province, at)
-        print(render("province", lang, p=report.progress, unmatched=len(report.unmatched)))
+        print(
+            render(
+                "province",
+                lang,
+                p=report.progress,
+                unmatched=len(report.unmatched),
+                outstanding=report.outstanding_units(),
+            )
+        )
         for unit in report.units:
             print("  " + render("unit_line", lang, u=unit, s=unit.status, cycle=ctx.cycle))
         print()

@@ -54,6 +54,8 @@ COMMANDS = (
     "quarantine",
     "export",
     "chart",
+    "national",
+    "contacts",
     "bind",
     "unbind",
     "lang",
@@ -96,7 +98,7 @@ def application_builder(ctx: AppContext, *, rate_limit: bool = True) -> Applicat
     """The application's configuration without its handlers: the Bot API server, limits, concurrency."""
     config = ctx.settings.telegram
     if config is None or config.token is None:
-        raise ConfigError("没有配置 Telegram 令牌（CCERBOT_TELEGRAM_TOKEN）")
+        raise ConfigError(key="no_token")
     builder = (
         ApplicationBuilder()
         .token(config.token.get_secret_value())
@@ -140,6 +142,8 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("quarantine", handlers.quarantine))
     application.add_handler(CommandHandler("export", handlers.export))
     application.add_handler(CommandHandler("chart", handlers.chart))
+    application.add_handler(CommandHandler("national", handlers.national))
+    application.add_handler(CommandHandler("contacts", handlers.contacts))
     application.add_handler(CallbackQueryHandler(handlers.button))
     # Last: words such as 状态 or "status", and commands the bot does not know.
     application.add_handler(MessageHandler(filters.TEXT, handlers.plain_message))

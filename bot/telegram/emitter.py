@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.reports import UnitReport, find_unit_report
+from bot.reports import UnitReport, find_unit_report, report_of, unit_facts
 from bot.telegram import keyboards
 from bot.telegram.base import Keyboard, Query, bound_only, emitters_only, say, time_left
 from bot.telegram.reply import Reply
-from compliance.cycle import Deadline
+from compliance.deadline_marks import DeadlineMark, deadline_marks
+from compliance.status import UnitFacts
 
 
 @dataclass(frozen=True)
 class CalendarEntry:
-    deadline: Deadline
-    passed: bool
+    mark: DeadlineMark
     left: tuple[int, int] | None
 
 
@@ -37,14 +37,17 @@ def unit_status(q: Query, report: UnitReport | None, keyboard: Keyboard, officer
     )
 
 
-def calendar(q: Query) -> list[CalendarEntry]:
-    return [CalendarEntry(d, d.at <= q.now, time_left(d.at, q.now)) for d in q.cycle.deadlines]
+def calendar(q: Query, facts: UnitFacts | None) -> list[CalendarEntry]:
+    """The cycle's deadlines, each marked met or missed when it has passed and concerns the unit."""
+    return [CalendarEntry(m, time_left(m.deadline.at, q.now)) for m in deadline_marks(facts, q.cycle, q.now)]
 
 
 @bound_only
 def deadlines(q: Query) -> Reply:
     assert q.identity is not None
     code = q.identity.unit_code if q.identity.role == "emitter" else None
-    report = report_or_none(q, code) if code else None
+    found = unit_facts(q.engine, code, q.now) if code else None
+    facts = found[0] if found else None
+    report = report_of(found[0], found[1], q.cycle, q.now) if found else None
     keyboard = keyboards.emitter_menu(q.lang) if code else ()
-    return say("chat_deadlines", q, keyboard, entries=calendar(q), s=report.status if report else None)
+    return say("chat_deadlines", q, keyboard, entries=calendar(q, facts), s=report.status if report else None)

@@ -108,6 +108,14 @@ async def chart(update: Update, context: Context) -> None:
     await answer(update, context, "chart")
 
 
+async def national(update: Update, context: Context) -> None:
+    await answer(update, context, "national")
+
+
+async def contacts(update: Update, context: Context) -> None:
+    await answer(update, context, "contacts")
+
+
 async def plain_message(update: Update, context: Context) -> None:
     """Words instead of a command ("状态", "进度", "status"), or a command the bot does not know."""
     message = update.effective_message

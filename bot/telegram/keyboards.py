@@ -61,7 +61,7 @@ def officer_menu(lang: str, province: str | None, national: bool) -> Keyboard:
         [button("quarantine", lang, "quarantine"), button("deadlines", lang, "deadlines")],
     )
     if national:
-        menu += rows([button("provinces", lang, "overview")])
+        menu += rows([button("provinces", lang, "overview"), button("national", lang, "national")])
     return menu
 
 

@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from bot.telegram import keyboards
 from bot.telegram.base import Query, as_page, officers_only, page_of, say
-from bot.telegram.officer import PAGE, menu, no_data, province_or_none
+from bot.telegram.officer import PAGE, menu, no_data, province_or_none, quarantined_by
 from bot.telegram.reply import Reply
 from bot.telegram.scope import NATIONAL, scoped
 from storage.engine import session_scope
@@ -26,6 +26,13 @@ class Kept:
     sender: str | None
     subject: str
     reason: str | None
+    sent_at: datetime | None = None
+
+    @property
+    def at(self) -> datetime:
+        """When it came, on the clock of the cycle's mail: its Date, unless it claims to come later than
+        it did (so that a replay of a past day shows the mail of that day, when it came)."""
+        return self.received_at if self.sent_at is None else min(self.sent_at, self.received_at)
 
 
 @scoped("anomalies")
@@ -76,8 +83,9 @@ def kept_messages(q: Query, province: str) -> list[Kept]:
         col(InboundMessage.sender),
         col(InboundMessage.subject),
         col(InboundMessage.reason),
+        col(InboundMessage.sent_at),
     )
-    query = query.where(col(InboundMessage.state) == "quarantined").order_by(col(InboundMessage.id))
+    query = query.where(quarantined_by(q.now)).order_by(col(InboundMessage.id))
     if province != NATIONAL:
         query = query.where(col(InboundMessage.province) == province)
     with session_scope(q.engine) as session:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
 
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, func, select
 
 from bot.reports import NotFound, ProvinceReport, UnitReport, province_report
@@ -15,9 +19,12 @@ from bot.telegram.emitter import unit_status
 from bot.telegram.reply import Reply
 from bot.telegram.scope import NATIONAL, scoped
 from compliance.creditcode import is_valid_code, normalize_code
+from compliance.names import name_key
 from storage.engine import session_scope
+from storage.history import Event, unit_history
 from storage.models import InboundMessage
-from storage.units import search_units
+from storage.units import find_unit, search_units, unit_named
+from templates import LANGS, label
 
 STEPS = (
     "submit_application",
@@ -28,6 +35,7 @@ STEPS = (
 )
 PAGE = 20
 UNIT_BUTTONS = 10
+HISTORY = 25  # events shown, the latest: one message stays within Telegram's limit
 
 
 def province_or_none(q: Query, province: str) -> ProvinceReport | None:
@@ -51,8 +59,14 @@ def outstanding_by_step(units: Sequence[UnitReport]) -> list[tuple[str, int]]:
     return [(step, counted[step]) for step in STEPS if counted[step]]
 
 
+def quarantined_by(at: datetime) -> ColumnElement[bool]:
+    """Mail quarantined that had come by `at`: by its Date or, when that lies, by when it was received."""
+    came = or_(col(InboundMessage.sent_at) <= at, col(InboundMessage.received_at) <= at)
+    return and_(col(InboundMessage.state) == "quarantined", came)
+
+
 def quarantined_count(q: Query, province: str) -> int:
-    query = select(func.count()).select_from(InboundMessage).where(InboundMessage.state == "quarantined")
+    query = select(func.count()).select_from(InboundMessage).where(quarantined_by(q.now))
     if province != NATIONAL:
         query = query.where(col(InboundMessage.province) == province)
     with session_scope(q.engine) as session:
@@ -87,13 +101,13 @@ def pending(q: Query, province: str) -> Reply:
     if report is None:
         return no_data(q, province)
     counts = outstanding_by_step(report.units)
-    step = q.args[0] if q.args and q.args[0] in STEPS else None
+    step, page_text = step_asked(q.args)
     total = sum(n for _, n in counts)
     if step is None:
         keyboard = keyboards.step_buttons(q.lang, province, counts) + menu(q, province)
         return say("chat_pending", q, keyboard, province=province, step=None, counts=counts, total=total)
     at_step = [u for u in report.units if not u.status.complied and u.status.next_step == step]
-    shown, page, pages = page_of(at_step, as_page(q.args[1] if len(q.args) > 1 else None), PAGE)
+    shown, page, pages = page_of(at_step, as_page(page_text), PAGE)
     keyboard = keyboards.pager(q.lang, ["pending", province, step], page, pages) + menu(q, province)
     return say(
         "chat_pending",
@@ -109,6 +123,28 @@ def pending(q: Query, province: str) -> Reply:
     )
 
 
+def step_asked(args: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """The step (by its key, or by any label the chat shows for it, in either language) and the page.
+
+    '/pending cancel_ccer 2', '/pending 待注销 CCER', '/pending 待注销 CCER (3)' and '/pending to cancel CCER'
+    all name cancel_ccer; a trailing number is the page.
+    """
+    words, page = list(args), None
+    if len(words) > 1 and words[-1].isdigit():
+        page = words.pop()
+    typed = _label_key(" ".join(words))
+    for step in STEPS:
+        names = {step} | {label(group, step, lang) for group in ("chat_step_short", "step") for lang in LANGS}
+        if typed and typed in {_label_key(name) for name in names}:
+            return step, page
+    return None, page
+
+
+def _label_key(text: str) -> str:
+    """A label as typed or shown: without white space, case, or a button's count ("待注销 CCER (3)")."""
+    return re.sub(r"[(（]\d+[)）]$", "", "".join(text.split()).lower())
+
+
 @officers_only
 def unit(q: Query) -> Reply:
     assert q.identity is not None and q.identity.province
@@ -121,7 +157,10 @@ def unit(q: Query) -> Reply:
         found = [(code, "")]
     else:
         with session_scope(q.engine) as session:
-            found = [(u.code, u.name) for u in search_units(session, fragment, own, limit=PAGE + 1)]
+            named = unit_named(session, fragment, own)  # a unit's full name (any it went by) is that unit
+            units = [named] if named else search_units(session, fragment, own, limit=PAGE + 1)
+            exact = [u for u in units if name_key(u.name) == name_key(fragment)]
+            found = [(u.code, u.name) for u in (exact if len(exact) == 1 else units)]
     if len(found) == 1:
         return one_unit(q, found[0][0], own)
     keyboard = keyboards.unit_buttons(found[:UNIT_BUTTONS])
@@ -142,4 +181,19 @@ def one_unit(q: Query, code: str, own: str) -> Reply:
         # Another province's unit is answered exactly like a unit that does not exist.
         return say("chat_unit_list", q, fragment=code, units=[], more=False, usage=False)
     keyboard = keyboards.rows([keyboards.button("overview", q.lang, "overview", report.province)])
-    return unit_status(q, report, keyboard, officer=True)
+    status = unit_status(q, report, keyboard, officer=True)
+    events = history(q, code, report.province)
+    told = say("chat_unit_history", q, events=events[-HISTORY:], unlisted=max(len(events) - HISTORY, 0))
+    return Reply(f"{status.text}\n\n{told.text}", status.keyboard)
+
+
+def history(q: Query, code: str, province: str) -> list[Event]:
+    with session_scope(q.engine) as session:
+        found = find_unit(session, code)
+        if found is None or found.id is None:
+            return []
+        events = unit_history(session, found.id, province, q.now)
+    # Stored instants come back in UTC: shown, and dated, on the cycle's clock.
+    return [
+        replace(e, when=e.when.astimezone(q.cycle.tz)) if isinstance(e.when, datetime) else e for e in events
+    ]

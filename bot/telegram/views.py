@@ -10,8 +10,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from bot.telegram import binding, documents, emitter, lists, officer
+from bot.telegram import binding, documents, emitter, info, keyboards, lists, national, officer
 from bot.telegram.base import Query, View, say
+from bot.telegram.phrases import command_for, nearest_command
 from bot.telegram.reply import Reply
 from compliance.cycle import Cycle
 from storage.access import Identity
@@ -25,8 +26,23 @@ def status(q: Query) -> Reply:
     return emitter.status(q)
 
 
+PUBLIC = frozenset({"start", "help", "bind", "unbind", "lang", "contacts"})
+EMITTERS = PUBLIC | {"status", "deadlines"}
+
+
+def usable(who: Identity | None) -> frozenset[str]:
+    """The commands worth suggesting to this reader: none it would only be refused."""
+    if who is None:
+        return PUBLIC
+    return frozenset(VIEWS) if who.role == "officer" else EMITTERS
+
+
 def unknown(q: Query) -> Reply:
-    return say("chat_unknown", q, bound=q.identity is not None)
+    """Not understood: the command a mistyped one most likely meant, with a button for it; else a hint."""
+    typed = q.args[0] if q.args else ""
+    meant = nearest_command(typed, usable(q.identity)) if typed.startswith("/") or typed.isascii() else None
+    keyboard = keyboards.rows([keyboards.button("", q.lang, meant, text=f"/{meant}")]) if meant else ()
+    return say("chat_unknown", q, keyboard, bound=q.identity is not None, typed=typed, meant=meant)
 
 
 VIEWS: dict[str, View] = {
@@ -45,32 +61,21 @@ VIEWS: dict[str, View] = {
     "quarantine": lists.quarantine,
     "export": documents.export,
     "chart": documents.chart,
-}
-# Plain messages that mean a command: what people type instead of the slash command.
-KEYWORDS = {
-    "状态": "status",
-    "进度": "status",
-    "我的状态": "status",
-    "履约状态": "status",
-    "查询": "status",
-    "status": "status",
-    "截止": "deadlines",
-    "日程": "deadlines",
-    "deadlines": "deadlines",
-    "帮助": "help",
-    "help": "help",
+    "national": national.national,
+    "contacts": info.contacts,
 }
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 
 
 def read_text(text: str) -> tuple[str, tuple[str, ...]]:
-    """'/pending@bot cancel_ccer' -> ('pending', ('cancel_ccer',)); '状态' -> ('status', ()); or 'unknown'."""
+    """'/pending@bot cancel_ccer' -> ('pending', ('cancel_ccer',)); '我还要注销多少？' -> ('status', ());
+    words that mean no command -> ('unknown', (the words,))."""
     stripped = text.strip()
     found = _COMMAND.match(stripped)
     if found:
         return found.group(1).lower(), tuple((found.group(2) or "").split())
-    keyword = stripped.rstrip("?？!！。.").lower()
-    return KEYWORDS.get(keyword, "unknown"), ()
+    command = command_for(stripped)
+    return (command, ()) if command else ("unknown", (stripped,))
 
 
 # What storage.access.identity and language read, as two prepared statements: every message asks it.
@@ -102,7 +107,9 @@ def respond(
     lang: str,
 ) -> Reply:
     """Answer one command from one chat whose identity and language are known."""
-    view = VIEWS.get(command, unknown)
+    view = VIEWS.get(command)
+    if view is None:  # a command the bot does not have: what was typed, for a suggestion
+        view, args = unknown, args if command == "unknown" else (f"/{command}",)
     return view(Query(engine, cycle, chat_id, who, tuple(args), now.astimezone(cycle.tz), lang))
 
 

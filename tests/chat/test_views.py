@@ -14,7 +14,17 @@ from storage.engine import session_scope
 from tests.chat.conftest import Ask, buttons, emitter, officer, words
 from tests.chat.data import GUANGDONG, NOW, SHANDONG, Cast
 
-OFFICER_VIEWS = ("overview", "pending", "unit", "anomalies", "unmatched", "quarantine", "export", "chart")
+OFFICER_VIEWS = (
+    "overview",
+    "pending",
+    "unit",
+    "anomalies",
+    "unmatched",
+    "quarantine",
+    "export",
+    "chart",
+    "national",
+)
 
 
 def test_reading_what_people_type() -> None:
@@ -24,10 +34,12 @@ def test_reading_what_people_type() -> None:
     assert read_text("Status") == ("status", ())
     assert read_text("进度") == ("status", ())
     assert read_text("/nonsense") == ("nonsense", ())
-    assert read_text("早上好") == ("unknown", ())
+    assert read_text("早上好") == ("unknown", ("早上好",))
 
 
-@pytest.mark.parametrize("command", sorted(set(VIEWS) - {"start", "help", "bind", "unbind", "lang"}))
+@pytest.mark.parametrize(
+    "command", sorted(set(VIEWS) - {"start", "help", "bind", "unbind", "lang", "contacts"})
+)
 def test_an_unbound_chat_sees_nothing_but_how_to_bind(chat: Ask, story: Cast, command: str) -> None:
     reply = chat(500, f"/{command} {SHANDONG}")
     text = words(reply)
@@ -74,7 +86,7 @@ def test_an_emitter_is_told_about_its_anomalies(chat: Ask, story: Cast) -> None:
 
 def test_the_calendar_shows_what_the_unit_has_done(chat: Ask, story: Cast) -> None:
     text = words(chat(11, "/deadlines", emitter(story.applied)))
-    assert "✔️ 2021年10月26日" in text
+    assert "▪️ 2021年10月26日" in text  # passed, and no deadline of the unit
     assert "本单位：已注销 600 吨 / 确认 1,000 吨" in text
     assert "2022年1月15日　" in text  # a day, not an instant
 
@@ -251,4 +263,4 @@ def test_the_language_is_the_chats_choice(chat: Ask, story: Cast) -> None:
 
 def test_unknown_words_get_a_hint(chat: Ask, story: Cast) -> None:
     assert "/start" in words(chat(80, "早上好"))
-    assert "发送“状态”" in words(chat(11, "/foo", emitter(story.applied)))
+    assert "“我还要注销多少”" in words(chat(11, "/foo", emitter(story.applied)))

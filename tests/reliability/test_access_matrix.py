@@ -37,6 +37,8 @@ COMMANDS = (
     "quarantine",
     "export",
     "chart",
+    "national",
+    "contacts",
 )
 REPLIES = ("sendMessage", "editMessageText", "sendDocument", "sendPhoto")
 

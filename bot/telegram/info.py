@@ -1,0 +1,12 @@
+"""What anyone may ask, bound or not: public facts of the cycle, such as whom to call."""
+
+from __future__ import annotations
+
+from bot.contacts import contacts as listed
+from bot.telegram.base import Query, say
+from bot.telegram.reply import Reply
+
+
+def contacts(q: Query) -> Reply:
+    """The notice's contacts with their phone numbers: public, so an unbound chat is told them too."""
+    return say("chat_contacts", q, contacts=listed(q.cycle.name))
