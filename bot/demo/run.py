@@ -17,8 +17,9 @@ from templates import render
 
 INSTANTS = (
     datetime(2021, 11, 19, 9, tzinfo=TZ),
-    datetime(2021, 12, 9, 9, tzinfo=TZ),
-    datetime(2021, 12, 15, 9, tzinfo=TZ),
+    datetime(2021, 12, 10, 9, tzinfo=TZ),  # the application window closes at 17:00
+    datetime(2021, 12, 15, 9, tzinfo=TZ),  # CCER cancellation deadline and 95 % target at 17:00
+    datetime(2021, 12, 16, 9, tzinfo=TZ),  # the morning after the cancellation deadline
     datetime(2021, 12, 31, 9, tzinfo=TZ),
 )
 
@@ -54,7 +55,7 @@ def run_demo(ctx: AppContext, args: argparse.Namespace) -> int:
     if not args.no_chat and sys.stdin.isatty():
         from bot.console import console_chat
 
-        return console_chat(demo, now=INSTANTS[1])  # the console answers as on 2021-12-09 09:00
+        return console_chat(demo, now=INSTANTS[1])  # the console answers as on 2021-12-10 09:00
     return 0
 
 

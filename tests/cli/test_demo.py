@@ -13,11 +13,20 @@ def test_demo_prints_every_instant_and_exits(tmp_path: Path, capsys: pytest.Capt
     assert main(["demo", "--dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert (tmp_path / "demo.db").exists() and len(list((tmp_path / "demo-mail").glob("*.eml"))) > 20
-    for instant in ("2021-11-19 09:00", "2021-12-09 09:00", "2021-12-15 09:00", "2021-12-31 09:00"):
+    for instant in (
+        "2021-11-19 09:00",
+        "2021-12-10 09:00",
+        "2021-12-15 09:00",
+        "2021-12-16 09:00",
+        "2021-12-31 09:00",
+    ):
         assert instant in out
     assert "已隔离" in out and "重复邮件" in out  # the untrusted sender and the duplicate delivery
     assert "95% 履约目标检查" in out and "尚需注销 CCER" in out
     assert "CCER 不符合抵销条件" in out and "超过应清缴配额量的 5%" in out
+    # After the cancellation deadline nobody is told to cancel: what was cancelled in time is used.
+    after = out.split("2021-12-16 09:00", 1)[1]
+    assert "尚需注销 CCER" not in after and "请在履约申请中选择截止前注销生成的 CCER" in after
 
 
 def test_demo_in_english(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
