@@ -364,7 +364,7 @@ def _roster(rows: Iterator[_Row], header: Header) -> tuple[list[Record], list[Ro
         due = row.amount("allowances_due_t", required=not dues)
         years = tuple(y for y in (_roster_year(row, o) for o in obligations) if y is not None)
         if due is None and dues and not any(y.allowances_due_t is not None for y in years):
-            row.problem(f"{'、'.join(row.label(f) for f in dues)}均为空")
+            row.problem(f"{'、'.join(row.label(f) for f in dues)}{'均' if len(dues) > 1 else ''}为空")
         surrendered = row.amount("surrendered_t", required=False)
         complied = row.status("complied", vocab().complied_words)
         record = RosterRecord(

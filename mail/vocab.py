@@ -101,7 +101,7 @@ class Vocab:
         return HeaderMatch(found, ten_thousand, year)
 
     def header_year(self, text: str) -> str | None:
-        """The obligation a header's leading year names: "2021年度…" → "2021", "2019-2020年度…" → "2019-2020"."""
+        """The obligation a header's leading year names: "2021年度…" → "2021", "2019-2020年度…" likewise."""
         match = self.year_pattern.match(text_key(text).translate(_BRACKETS))
         if match is None:
             return None

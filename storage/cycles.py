@@ -22,7 +22,8 @@ __all__ = ["cycle_at", "default_cycle", "resolve_obligation"]
 def _ends() -> tuple[tuple[datetime, str], ...]:
     """(end of the report day, cycle name), in the order of the cycles' compliance deadlines."""
     return tuple(
-        (datetime.combine(c.report_due + timedelta(days=1), time(0), tzinfo=c.tz), c.name) for c in all_cycles()
+        (datetime.combine(c.report_due + timedelta(days=1), time(0), tzinfo=c.tz), c.name)
+        for c in all_cycles()
     )
 
 
