@@ -361,9 +361,11 @@ def _roster(rows: Iterator[_Row], header: Header) -> tuple[list[Record], list[Ro
     dues = [f for o in obligations if (f := year_field("allowances_due_t", o)) in header.columns]
     for row in rows:
         name, code = row.identity("name")
+        before = len(row.problems)
         due = row.amount("allowances_due_t", required=not dues)
         years = tuple(y for y in (_roster_year(row, o) for o in obligations) if y is not None)
-        if due is None and dues and not any(y.allowances_due_t is not None for y in years):
+        blank = len(row.problems) == before and not any(y.allowances_due_t is not None for y in years)
+        if due is None and dues and blank:
             row.problem(f"{'、'.join(row.label(f) for f in dues)}{'均' if len(dues) > 1 else ''}为空")
         surrendered = row.amount("surrendered_t", required=False)
         complied = row.status("complied", vocab().complied_words)
