@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from compliance.cycle import Cycle
+from compliance.cycle import Cycle, load_cycle
 from mail.records import RosterRecord, RosterYear
 from mail.rows import all_complied
 from storage.cycles import cycle_at, resolve_obligation
@@ -58,12 +58,23 @@ def roster_figures(record: RosterRecord, known_at: datetime) -> list[RosterFigur
             wholes[cycle.name] = year
         else:
             by_cycle[cycle.name].append(RosterYear(obligation, *_values(year)))
-    if (
-        len(by_cycle) == 1
-    ):  # the row's own totals (a column without a year, or the years added) are the cycle's
+    if len(by_cycle) == 1:
+        # the row's own totals (a column without a year, or the years added) are the cycle's
         name, years = next(iter(by_cycle.items()))
+        obligations = load_cycle(name).obligations
+        if len(obligations) == 1:  # "已清缴配额量", "履约状态" without a year: its only obligation's too
+            years = [_filled(years[0] if years else RosterYear(obligations[0], None, None, None), record)]
         return [_figures(name, record, tuple(years))]
     return [_cycle_figures(name, tuple(years), wholes.get(name)) for name, years in by_cycle.items()]
+
+
+def _filled(year: RosterYear, record: RosterRecord) -> RosterYear:
+    return RosterYear(
+        year.obligation,
+        record.allowances_due_t if year.allowances_due_t is None else year.allowances_due_t,
+        record.surrendered_t if year.surrendered_t is None else year.surrendered_t,
+        record.complied if year.complied is None else year.complied,
+    )
 
 
 def _values(year: RosterYear) -> tuple[int | None, int | None, bool | None]:
