@@ -1,4 +1,4 @@
-"""Later cycles through the whole intake: per-year rosters with sectors, offset operations, facts per cycle."""
+"""Later cycles through the whole intake: per-year rosters, sectors, offset operations, facts per cycle."""
 
 from __future__ import annotations
 
