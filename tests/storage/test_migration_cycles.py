@@ -124,8 +124,8 @@ def _fill(engine: Engine) -> None:
         db.execute(
             insert(t["cancellationrecord"]),
             {"natural_key": "serial:1-2", "message_pk": 2, "known_at": _utc(CANCELLED),
-             "province": A.province, "unit_id": 1, "row": 2, "holder_name": A.name, "name_key": A.name, "quantity_t": 120_000,
-             "cancelled_at": _utc(CANCELLED)},
+             "province": A.province, "unit_id": 1, "row": 2, "holder_name": A.name, "name_key": A.name,
+             "quantity_t": 120_000, "cancelled_at": _utc(CANCELLED)},
         )  # fmt: skip
         db.execute(
             insert(t["outboxitem"]),
