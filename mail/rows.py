@@ -359,6 +359,7 @@ def _roster(rows: Iterator[_Row], header: Header) -> tuple[list[Record], list[Ro
     errors: list[RowError] = []
     obligations = _header_obligations(header)
     dues = [f for o in obligations if (f := year_field("allowances_due_t", o)) in header.columns]
+    statuses = [o for o in obligations if year_field("complied", o) in header.columns]
     for row in rows:
         name, code = row.identity("name")
         before = len(row.problems)
@@ -378,13 +379,19 @@ def _roster(rows: Iterator[_Row], header: Header) -> tuple[list[Record], list[Ro
             # without a column for the whole, the row's figures are those of its years together
             allowances_due_t=due if due is not None else _sum(y.allowances_due_t for y in years),
             surrendered_t=surrendered if surrendered is not None else _sum(y.surrendered_t for y in years),
-            complied=complied if complied is not None else all_complied(y.complied for y in years),
+            complied=complied if complied is not None else _years_complied(years, statuses),
             contact_email=row.text("contact_email"),
             years=years,
             sector=row.status("sector", vocab().sector_words, "行业"),
         )
         _keep(row, record, records, errors)
     return records, errors
+
+
+def _years_complied(years: tuple[RosterYear, ...], obligations: list[str]) -> bool | None:
+    """The row's status from the year columns: a year whose status cell is blank is unknown."""
+    given = {y.obligation: y.complied for y in years}
+    return all_complied(given.get(o) for o in obligations)
 
 
 def _sum(values: Iterator[int | None]) -> int | None:
