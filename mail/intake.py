@@ -176,7 +176,8 @@ def _apply_message(
 
 
 def _parse_tables(walked: Walked, config: IntakeConfig) -> list[ParsedTable]:
-    hint = kind_from_subject(walked.envelope.subject) or _kind_of_sender(walked, config)
+    said = kind_from_subject(walked.envelope.subject)
+    hint = said or _kind_of_sender(walked, config)
     default = walked.envelope.date.date() if walked.envelope.date else None
     parsed = [
         parse_table(t.rows, kind_hint=hint, tz=config.tz, default_date=default)
@@ -186,8 +187,8 @@ def _parse_tables(walked: Walked, config: IntakeConfig) -> list[ParsedTable]:
     if not known:
         raise Refused("邮件中没有可识别的名录、申请汇总表、注销记录或抵销操作记录表格", hint or "unknown")
     first = known[0].kind
-    if hint is not None and hint in REQUIRED_COLUMNS and first == "roster":  # it lost its key column
-        raise Refused(f"主题表明这是{label('kind', hint)}，但表格中没有{REQUIRED_COLUMNS[hint]}列", hint)
+    if said is not None and said in REQUIRED_COLUMNS and first == "roster":  # it lost its key column
+        raise Refused(f"主题表明这是{label('kind', said)}，但表格中没有{REQUIRED_COLUMNS[said]}列", said)
     return [p for p in known if p.kind == first]
 
 
