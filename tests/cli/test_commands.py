@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from storage.engine import make_engine
+from storage.migrate import head_revision
 from tests.intake.world import GD, GD_UNITS, SD, SD_UNITS, roster_mail
 
 CONFIG = f"""
@@ -179,8 +181,10 @@ def test_an_unreachable_database_is_one_line(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_db_upgrade(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--db", f"sqlite:///{tmp_path / 'new.db'}", "db", "upgrade"]) == 0
-    assert "0001" in capsys.readouterr().out
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    assert main(["--db", url, "db", "upgrade"]) == 0
+    head = head_revision(make_engine(url))
+    assert head is not None and head in capsys.readouterr().out
 
 
 def test_run_since_needs_imap_and_a_date(base: list[str], capsys: pytest.CaptureFixture[str]) -> None:
