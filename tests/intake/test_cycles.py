@@ -28,6 +28,8 @@ from tests.intake.world import (
     daily_rows,
     daily_subject,
     roster_mail,
+    weekly_rows,
+    weekly_subject,
     xlsx_mail,
 )
 from tests.intake.world import take as take_first
@@ -132,6 +134,9 @@ def test_a_unit_keeps_its_history_across_cycles(engine: Engine) -> None:
     daily = daily_rows([("2021-11-15 10:30", A.name, A.code, 1_000, 120_000)])
     raw = xlsx_mail(SD, daily_subject("山东省", "2021年11月15日"), "2021-11-15T17:40", daily)
     assert take_first(engine, raw).outcome == "applied"
+    weekly = weekly_rows([(A, 150_000, "已确认")], "2021年11月19日")
+    raw = xlsx_mail(SD, weekly_subject("山东省", "2021年11月19日"), "2021-11-19T16:30", weekly)
+    assert take_first(engine, raw).outcome == "applied"
     second_cycle_rosters(engine)
     ops = [Op("OP-1", "2023-09-10", A, 2021, 3_000, "待抵销")]
     assert take(engine, operations_mail(REGISTRY, "2023-09-10T18:00", ops), NOW).outcome == "applied"
@@ -142,7 +147,12 @@ def test_a_unit_keeps_its_history_across_cycles(engine: Engine) -> None:
         (),
         A.due,
     )
-    assert (second.cancellations, [o.quantity_t for o in second.operations]) == ((), [3_000])
+    assert [line.requested_t for line in first.lines] == [150_000]
+    assert (second.cancellations, second.lines, [o.quantity_t for o in second.operations]) == (
+        (),
+        (),
+        [3_000],
+    )
     _, everything = facts(engine, NOW, None)[A.code]  # no cycle: every fact, as before cycles were kept
     assert (len(everything.cancellations), len(everything.operations)) == (1, 1)
 
