@@ -35,13 +35,15 @@ def cycle_at(at: datetime) -> Cycle:
 
 def resolve_obligation(obligation: str) -> tuple[Cycle, str | None] | None:
     """The cycle owing `obligation` and the obligation itself; a cycle's own name ("2021-2022") stands for
-    that cycle's obligations together (None); None when no bundled cycle knows it."""
+    that cycle's obligations together (None); one year of a cycle with one combined obligation ("2020" of
+    the first cycle) for that obligation; None when no bundled cycle knows it."""
     cycle = cycle_for_obligation(obligation)
     if cycle is not None:
         return cycle, obligation
     if obligation in cycle_names():
         return load_cycle(obligation), None
-    return None
+    combined = [c for c in all_cycles() if len(c.obligations) == 1 and obligation in map(str, c.years)]
+    return (combined[0], combined[0].obligations[0]) if combined else None
 
 
 def default_cycle(context: Any) -> str:

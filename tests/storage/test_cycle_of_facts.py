@@ -42,3 +42,11 @@ def test_every_obligation_and_cycle_name_resolves(cycle: Cycle) -> None:
 
 def test_a_year_no_cycle_owes_resolves_to_nothing() -> None:
     assert resolve_obligation("1999") is None
+
+
+def test_one_year_of_a_combined_obligation_is_that_obligation() -> None:
+    combined = [c for c in CYCLES if len(c.obligations) == 1 and len(c.years) > 1]
+    assert combined  # the first cycle: allowances of 2019 and 2020, one obligation
+    for cycle in combined:
+        for year in cycle.years:
+            assert resolve_obligation(str(year)) == (cycle, cycle.obligations[0])
