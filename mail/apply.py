@@ -16,6 +16,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from compliance.names import account_key, name_key
 from mail.cycles import RosterFigures, message_cycle, roster_figures
+from mail.operation_keys import rekey_matched
 from mail.records import ApplicationRecord, CancellationRecord, ProjectLine, RosterRecord, RowError
 from storage.models import ApplicationLine, OffsetOperation, RosterEntry, RosterYear, Unit, WeeklySnapshot
 from storage.models import CancellationRecord as CancellationRow
@@ -141,11 +142,14 @@ def rematch(session: Session, index: UnitIndex) -> None:
         unit = session.get(Unit, unit_id)
         if unit is not None and (row.province is None or row.province == unit.province):
             row.unit_id, row.province = unit_id, unit.province
-    for operation in session.exec(select(OffsetOperation).where(col(OffsetOperation.unit_id).is_(None))):
+    for operation in list(
+        session.exec(select(OffsetOperation).where(col(OffsetOperation.unit_id).is_(None)))
+    ):
         unit_id = index.match(operation.code, operation.name, None)
         unit = session.get(Unit, unit_id) if unit_id is not None else None
         if unit is not None and operation.province in (None, unit.province):
             operation.unit_id, operation.province = unit_id, unit.province
+            rekey_matched(session, operation)
 
 
 def apply_weekly(

@@ -1,8 +1,9 @@
 """Applying a list of 全国履约抵销 operations: each operation once, each state it is reported in once.
 
 An operation is the same operation when its operation number (业务编号) is the same; without one, when its
-unit, project, obligation year, operation date and quantity are the same. A repeat adds only a new state,
-as an event known at the list's instant, so that the state at any past instant can be read back.
+unit, project, obligation year, operation date and quantity are the same (mail/operation_keys.py). A repeat
+adds only a new state, as an event known at the list's instant, so that the state at any past instant can
+be read back.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from sqlmodel import Session, col, select
 from compliance.names import name_key
 from mail.apply import Applied, Context, _insert
 from mail.cycles import message_cycle
+from mail.operation_keys import natural_key
 from mail.records import OperationRecord, RowError
-from mail.vocab import text_key
 from storage.cycles import resolve_obligation
 from storage.models import OffsetOperation, OperationEvent
 from storage.units import UnitIndex
@@ -30,16 +31,6 @@ class _Accepted:
     record: OperationRecord
     key: str
     row: dict[str, object]
-
-
-def natural_key(record: OperationRecord, unit_id: int | None) -> str:
-    if record.operation_no:
-        return f"op:{text_key(record.operation_no)}"
-    who = f"unit:{unit_id}" if unit_id is not None else (record.code or f"name:{name_key(record.name)}")
-    return (
-        f"record:{who}|{record.project_no or ''}|{record.obligation or ''}"
-        f"|{record.operated_on.isoformat()}|{record.quantity_t}"
-    )
 
 
 def apply_operations(

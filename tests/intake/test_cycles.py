@@ -15,6 +15,7 @@ from tests.intake.cycles_world import (
     REGISTRY,
     Op,
     facts,
+    operation_rows,
     operations_mail,
     per_year_roster_rows,
     take,
@@ -298,3 +299,25 @@ def test_the_receipt_names_the_operations_kind(engine: Engine) -> None:
         assert enqueue_receipt(session, outcome, NOW) == 1
         item = session.exec(select(OutboxItem).where(OutboxItem.recipient == REGISTRY)).one()
     assert "类型：全国履约抵销操作记录" in item.body
+
+
+def test_an_operation_without_a_number_counts_once_before_and_after_its_unit_is_known(engine: Engine) -> None:
+    # before the roster: reported with its code, then by name only; after: with its code again
+    held = Op(None, "2023-09-10", C, 2021, 3_000, "待抵销")
+    by_name = operation_rows([Op(None, "2023-09-10", C, 2021, 3_000, "已抵销")])
+    by_name[2][4] = None
+    assert (
+        take(
+            engine, operations_mail(SD, "2023-09-11T09:00", [held], "全国履约抵销操作记录"), NOW
+        ).rows_applied
+        == 1
+    )
+    raw = xlsx_mail(SD, "全国履约抵销操作记录（二）", "2023-09-12T09:00", by_name)
+    assert take(engine, raw, NOW).rows_applied == 1
+    second_cycle_rosters(engine, when="2023-09-13T10:00")
+    again = operations_mail(SD, "2023-09-14T09:00", [held], "全国履约抵销操作记录（三）")
+    assert take(engine, again, NOW).rows_applied == 1  # a state change, not a new operation
+    ops = facts(engine, NOW, SECOND)[C.code][1].operations
+    assert [(o.quantity_t, o.state) for o in ops] == [(3_000, "held")]
+    before = facts(engine, at("2023-09-13T12:00"), SECOND)[C.code][1].operations
+    assert [(o.quantity_t, o.state) for o in before] == [(3_000, "used")]
