@@ -34,6 +34,7 @@ class ConfigError(Telling, ValueError):
 class SendersConfig(BaseModel):
     ncsc: list[str] = Field(default_factory=lambda: ["registry@ccersc.org.cn", "registry@ccer-sc.org.cn"])
     provinces: dict[str, list[str]] = Field(default_factory=dict)
+    registry: list[str] = Field(default_factory=list)  # the national registry (中碳登): offset operations
 
 
 class TelegramConfig(BaseModel):
@@ -182,7 +183,7 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     def trusted_senders(self) -> Senders:
-        return Senders.build(self.senders.ncsc, self.senders.provinces)
+        return Senders.build(self.senders.ncsc, self.senders.provinces, self.senders.registry)
 
 
 SECRETS = {

@@ -15,8 +15,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
 from compliance.names import account_key, name_key
+from mail.cycles import RosterFigures, message_cycle, roster_figures
+from mail.operation_keys import rekey_matched
 from mail.records import ApplicationRecord, CancellationRecord, ProjectLine, RosterRecord, RowError
-from storage.models import ApplicationLine, RosterEntry, Unit, WeeklySnapshot
+from storage.models import ApplicationLine, OffsetOperation, RosterEntry, RosterYear, Unit, WeeklySnapshot
 from storage.models import CancellationRecord as CancellationRow
 from storage.units import UnitFields, UnitIndex, upsert_units
 
@@ -38,6 +40,7 @@ class Context:
     province: str | None  # the one province the sender speaks for; None: any (NCSC)
     now: datetime
     earliest: datetime | None = None  # nothing done before this instant belongs to the cycle
+    obligations: tuple[str, ...] = ()  # the obligation years the message's column headers name
 
 
 REPORT_SKEW = timedelta(days=1)  # a list may be dated by a clock a little ahead of the mail server's
@@ -49,12 +52,15 @@ def _foreign(record_province: str | None, ctx: Context) -> bool:
 
 def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context) -> Applied:
     index, applied = UnitIndex.load(session), Applied()
-    accepted: list[tuple[RosterRecord, UnitFields]] = []
+    accepted: list[tuple[RosterRecord, UnitFields, list[RosterFigures]]] = []
     for record in records:
         province = record.province or ctx.province
         code = record.code or _code_by_name(session, index, record.name)
         held = index.province(index.match(code, None, None) or 0) if code else None
-        if _foreign(record.province, ctx) or _foreign(held, ctx) or province is None:
+        figures = roster_figures(record, ctx.known_at)
+        if isinstance(figures, str):
+            applied.errors.append(RowError(record.row, f"第{record.row}行：{figures}"))
+        elif _foreign(record.province, ctx) or _foreign(held, ctx) or province is None:
             applied.errors.append(
                 RowError(record.row, f"第{record.row}行：{record.name} 不属于{ctx.province}")
             )
@@ -64,22 +70,25 @@ def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context
             )
         else:
             fields = UnitFields(code, province, record.name, record.account_no, record.contact_email)
-            accepted.append((record, fields))
+            accepted.append((record, fields, figures))
     known = set(index.by_kind["code"])
-    ids = upsert_units(session, index, [fields for _, fields in accepted], ctx.now)
-    applied.new_units = sorted({ids[f.code] for _, f in accepted if f.code not in known})
-    _insert(
-        session,
-        RosterEntry,
-        [_roster_row(record, fields, ids[fields.code], ctx) for record, fields in accepted],
-    )
+    ids = upsert_units(session, index, [fields for _, fields, _ in accepted], ctx.now)
+    applied.new_units = sorted({ids[f.code] for _, f, _ in accepted if f.code not in known})
+    entries = [
+        (_roster_row(record, fields, ids[fields.code], ctx, cycle), cycle)
+        for record, fields, figures in accepted
+        for cycle in figures
+    ]
+    _insert_roster(session, entries)
     applied.rows = len(accepted)
     if index.added:  # a new unit, or a new name or account of a known one
         rematch(session, index, ctx.known_at)
     return applied
 
 
-def _roster_row(record: RosterRecord, fields: UnitFields, unit_id: int, ctx: Context) -> dict[str, object]:
+def _roster_row(
+    record: RosterRecord, fields: UnitFields, unit_id: int, ctx: Context, figures: RosterFigures
+) -> dict[str, object]:
     return {
         "message_pk": ctx.message_pk,
         "unit_id": unit_id,
@@ -87,11 +96,33 @@ def _roster_row(record: RosterRecord, fields: UnitFields, unit_id: int, ctx: Con
         "province": fields.province,
         "name": record.name,
         "account_no": record.account_no,
-        "allowances_due_t": record.allowances_due_t,
-        "surrendered_t": record.surrendered_t,
-        "complied": record.complied,
+        "allowances_due_t": figures.allowances_due_t,
+        "surrendered_t": figures.surrendered_t,
+        "complied": figures.complied,
         "contact_email": record.contact_email,
+        "cycle": figures.cycle,
+        "sector": record.sector,
     }
+
+
+def _insert_roster(session: Session, entries: list[tuple[dict[str, object], RosterFigures]]) -> None:
+    """The entries, then each entry's per-year figures under the id it was given."""
+    if not entries:
+        return
+    statement = insert(RosterEntry).returning(col(RosterEntry.id), sort_by_parameter_order=True)
+    ids = session.execute(statement, [entry for entry, _ in entries]).scalars().all()
+    years = [
+        {
+            "entry_id": entry_id,
+            "obligation": year.obligation,
+            "allowances_due_t": year.allowances_due_t,
+            "surrendered_t": year.surrendered_t,
+            "complied": year.complied,
+        }
+        for entry_id, (_, figures) in zip(ids, entries, strict=True)
+        for year in figures.years
+    ]
+    _insert(session, RosterYear, years)
 
 
 def _code_by_name(session: Session, index: UnitIndex, name: str) -> str | None:
@@ -116,6 +147,14 @@ def rematch(session: Session, index: UnitIndex, known_at: datetime) -> None:
         unit = session.get(Unit, unit_id)
         if unit is not None and (row.province is None or row.province == unit.province):
             row.unit_id, row.province, row.matched_at = unit_id, unit.province, known_at
+    for operation in list(
+        session.exec(select(OffsetOperation).where(col(OffsetOperation.unit_id).is_(None)))
+    ):
+        unit_id = index.match(operation.code, operation.name, None)
+        unit = session.get(Unit, unit_id) if unit_id is not None else None
+        if unit is not None and operation.province in (None, unit.province):
+            operation.unit_id, operation.province = unit_id, unit.province
+            rekey_matched(session, operation)
 
 
 def apply_weekly(
@@ -134,14 +173,16 @@ def apply_weekly(
     assert ctx.province is not None
     if not records and (refused or refused_rows):
         return applied
-    previous = _snapshot_before(session, ctx.province, as_of)
-    newest = _newest_as_of(session, ctx.province)
+    cycle = message_cycle(ctx.obligations, ctx.known_at).name
+    previous = _snapshot_before(session, ctx.province, as_of, cycle)
+    newest = _newest_as_of(session, ctx.province, cycle)
     snapshot = WeeklySnapshot(
         message_pk=ctx.message_pk,
         province=ctx.province,
         as_of=as_of,
         known_at=ctx.known_at,
         superseded=newest is not None and newest > as_of,
+        cycle=cycle,
     )
     session.add(snapshot)
     session.flush()
@@ -168,14 +209,18 @@ def apply_weekly(
     return applied
 
 
-def _newest_as_of(session: Session, province: str) -> date | None:
-    query = select(col(WeeklySnapshot.as_of)).where(WeeklySnapshot.province == province)
+def _newest_as_of(session: Session, province: str, cycle: str) -> date | None:
+    query = select(col(WeeklySnapshot.as_of)).where(
+        WeeklySnapshot.province == province, WeeklySnapshot.cycle == cycle
+    )
     return session.exec(query.order_by(col(WeeklySnapshot.as_of).desc())).first()
 
 
-def _snapshot_before(session: Session, province: str, as_of: date) -> WeeklySnapshot | None:
-    """The snapshot this one follows: the newest applied one not after its date."""
-    query = select(WeeklySnapshot).where(WeeklySnapshot.province == province, WeeklySnapshot.as_of <= as_of)
+def _snapshot_before(session: Session, province: str, as_of: date, cycle: str) -> WeeklySnapshot | None:
+    """The snapshot this one follows: the newest applied one of its cycle not after its date."""
+    query = select(WeeklySnapshot).where(
+        WeeklySnapshot.province == province, WeeklySnapshot.as_of <= as_of, WeeklySnapshot.cycle == cycle
+    )
     return session.exec(
         query.order_by(col(WeeklySnapshot.as_of).desc(), col(WeeklySnapshot.id).desc())
     ).first()
@@ -233,6 +278,7 @@ def apply_cancellations(
     session: Session, records: Sequence[CancellationRecord], ctx: Context, list_province: str | None
 ) -> Applied:
     index, applied = UnitIndex.load(session), Applied()
+    cycle = message_cycle(ctx.obligations, ctx.known_at).name
     rows = []
     for record in records:
         unit_id = index.match(record.code, record.holder_name, record.account_no)
@@ -246,7 +292,7 @@ def apply_cancellations(
             applied.errors.append(wrong)
             continue
         province = unit_province or ctx.province or list_province
-        rows.append(_cancellation_row(record, ctx, unit_id, province))
+        rows.append({**_cancellation_row(record, ctx, unit_id, province), "cycle": cycle})
     applied.rows = _insert_new(session, rows)
     return applied
 

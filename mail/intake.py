@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from mail import apply
+from mail import apply, operations
 from mail.classify import kind_from_subject, province_from_text
 from mail.mime import Attachment, MailUnreadable, Walked, walk
 from mail.records import MessageKind, ParsedTable, Record, RowError
@@ -34,7 +34,11 @@ log = logging.getLogger(__name__)
 
 FUTURE_SKEW = timedelta(hours=1)
 # the column that tells a summary or a list from a roster, which has every other column too
-REQUIRED_COLUMNS: dict[str, str] = {"weekly_summary": "申请抵销量", "cancellation_list": "注销数量"}
+REQUIRED_COLUMNS: dict[str, str] = {
+    "weekly_summary": "申请抵销量",
+    "cancellation_list": "注销数量",
+    "offset_operations": "状态",
+}
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,8 @@ def _apply_message(
 
 
 def _parse_tables(walked: Walked, config: IntakeConfig) -> list[ParsedTable]:
-    hint = kind_from_subject(walked.envelope.subject)
+    said = kind_from_subject(walked.envelope.subject)
+    hint = said or _kind_of_sender(walked, config)
     default = walked.envelope.date.date() if walked.envelope.date else None
     parsed = [
         parse_table(t.rows, kind_hint=hint, tz=config.tz, default_date=default)
@@ -183,9 +188,15 @@ def _parse_tables(walked: Walked, config: IntakeConfig) -> list[ParsedTable]:
     if not known:
         raise Refused(no_table_reason(walked), hint or "unknown")
     first = known[0].kind
-    if hint is not None and hint in REQUIRED_COLUMNS and first == "roster":  # it lost its key column
-        raise Refused(f"主题表明这是{label('kind', hint)}，但表格中没有{REQUIRED_COLUMNS[hint]}列", hint)
+    if said is not None and said in REQUIRED_COLUMNS and first == "roster":  # it lost its key column
+        raise Refused(f"主题表明这是{label('kind', said)}，但表格中没有{REQUIRED_COLUMNS[said]}列", said)
     return [p for p in known if p.kind == first]
+
+
+def _kind_of_sender(walked: Walked, config: IntakeConfig) -> MessageKind | None:
+    """The national registry sends only operation lists: its mail is read as one when the columns allow."""
+    sender = (walked.envelope.sender or "").lower()
+    return "offset_operations" if sender in config.senders.registry else None
 
 
 SPREADSHEET_NAMES = (".xlsx", ".xlsm", ".xls", ".et", ".csv", ".zip", ".ods")
@@ -248,7 +259,14 @@ def _apply_parsed(
     verdict = judge(config.senders, walked.envelope.sender, kind, named)
     if not verdict.trusted:
         raise Refused(verdict.reason or "发件人不可信", kind, named)  # its province's officers see it
-    ctx = apply.Context(message.id or 0, known_at(walked, now), verdict.province, now, config.earliest)
+    ctx = apply.Context(
+        message.id or 0,
+        known_at(walked, now),
+        verdict.province,
+        now,
+        config.earliest,
+        tuple(dict.fromkeys(o for p in parsed for o in p.header_obligations)),
+    )
     records = [r for p in parsed for r in p.records]
     parse_errors = [e for p in parsed for e in p.row_errors]
     applied = _apply_kind(session, kind, records, ctx, parsed, walked, config)
@@ -291,6 +309,8 @@ def _apply_kind(
     list_province = _named_province(walked, parsed) or config.senders.province_of_recipients(
         walked.envelope.to
     )
+    if kind == "offset_operations":
+        return operations.apply_operations(session, records, ctx, list_province)  # type: ignore[arg-type]
     return apply.apply_cancellations(session, records, ctx, list_province)  # type: ignore[arg-type]
 
 

@@ -75,7 +75,7 @@ def is_automatic(raw: bytes) -> bool:
 def _configured(senders: Senders | None, address: str) -> bool:
     if senders is None:
         return False
-    return address.lower() in senders.ncsc or bool(senders.provinces_of(address))
+    return senders.is_configured(address)
 
 
 def _receipt(message: InboundMessage, now: datetime, lang: str) -> NewItem:

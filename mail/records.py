@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-MessageKind = Literal["roster", "weekly_summary", "cancellation_list", "unknown"]
+MessageKind = Literal["roster", "weekly_summary", "cancellation_list", "offset_operations", "unknown"]
 ApplicationResult = Literal["pending", "confirmed", "rejected"]
+OperationState = Literal["held", "used", "withdrawn"]  # 待抵销 / 已抵销 / 已撤销
+CcerKind = Literal["old", "new"]
 
 
 @dataclass(frozen=True)
@@ -22,16 +24,28 @@ class RowError:
 
 
 @dataclass(frozen=True)
+class RosterYear:
+    """One obligation's figures in a roster row, from columns whose header names its year."""
+
+    obligation: str  # "2021", or a span "2019-2020" as the header writes it
+    allowances_due_t: int | None
+    surrendered_t: int | None
+    complied: bool | None
+
+
+@dataclass(frozen=True)
 class RosterRecord:
     row: int
     province: str | None  # None: take the sender's province
     name: str
     code: str | None
     account_no: str | None
-    allowances_due_t: int | None
+    allowances_due_t: int | None  # from a column without a year
     surrendered_t: int | None
     complied: bool | None  # None: blank, unknown
     contact_email: str | None
+    years: tuple[RosterYear, ...] = ()  # from columns whose header names a year
+    sector: str | None = None  # power | steel | cement | aluminium
 
 
 @dataclass(frozen=True)
@@ -75,7 +89,25 @@ class CancellationRecord:
     purpose: str | None
 
 
-Record = RosterRecord | ApplicationRecord | CancellationRecord
+@dataclass(frozen=True)
+class OperationRecord:
+    """One 全国履约抵销 operation as a list from the national registry gives it."""
+
+    row: int
+    operated_on: date
+    name: str
+    code: str | None
+    project_no: str | None
+    project_name: str | None
+    project_type: str | None
+    obligation: str | None  # 抵销年度; None: not given
+    quantity_t: int
+    state: OperationState
+    operation_no: str | None
+    ccer_kind: CcerKind | None
+
+
+Record = RosterRecord | ApplicationRecord | CancellationRecord | OperationRecord
 
 
 @dataclass
@@ -90,3 +122,5 @@ class ParsedTable:
     province_hint: str | None = None  # a province named in the title rows
     # weekly summaries: units whose rows were refused, as (code, name); they keep the application they had
     refused_units: list[tuple[str | None, str]] = field(default_factory=list)
+    # the obligations that column headers name ("2019-2020年度应清缴配额量" → "2019-2020")
+    header_obligations: tuple[str, ...] = ()

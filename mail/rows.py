@@ -20,10 +20,12 @@ from mail.records import (
     ApplicationResult,
     CancellationRecord,
     MessageKind,
+    OperationRecord,
     ParsedTable,
     ProjectLine,
     Record,
     RosterRecord,
+    RosterYear,
     RowError,
 )
 from mail.values import (
@@ -87,12 +89,23 @@ def _map_texts(words: Vocab, texts: list[str | None], kind: MessageKind) -> dict
         match = words.match_header(text, kind) if text else None
         if match is None or text is None:
             continue
-        name = match.field
+        name = match.field if match.year is None else year_field(match.field, match.year)
         if name in mapping:
             name = words.second_column.get(name, "")
         if name and name not in mapping:
             mapping[name] = (col, " ".join(text.split()), match.ten_thousand)
     return mapping
+
+
+YEAR_MARK = "@"  # "allowances_due_t@2021": the field of one obligation's column
+
+
+def year_field(name: str, obligation: str) -> str:
+    return f"{name}{YEAR_MARK}{obligation}"
+
+
+def base_field(name: str) -> str:
+    return name.split(YEAR_MARK, 1)[0]
 
 
 def _field_count(words: Vocab, texts: list[str | None]) -> int:
@@ -129,7 +142,7 @@ def _header(
     words: Vocab, texts: list[str | None], index: int, body_start: int, hint: MessageKind | None
 ) -> Header:
     by_kind = {kind: _map_texts(words, texts, kind) for kind in words.kinds}
-    present = set().union(*by_kind.values()) - words.ignored
+    present = {base_field(name) for name in set().union(*by_kind.values())} - words.ignored
     kind = kind_from_columns(present, hint)
     mapping = by_kind.get(kind) or max(by_kind.values(), key=len)
     return Header(
@@ -139,7 +152,7 @@ def _header(
         columns={name: col for name, (col, _, _) in mapping.items()},
         labels={name: label for name, (_, label, _) in mapping.items()},
         ten_thousand=frozenset(
-            name for name, (_, _, tt) in mapping.items() if tt and name in words.amount_fields
+            name for name, (_, _, tt) in mapping.items() if tt and base_field(name) in words.amount_fields
         ),
     )
 
@@ -258,12 +271,12 @@ class _Row:
             self.problem(f"{label} {code} 校验位错误")
         return code
 
-    def status(self, name: str, meanings: dict[str, T]) -> T | None:
+    def status(self, name: str, meanings: dict[str, T], what: str = "状态") -> T | None:
         text = self.text(name)
         if text is None:
             return None
         if text_key(text) not in meanings:
-            self.problem(f"{self.label(name)} {show(text)} 不是可识别的状态")
+            self.problem(f"{self.label(name)} {show(text)} 不是可识别的{what}")
             return None
         return meanings[text_key(text)]
 
@@ -334,24 +347,76 @@ def _is_note(words: Vocab, filled: list[tuple[int, Cell]]) -> bool:
 # ---- the three kinds ---------------------------------------------------------------------------
 
 
-def _roster(rows: Iterator[_Row]) -> tuple[list[Record], list[RowError]]:
+def _header_obligations(header: Header) -> list[str]:
+    """The obligations the roster has columns for, in the order of their columns."""
+    found = sorted(
+        (col, name.split(YEAR_MARK, 1)[1]) for name, col in header.columns.items() if YEAR_MARK in name
+    )
+    return list(dict.fromkeys(obligation for _, obligation in found))
+
+
+def _roster(rows: Iterator[_Row], header: Header) -> tuple[list[Record], list[RowError]]:
     records: list[Record] = []
     errors: list[RowError] = []
+    obligations = _header_obligations(header)
+    dues = [f for o in obligations if (f := year_field("allowances_due_t", o)) in header.columns]
+    statuses = [o for o in obligations if year_field("complied", o) in header.columns]
     for row in rows:
         name, code = row.identity("name")
+        before = len(row.problems)
+        due = row.amount("allowances_due_t", required=not dues)
+        years = tuple(y for y in (_roster_year(row, o) for o in obligations) if y is not None)
+        blank = len(row.problems) == before and not any(y.allowances_due_t is not None for y in years)
+        if due is None and dues and blank:
+            row.problem(f"{'、'.join(row.label(f) for f in dues)}{'均' if len(dues) > 1 else ''}为空")
+        surrendered = row.amount("surrendered_t", required=False)
+        complied = row.status("complied", vocab().complied_words)
         record = RosterRecord(
             row=row.number,
             province=row.province(),
             name=name or "",
             code=code,
             account_no=row.text("account_no"),
-            allowances_due_t=row.amount("allowances_due_t", required=True),
-            surrendered_t=row.amount("surrendered_t", required=False),
-            complied=row.status("complied", vocab().complied_words),
+            # without a column for the whole, the row's figures are those of its years together
+            allowances_due_t=due if due is not None else _sum(y.allowances_due_t for y in years),
+            surrendered_t=surrendered if surrendered is not None else _sum(y.surrendered_t for y in years),
+            complied=complied if complied is not None else _years_complied(years, statuses),
             contact_email=row.text("contact_email"),
+            years=years,
+            sector=row.status("sector", vocab().sector_words, "行业"),
         )
         _keep(row, record, records, errors)
     return records, errors
+
+
+def _years_complied(years: tuple[RosterYear, ...], obligations: list[str]) -> bool | None:
+    """The row's status from the year columns: a year whose status cell is blank is unknown."""
+    given = {y.obligation: y.complied for y in years}
+    return all_complied(given.get(o) for o in obligations)
+
+
+def _sum(values: Iterator[int | None]) -> int | None:
+    given = [v for v in values if v is not None]
+    return sum(given) if given else None
+
+
+def all_complied(values: Iterator[bool | None]) -> bool | None:
+    """Complied when every year says so; not when one says not; else unknown."""
+    given = list(values)
+    if any(v is False for v in given):
+        return False
+    return True if given and all(v is True for v in given) else None
+
+
+def _roster_year(row: _Row, obligation: str) -> RosterYear | None:
+    year = RosterYear(
+        obligation,
+        row.amount(year_field("allowances_due_t", obligation), required=False),
+        row.amount(year_field("surrendered_t", obligation), required=False),
+        row.status(year_field("complied", obligation), vocab().complied_words),
+    )
+    given = (year.allowances_due_t, year.surrendered_t, year.complied)
+    return None if all(value is None for value in given) else year
 
 
 def _keep(row: _Row, record: Record, records: list[Record], errors: list[RowError]) -> None:
@@ -527,6 +592,71 @@ def _serials(row: _Row) -> tuple[str | None, str | None]:
     return start, end
 
 
+def _operations(
+    rows: Iterator[_Row], tz: ZoneInfo, default_date: date | None
+) -> tuple[list[Record], list[RowError]]:
+    records: list[Record] = []
+    errors: list[RowError] = []
+    words = vocab()
+    for row in rows:
+        name, code = row.identity("name")
+        operated_on = _operated_on(row, tz, default_date)
+        quantity = row.amount("op_quantity_t", required=True)
+        state = row.status("op_state", words.operation_words)
+        if state is None and row.text("op_state") is None:
+            missing = "为空" if row.has("op_state") else "列缺失"
+            row.problem(f"{row.label('op_state')}{missing}")
+        obligation = _obligation(row)
+        ccer_kind = row.status("ccer_kind", words.ccer_kind_words, "CCER类型")
+        if row.problems or operated_on is None or quantity is None or state is None:
+            errors.append(row.error())
+            continue
+        records.append(
+            OperationRecord(
+                row=row.number,
+                operated_on=operated_on,
+                name=name or "",
+                code=code,
+                project_no=row.text("project_no"),
+                project_name=row.text("project_name"),
+                project_type=row.text("project_type"),
+                obligation=obligation,
+                quantity_t=quantity,
+                state=state,
+                operation_no=row.text("operation_no"),
+                ccer_kind=ccer_kind,
+            )
+        )
+    return records, errors
+
+
+def _operated_on(row: _Row, tz: ZoneInfo, default_date: date | None) -> date | None:
+    try:
+        moment = parse_date(row.cell("operated_on"), tz)
+    except ValueError as exc:
+        row.problem(f"{row.label('operated_on')} {exc}")
+        return None
+    if moment is not None:
+        return moment.date()
+    if default_date is None:
+        row.problem(f"{row.label('operated_on')}为空")
+    return default_date
+
+
+def _obligation(row: _Row) -> str | None:
+    """抵销年度: a year ("2025", "2025年度", a number cell) or the first cycle's span ("2019-2020")."""
+    cell = row.cell("offset_year")
+    if is_blank(cell):
+        return None
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)
+    text = show(cell)
+    found = vocab().obligation(text)
+    if found is None:
+        row.problem(f"{row.label('offset_year')} {text} 不是可识别的年度")
+    return found
+
+
 # ---- the table ---------------------------------------------------------------------------------
 
 
@@ -549,10 +679,15 @@ def parse_table(
         province_hint=title_province(rows[: header.index]),
     )
     body = _body(rows, header)
+    table.header_obligations = tuple(
+        dict.fromkeys(y for label in header.labels.values() if (y := vocab().header_year(label)) is not None)
+    )
     if header.kind == "roster":
-        table.records, table.row_errors = _roster(body)
+        table.records, table.row_errors = _roster(body, header)
     elif header.kind == "weekly_summary":
         table.records, table.row_errors, table.refused_units = _weekly(body, tz)
     elif header.kind == "cancellation_list":
         table.records, table.row_errors = _cancellations(body, tz, default_date)
+    elif header.kind == "offset_operations":
+        table.records, table.row_errors = _operations(body, tz, default_date)
     return table

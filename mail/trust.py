@@ -12,13 +12,21 @@ from mail.records import MessageKind
 class Senders:
     ncsc: frozenset[str] = frozenset()
     provinces: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    registry: frozenset[str] = frozenset()  # the national registry (中碳登): offset-operation lists
 
     @classmethod
-    def build(cls, ncsc: Iterable[str], provinces: Mapping[str, Iterable[str]]) -> Senders:
+    def build(
+        cls, ncsc: Iterable[str], provinces: Mapping[str, Iterable[str]], registry: Iterable[str] = ()
+    ) -> Senders:
         return cls(
             frozenset(a.strip().lower() for a in ncsc),
             {p: frozenset(a.strip().lower() for a in addrs) for p, addrs in provinces.items()},
+            frozenset(a.strip().lower() for a in registry),
         )
+
+    def is_configured(self, address: str) -> bool:
+        address = address.lower()
+        return address in self.ncsc or address in self.registry or bool(self.provinces_of(address))
 
     def provinces_of(self, address: str | None) -> list[str]:
         if not address:
@@ -36,7 +44,7 @@ class Senders:
 @dataclass(frozen=True)
 class Verdict:
     trusted: bool
-    province: str | None  # the only province the message may change; None: every province (NCSC)
+    province: str | None  # the only province the message may change; None: every province (NCSC, registry)
     reason: str | None = None  # why it is not trusted
 
 
@@ -46,8 +54,15 @@ def judge(senders: Senders, sender: str | None, kind: MessageKind, named_provinc
     provinces = senders.provinces_of(address)
     if kind == "cancellation_list" and address in senders.ncsc:
         return Verdict(True, None)
+    if kind == "offset_operations" and address in senders.registry:
+        return Verdict(True, None)
     if not provinces:
-        why = "发件人不在可信名单中" if address not in senders.ncsc else "国家气候战略中心只发送注销记录"
+        if address in senders.ncsc:
+            why = "国家气候战略中心只发送注销记录"
+        elif address in senders.registry:
+            why = "全国碳排放权注册登记机构只发送抵销操作记录"
+        else:
+            why = "发件人不在可信名单中"
         return Verdict(False, None, f"{why}：{address or '（无发件人）'}")
     if named_province and named_province in provinces:
         return Verdict(True, named_province)

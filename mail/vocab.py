@@ -10,7 +10,8 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, cast
 
-from mail.records import ApplicationResult, MessageKind
+from compliance.cycle import SECTORS
+from mail.records import ApplicationResult, CcerKind, MessageKind, OperationState
 
 _BRACKETS = str.maketrans("[]【】〔〕〖〗", "()()()()")
 _BRACKETED = re.compile(r"\(([^()]*)\)")
@@ -39,6 +40,7 @@ class KindRule:
 class HeaderMatch:
     field: str
     ten_thousand: bool
+    year: str | None = None  # the obligation the header names ("2021", "2019-2020"), if it names one
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,17 @@ class Vocab:
     tonne_units: frozenset[str]
     ten_thousand_units: frozenset[str]
     year_prefix: re.Pattern[str]
+    year_pattern: re.Pattern[str]
+    year_fields: frozenset[str]
+    year_kinds: frozenset[str]
     scan_rows: int
     min_fields: int
     min_suffix_len: int
     result_words: dict[str, ApplicationResult]
     complied_words: dict[str, bool]
+    sector_words: dict[str, str]
+    operation_words: dict[str, OperationState]
+    ccer_kind_words: dict[str, CcerKind]
     blank_marks: frozenset[str]
     total_markers: tuple[str, ...]
     note_prefixes: tuple[str, ...]
@@ -84,14 +92,28 @@ class Vocab:
     def _match_header(self, text: str, kind: MessageKind) -> HeaderMatch | None:
         variants, ten_thousand = self.header_variants(text)
         table = self.synonyms.get(kind, {})
-        for key in variants:
-            if key in table:
-                return HeaderMatch(table[key], ten_thousand)
-        for key in variants:
-            found = self._by_suffix(key, table)
-            if found is not None:
-                return HeaderMatch(found, ten_thousand)
-        return None
+        found = next((table[key] for key in variants if key in table), None)
+        if found is None:
+            found = next((f for key in variants if (f := self._by_suffix(key, table)) is not None), None)
+        if found is None:
+            return None
+        year = self.header_year(text) if kind in self.year_kinds and found in self.year_fields else None
+        return HeaderMatch(found, ten_thousand, year)
+
+    def header_year(self, text: str) -> str | None:
+        """The obligation a header's leading year names: "2021年度…" → "2021", "2019-2020年度…" likewise."""
+        match = self.year_pattern.match(text_key(text).translate(_BRACKETS))
+        if match is None:
+            return None
+        return match.group(1) if match.group(2) is None else f"{match.group(1)}-{match.group(2)}"
+
+    def obligation(self, text: str) -> str | None:
+        """A cell that is only a year or a span ("2021", "2021年度", "2019-2020"); None otherwise."""
+        key = text_key(text).translate(_BRACKETS)
+        match = self.year_pattern.match(key)
+        if match is None or match.end() != len(key):
+            return None
+        return match.group(1) if match.group(2) is None else f"{match.group(1)}-{match.group(2)}"
 
     def _by_suffix(self, key: str, table: dict[str, str]) -> str | None:
         # A Chinese header names its thing last (已确认抵销量, 企业统一社会信用代码):
@@ -137,6 +159,7 @@ def _build(raw: dict[str, Any]) -> Vocab:
     header = raw["header"]
     rules = tuple(_kind_rule(item) for item in raw["kinds"])
     year_prefix = re.compile(header["year_prefix"])
+    statuses = raw["status"]
     units = raw["units"]
     partial = Vocab(
         synonyms={},
@@ -148,11 +171,17 @@ def _build(raw: dict[str, Any]) -> Vocab:
         tonne_units=frozenset(text_key(u) for u in units["tonne"]),
         ten_thousand_units=frozenset(text_key(u) for u in units["ten_thousand"]),
         year_prefix=year_prefix,
+        year_pattern=re.compile(header["year_pattern"]),
+        year_fields=frozenset(header["year_fields"]),
+        year_kinds=frozenset(header["year_kinds"]),
         scan_rows=int(header["scan_rows"]),
         min_fields=int(header["min_fields"]),
         min_suffix_len=int(header["min_suffix_len"]),
-        result_words=_words(raw["status"]["result"], {k: k for k in ("confirmed", "rejected", "pending")}),
-        complied_words=_words(raw["status"]["complied"], {"yes": True, "no": False}),
+        result_words=_words(statuses["result"], {k: k for k in ("confirmed", "rejected", "pending")}),
+        complied_words=_words(statuses["complied"], {"yes": True, "no": False}),
+        sector_words=_words(statuses["sector"], {k: k for k in SECTORS}),
+        operation_words=_words(statuses["operation"], {k: k for k in ("held", "used", "withdrawn")}),
+        ccer_kind_words=_words(statuses["ccer_kind"], {k: k for k in ("old", "new")}),
         blank_marks=frozenset(text_key(m) for m in raw["rows"]["blank_marks"]),
         total_markers=tuple(text_key(m) for m in raw["rows"]["total_markers"]),
         note_prefixes=tuple(text_key(m) for m in raw["rows"]["note_prefixes"]),

@@ -10,13 +10,19 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel
 
 from storage.columns import UTCDateTime
+from storage.cycles import default_cycle
 
 
 def _at(nullable: bool = False, index: bool = False) -> Column[Any]:
     return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+def _cycle() -> Column[Any]:
+    """The cycle a fact belongs to (its name, "2019-2020"); set when applied, else from its known_at."""
+    return Column(AutoString(), nullable=False, index=True, default=default_cycle)
 
 
 class Unit(SQLModel, table=True):
@@ -76,6 +82,19 @@ class RosterEntry(SQLModel, table=True):
     surrendered_t: int | None = Field(default=None, sa_type=BigInteger)
     complied: bool | None = None
     contact_email: str | None = None
+    cycle: str = Field(sa_column=_cycle())
+    sector: str | None = None  # power | steel | cement | aluminium
+
+
+class RosterYear(SQLModel, table=True):
+    """One obligation's figures in a roster row ("2021", "2022"; the first cycle's "2019-2020")."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="rosterentry.id", index=True)
+    obligation: str
+    allowances_due_t: int | None = Field(default=None, sa_type=BigInteger)
+    surrendered_t: int | None = Field(default=None, sa_type=BigInteger)
+    complied: bool | None = None
 
 
 class WeeklySnapshot(SQLModel, table=True):
@@ -86,6 +105,7 @@ class WeeklySnapshot(SQLModel, table=True):
     as_of: date
     known_at: datetime = Field(sa_column=_at())
     superseded: bool = False
+    cycle: str = Field(sa_column=_cycle())
 
 
 class ApplicationLine(SQLModel, table=True):
@@ -132,6 +152,46 @@ class CancellationRecord(SQLModel, table=True):
     purpose: str | None = None
     # When a later roster matched a record kept unmatched: before then it was unmatched (replay).
     matched_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+    cycle: str = Field(sa_column=_cycle())
+
+
+class OffsetOperation(SQLModel, table=True):
+    """One 全国履约抵销 operation, counted once however often the lists repeat it (natural_key is unique).
+
+    Its state is not kept here: each state a list reports is an OperationEvent, so that the state at any
+    past instant can be read back.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    natural_key: str = Field(unique=True)
+    cycle: str = Field(sa_column=_cycle())
+    message_pk: int = Field(foreign_key="inboundmessage.id", index=True)  # the first list that gave it
+    known_at: datetime = Field(sa_column=_at())
+    province: str | None = Field(default=None, index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    row: int
+    name: str
+    name_key: str = Field(index=True)
+    code: str | None = None
+    project_no: str | None = None
+    project_name: str | None = None
+    project_type: str | None = None
+    obligation: str | None = None  # 抵销年度; None: the list does not say
+    quantity_t: int = Field(sa_type=BigInteger)
+    operated_on: date
+    operation_no: str | None = None
+    ccer_kind: str | None = None  # old | new; None: the list does not say
+
+
+class OperationEvent(SQLModel, table=True):
+    """A state of an operation (held 待抵销 · used 已抵销 · withdrawn 已撤销) as a list reported it."""
+
+    __table_args__ = (Index("ix_operationevent_operation_known", "operation_id", "known_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    operation_id: int = Field(foreign_key="offsetoperation.id")
+    message_pk: int = Field(foreign_key="inboundmessage.id", index=True)
+    known_at: datetime = Field(sa_column=_at())
+    state: str
 
 
 class ChatBinding(SQLModel, table=True):

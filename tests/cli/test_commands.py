@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
 
 from bot.cli import main
+from storage.engine import make_engine
 from storage.migrate import head_revision
 from tests.intake.world import GD, GD_UNITS, SD, SD_UNITS, roster_mail
 
@@ -183,7 +183,7 @@ def test_an_unreachable_database_is_one_line(tmp_path: Path, capsys: pytest.Capt
 def test_db_upgrade(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
     assert main(["--db", url, "db", "upgrade"]) == 0
-    head = head_revision(create_engine(url))
+    head = head_revision(make_engine(url))
     assert head is not None and head in capsys.readouterr().out
 
 

@@ -12,6 +12,7 @@ from mail.records import (
     MessageKind,
     ParsedTable,
     RosterRecord,
+    RosterYear,
 )
 from mail.rows import find_header, parse_table
 from mail.values import Cell
@@ -90,6 +91,7 @@ def test_roster_records_and_title() -> None:
     assert first == RosterRecord(
         row=4, province="山东省", name="济南瑞丰发电有限责任公司", code=A, account_no="371922121676",
         allowances_due_t=3683910, surrendered_t=3683910, complied=True, contact_email="tan1@unit371.example",
+        years=(RosterYear("2019-2020", 3683910, None, None),),  # only the amount column names its year
     )  # fmt: skip
     assert (second.name, second.account_no, second.allowances_due_t, second.complied) == (
         "青岛恒信电力(集团)有限公司", "375070378921", 14110388, False,
@@ -483,7 +485,8 @@ def test_header_variants_are_normalised() -> None:
     assert found is not None
     index, columns, ten_thousand = found
     assert index == 0
-    assert columns == {"seq": 0, "code": 1, "name": 2, "allowances_due_t": 3, "complied": 4}
+    # a roster's amount column that names its year is that obligation's column
+    assert columns == {"seq": 0, "code": 1, "name": 2, "allowances_due_t@2021": 3, "complied": 4}
     assert ten_thousand == set()
     assert rosters(parse(rows))[0].complied is False
 

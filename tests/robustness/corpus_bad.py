@@ -149,7 +149,11 @@ def bad_due(value: object) -> Grid:
 
 
 ROSTER_ROWS = Expect(
-    "row_errors", rows=(ROSTER_BAD_ROW,), applied=2, touched=(A.code,), grows={"rosterentry": 2}
+    "row_errors",
+    rows=(ROSTER_BAD_ROW,),
+    applied=2,
+    touched=(A.code,),
+    grows={"rosterentry": 2, "rosteryear": 2},  # each row's figures are also its obligation's
 )
 
 
