@@ -36,7 +36,9 @@ MAX_DEPTH = 20
 _BODY_TYPES = ("text/plain", "text/html")
 # message/* parts that are reports, not forwarded mail.
 _NOT_FORWARDS = ("message/delivery-status", "message/disposition-notification", "message/external-body")
-_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# The look-behind starts a trial only where a run of address characters starts: "@aaaa…" is read once,
+# not once from each of its letters.
+_ADDRESS = re.compile(r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 
 

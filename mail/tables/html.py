@@ -16,7 +16,10 @@ from mail.tables.limits import Limits, check_rows, too_wide
 from mail.tables.model import Cell, Table, make_table
 
 _MAX_COLSPAN = 1000  # the HTML standard's own cap
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w:.-]+)""", re.IGNORECASE)
+# [^<>]: a trial from one "<meta" never runs past the next tag, so the search stays linear
+# and one run of white space is never split between two \s*
+_META_CHARSET = re.compile(rb"""<meta[^<>]+charset\s*=\s*(?:["']\s*)?([\w:.-]+)""", re.IGNORECASE)
+_SPAN_DIGITS = re.compile(r"\d+")
 _SPACES = re.compile(r"\s+")
 # Their content is never cell text; <head> is not here because sloppy pages leave it open.
 _SKIPPED = {"script", "style"}
@@ -93,10 +96,10 @@ class _Collector(HTMLParser):
 
 def _span(value: str | None, *, zero: int) -> int:
     """A span attribute as a number (rowspan=0 means "to the end of the table" and stays 0)."""
-    digits = re.match(r"\s*(\d+)", value or "")
+    digits = _SPAN_DIGITS.match((value or "").strip())
     if not digits:
         return 1
-    number = int(digits.group(1))
+    number = int(digits.group(0))
     return min(number, _MAX_COLSPAN) if number else zero
 
 
