@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from mail.authn import SenderAuth
 from mail.trust import Senders
 
 Security = Literal["ssl", "starttls", "none"]
@@ -30,6 +31,10 @@ class ConfigError(ValueError):
 class SendersConfig(BaseModel):
     ncsc: list[str] = Field(default_factory=lambda: ["registry@ccersc.org.cn", "registry@ccer-sc.org.cn"])
     provinces: dict[str, list[str]] = Field(default_factory=dict)
+    # the receiving server's name in its Authentication-Results headers; unset: From is believed as written
+    authserv_id: str | None = None
+    # sender domains whose mail systems cannot pass DMARC or DKIM, accepted on their From line alone
+    unauthenticated_domains: list[str] = Field(default_factory=list)
 
 
 class TelegramConfig(BaseModel):
@@ -148,7 +153,8 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     def trusted_senders(self) -> Senders:
-        return Senders.build(self.senders.ncsc, self.senders.provinces)
+        auth = SenderAuth.build(self.senders.authserv_id, self.senders.unauthenticated_domains)
+        return Senders.build(self.senders.ncsc, self.senders.provinces, auth)
 
 
 SECRETS = {

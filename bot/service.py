@@ -203,6 +203,7 @@ async def serve(ctx: AppContext, stop: asyncio.Event, announce: Callable[[str], 
     else:
         announce("未运行：发件箱发送（没有可用的渠道：提醒留在发件箱中）")
     _intake(service, announce)
+    _warn_unauthenticated(ctx.settings, announce)
     _schedule(service, announce)
     try:
         await stop.wait()
@@ -211,6 +212,16 @@ async def serve(ctx: AppContext, stop: asyncio.Event, announce: Callable[[str], 
         if http is not None:
             await http.close()
     return service
+
+
+def _warn_unauthenticated(settings: Settings, announce: Callable[[str], None]) -> None:
+    if settings.senders.authserv_id:
+        announce(f"运行：发件人验证（只认 {settings.senders.authserv_id} 写下的 Authentication-Results）")
+        return
+    announce(
+        "警告：未配置 [senders] authserv_id，发件人只凭 From 行认定："
+        "任何能伪造 From 的人都能改动数据（见 README「Running it in production」）"
+    )
 
 
 def _groups(

@@ -244,9 +244,15 @@ def _apply_parsed(
 ) -> Outcome:
     kind = parsed[0].kind
     named = _named_province(walked, parsed)
-    verdict = judge(config.senders, walked.envelope.sender, kind, named)
+    envelope = walked.envelope
+    if envelope.sender is None and envelope.sender_problem:
+        raise Refused(f"发件人无法确定：{envelope.sender_problem}", kind, named)
+    verdict = judge(config.senders, envelope.sender, kind, named)
     if not verdict.trusted:
         raise Refused(verdict.reason or "发件人不可信", kind, named)  # its province's officers see it
+    refusal = config.senders.auth.refusal(envelope.sender or "", envelope.auth_results)
+    if refusal is not None:
+        raise Refused(refusal, kind, named)
     ctx = apply.Context(message.id or 0, known_at(walked, now), verdict.province, now, config.earliest)
     records = [r for p in parsed for r in p.records]
     parse_errors = [e for p in parsed for e in p.row_errors]

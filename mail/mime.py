@@ -19,6 +19,7 @@ from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
+from mail.authn import strict_mailbox
 from mail.decode import (
     as_text,
     decode_header_value,
@@ -84,6 +85,8 @@ class Envelope:
     cc: tuple[str, ...]
     subject: str
     date: datetime | None  # aware
+    sender_problem: str | None = None  # why From gave no sender (none, two, a name without an address)
+    auth_results: tuple[str, ...] = ()  # Authentication-Results headers, as written
 
 
 @dataclass(frozen=True)
@@ -172,14 +175,16 @@ def walk(raw: bytes, *, local_tz: tzinfo = DEFAULT_TZ, limits: MailLimits = DEFA
 
 
 def envelope_of(msg: Message, *, local_tz: tzinfo = DEFAULT_TZ) -> Envelope:
-    senders = _addresses(raw_headers(msg, "from")) or _addresses(raw_headers(msg, "sender"))
+    sender = strict_mailbox([as_text(raw) for raw in raw_headers(msg, "from")])
     return Envelope(
         message_id=_message_id(raw_header(msg, "message-id")),
-        sender=senders[0] if senders else None,
+        sender=sender.address,
         to=_addresses(raw_headers(msg, "to")),
         cc=_addresses(raw_headers(msg, "cc")),
         subject=decode_header_value(raw_header(msg, "subject")),
         date=_date(raw_header(msg, "date"), local_tz),
+        sender_problem=sender.problem,
+        auth_results=tuple(as_text(raw) for raw in raw_headers(msg, "authentication-results")),
     )
 
 

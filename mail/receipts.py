@@ -15,6 +15,7 @@ from email.policy import compat32
 
 from sqlmodel import Session, select
 
+from mail.authn import AUTH_REFUSAL
 from mail.classify import province_from_text
 from mail.intake import Outcome
 from mail.trust import Senders
@@ -52,7 +53,8 @@ def enqueue_receipt(
         return 0  # not finished, or a repeat that the first copy's receipt already answers
     if is_automatic(message.raw):
         return 0
-    if message.sender and (message.trusted or _configured(senders, message.sender)):
+    forged = (message.reason or "").startswith(AUTH_REFUSAL)  # the real owner of the address did not write
+    if message.sender and (message.trusted or (_configured(senders, message.sender) and not forged)):
         return enqueue(session, [_receipt(message, now, lang)], now)
     if message.state == "quarantined":
         return enqueue(session, _untrusted_alerts(session, message, now), now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from mail.authn import SenderAuth
 from mail.records import MessageKind
 
 
@@ -12,12 +13,16 @@ from mail.records import MessageKind
 class Senders:
     ncsc: frozenset[str] = frozenset()
     provinces: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    auth: SenderAuth = field(default_factory=SenderAuth)  # how a From line is proven; unset: believed
 
     @classmethod
-    def build(cls, ncsc: Iterable[str], provinces: Mapping[str, Iterable[str]]) -> Senders:
+    def build(
+        cls, ncsc: Iterable[str], provinces: Mapping[str, Iterable[str]], auth: SenderAuth | None = None
+    ) -> Senders:
         return cls(
             frozenset(a.strip().lower() for a in ncsc),
             {p: frozenset(a.strip().lower() for a in addrs) for p, addrs in provinces.items()},
+            auth or SenderAuth(),
         )
 
     def provinces_of(self, address: str | None) -> list[str]:

@@ -18,7 +18,12 @@ SMALL = MailLimits(max_message_bytes=64_000, max_header_field=2_000, max_header_
 
 
 def _mail(**options: object) -> bytes:
-    base: dict[str, object] = {"sender": SD, "to": "bot@example.cn", "subject": "名录", "date": at("2021-10-25T15:00")}
+    base: dict[str, object] = {
+        "sender": SD,
+        "to": "bot@example.cn",
+        "subject": "名录",
+        "date": at("2021-10-25T15:00"),
+    }
     return build_message(**{**base, **options})  # type: ignore[arg-type]
 
 
@@ -74,7 +79,10 @@ def _units(engine: Engine) -> int:
 @pytest.mark.parametrize(
     ("hostile", "reason"),
     [
-        (lambda: _with_header(roster_mail(SD, SD_UNITS), "X-Filler", "@" + "a" * 1_000_000), "邮件头超过 128 KB"),
+        (
+            lambda: _with_header(roster_mail(SD, SD_UNITS), "X-Filler", "@" + "a" * 1_000_000),
+            "邮件头超过 128 KB",
+        ),
         (
             lambda: forward_message(
                 _with_header(roster_mail(SD, SD_UNITS), "To", "@" + "a" * 200_000),

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from re import _constants as C  # noqa: N812
+from re import _constants as C
 from re import _parser as sre_parse
 from typing import Any
 
@@ -37,7 +37,9 @@ def _is_word(ch: str, ascii_only: bool) -> bool:
 
 
 def _category(cat: Any, ascii_only: bool) -> Pred:
-    digit: Pred = (lambda ch: "0" <= ch <= "9") if ascii_only else (lambda ch: unicodedata.decimal(ch, -1) >= 0)
+    digit: Pred = (
+        (lambda ch: "0" <= ch <= "9") if ascii_only else (lambda ch: unicodedata.decimal(ch, -1) >= 0)
+    )
     space: Pred = (lambda ch: ch in " \t\n\r\f\v") if ascii_only else str.isspace
 
     def word(ch: str) -> bool:
@@ -78,8 +80,10 @@ class Compiler:
             elif op is C.RANGE:
                 low, high = av
                 preds.append(
-                    lambda ch, lo=low, hi=high: lo <= ord(ch) <= hi
-                    or (self.ignorecase and (lo <= ord(ch.lower()) <= hi or lo <= ord(ch.upper()) <= hi))
+                    lambda ch, lo=low, hi=high: (
+                        lo <= ord(ch) <= hi
+                        or (self.ignorecase and (lo <= ord(ch.lower()) <= hi or lo <= ord(ch.upper()) <= hi))
+                    )
                 )
             elif op is C.CATEGORY:
                 preds.append(_category(av, self.ascii_only))
@@ -327,7 +331,9 @@ def _member(items: list[tuple[Any, Any]]) -> str:
     candidates += [chr(av[0]) for op, av in items if op is C.RANGE]
     for op, av in items:
         if op is C.CATEGORY:
-            candidates.append({C.CATEGORY_DIGIT: "1", C.CATEGORY_SPACE: " ", C.CATEGORY_WORD: "a"}.get(av, "-"))
+            candidates.append(
+                {C.CATEGORY_DIGIT: "1", C.CATEGORY_SPACE: " ", C.CATEGORY_WORD: "a"}.get(av, "-")
+            )
     if negated:
         return next(ch for ch in "a1 -x" if ch not in candidates)
     return candidates[0] if candidates else "a"

@@ -76,9 +76,7 @@ def _count(pattern: re.Pattern[Any], prefix: str, seed: str, suffix: str) -> tup
 
 
 @pytest.mark.parametrize(("name", "pattern"), PATTERNS, ids=[name for name, _ in PATTERNS])
-@settings(
-    max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
-)
+@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 @example(data=None)
 def test_steps_grow_with_the_input_not_faster(name: str, pattern: re.Pattern[Any], data: Any) -> None:
