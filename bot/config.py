@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     officers: list[OfficerConfig] = Field(default_factory=list)
     groups: list[GroupConfig] = Field(default_factory=list)
     mail_folder: str | None = None  # intake from a folder when there is no IMAP
+    # a contact address changed by a roster is used to bind a chat by email only once an officer has
+    # confirmed it (/confirm_contact) or after this many days
+    contact_confirm_days: int = Field(default=7, ge=0)
 
     @classmethod
     def settings_customise_sources(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -52,7 +52,10 @@ class AppContext:
 
     def intake_config(self) -> IntakeConfig:
         return IntakeConfig(
-            senders=self.settings.trusted_senders(), tz=self.tz, earliest=self.cycle.window_opens
+            senders=self.settings.trusted_senders(),
+            tz=self.tz,
+            earliest=self.cycle.window_opens,
+            contact_wait=timedelta(days=self.settings.contact_confirm_days),
         )
 
     def now(self) -> datetime:

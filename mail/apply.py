@@ -15,7 +15,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
 from compliance.names import account_key, name_key
+from mail.contact_notice import announce_changes
 from mail.records import ApplicationRecord, CancellationRecord, ProjectLine, RosterRecord, RowError
+from storage.contacts import DEFAULT_CONFIRM_DAYS, changes_of
 from storage.models import ApplicationLine, RosterEntry, Unit, WeeklySnapshot
 from storage.models import CancellationRecord as CancellationRow
 from storage.units import UnitFields, UnitIndex, upsert_units
@@ -38,6 +40,7 @@ class Context:
     province: str | None  # the one province the sender speaks for; None: any (NCSC)
     now: datetime
     earliest: datetime | None = None  # nothing done before this instant belongs to the cycle
+    contact_wait: timedelta = timedelta(days=DEFAULT_CONFIRM_DAYS)  # a changed address waits this long
 
 
 REPORT_SKEW = timedelta(days=1)  # a list may be dated by a clock a little ahead of the mail server's
@@ -66,7 +69,9 @@ def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context
             fields = UnitFields(code, province, record.name, record.account_no, record.contact_email)
             accepted.append((record, fields))
     known = set(index.by_kind["code"])
+    changed = changes_of(session, [(f.code, f.contact_email) for _, f in accepted])
     ids = upsert_units(session, index, [fields for _, fields in accepted], ctx.now)
+    announce_changes(session, changed, ctx.message_pk, ctx.known_at, ctx.contact_wait, ctx.now)
     applied.new_units = sorted({ids[f.code] for _, f in accepted if f.code not in known})
     _insert(
         session,

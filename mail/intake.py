@@ -25,6 +25,7 @@ from mail.sniff import sniff
 from mail.tables import Limits, Table, TableUnreadable, read_tables, tables_from_html
 from mail.trust import Senders, judge
 from storage import inbox
+from storage.contacts import DEFAULT_CONFIRM_DAYS
 from storage.engine import session_scope
 from storage.models import InboundMessage
 from templates import label
@@ -43,6 +44,7 @@ class IntakeConfig:
     limits: Limits = field(default_factory=Limits)
     max_attempts: int = inbox.MAX_ATTEMPTS
     earliest: datetime | None = None  # the cycle's start: a cancellation dated before it is a row error
+    contact_wait: timedelta = timedelta(days=DEFAULT_CONFIRM_DAYS)  # a changed contact address waits
 
 
 @dataclass
@@ -253,7 +255,9 @@ def _apply_parsed(
     refusal = config.senders.auth.refusal(envelope.sender or "", envelope.auth_results)
     if refusal is not None:
         raise Refused(refusal, kind, named)
-    ctx = apply.Context(message.id or 0, known_at(walked, now), verdict.province, now, config.earliest)
+    ctx = apply.Context(
+        message.id or 0, known_at(walked, now), verdict.province, now, config.earliest, config.contact_wait
+    )
     records = [r for p in parsed for r in p.records]
     parse_errors = [e for p in parsed for e in p.row_errors]
     applied = _apply_kind(session, kind, records, ctx, parsed, walked, config)

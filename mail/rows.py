@@ -347,10 +347,19 @@ def _roster(rows: Iterator[_Row]) -> tuple[list[Record], list[RowError]]:
             allowances_due_t=row.amount("allowances_due_t", required=True),
             surrendered_t=row.amount("surrendered_t", required=False),
             complied=row.status("complied", vocab().complied_words),
-            contact_email=row.text("contact_email"),
+            contact_email=_one_address(row),
         )
         _keep(row, record, records, errors)
     return records, errors
+
+
+def _one_address(row: _Row) -> str | None:
+    """A contact cell names one mailbox: binding codes and reminders must not go to a second one."""
+    text = row.text("contact_email")
+    if text is not None and text.count("@") > 1:
+        row.problem(f"{row.label('contact_email')} {show(text)} 含有多个邮箱地址，只能填写一个")
+        return None
+    return text
 
 
 def _keep(row: _Row, record: Record, records: list[Record], errors: list[RowError]) -> None:
