@@ -14,8 +14,9 @@ from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
-from compliance.names import account_key, name_key
+from compliance.names import name_key
 from mail.contact_notice import announce_changes
+from mail.record_keys import cancellation_key, rekeyed
 from mail.records import ApplicationRecord, CancellationRecord, ProjectLine, RosterRecord, RowError
 from storage.contacts import DEFAULT_CONFIRM_DAYS, changes_of
 from storage.models import ApplicationLine, RosterEntry, Unit, WeeklySnapshot
@@ -31,6 +32,7 @@ class Applied:
     errors: list[RowError] = field(default_factory=list)
     new_units: list[int] = field(default_factory=list)
     superseded: bool = False
+    note: str | None = None  # what the receipt says when nothing was applied on purpose
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Context:
     contact_wait: timedelta = timedelta(days=DEFAULT_CONFIRM_DAYS)  # a changed address waits this long
 
 
+EMPTY_SUMMARY = "汇总表中没有任何申请行，未作任何更改（各单位保留原有申请）"
 REPORT_SKEW = timedelta(days=1)  # a list may be dated by a clock a little ahead of the mail server's
 
 
@@ -109,13 +112,19 @@ def rematch(session: Session, index: UnitIndex) -> None:
     """Records kept unmatched find their unit once a roster brings it."""
     for line in session.exec(select(ApplicationLine).where(col(ApplicationLine.unit_id).is_(None))):
         line.unit_id = index.match(line.code, line.name, None)
-    for row in session.exec(select(CancellationRow).where(col(CancellationRow.unit_id).is_(None))):
+    for row in list(session.exec(select(CancellationRow).where(col(CancellationRow.unit_id).is_(None)))):
         unit_id = index.match(row.code, row.holder_name, row.account_no)
         if unit_id is None:
             continue
         unit = session.get(Unit, unit_id)
         if unit is not None and (row.province is None or row.province == unit.province):
             row.unit_id, row.province = unit_id, unit.province
+            key = rekeyed(row.natural_key, unit_id)
+            taken = session.exec(select(CancellationRow.id).where(CancellationRow.natural_key == key)).first()
+            if taken is None:
+                row.natural_key = key
+            else:  # the same record came again, by the unit's code: that one counts, once
+                session.delete(row)
 
 
 def apply_weekly(
@@ -133,6 +142,9 @@ def apply_weekly(
     applied = Applied()
     assert ctx.province is not None
     if not records and (refused or refused_rows):
+        return applied
+    if not records:  # a header and nothing under it: a mistake, never "every application withdrawn"
+        applied.note = EMPTY_SUMMARY
         return applied
     previous = _snapshot_before(session, ctx.province, as_of)
     newest = _newest_as_of(session, ctx.province)
@@ -221,12 +233,9 @@ def _insert(session: Session, table: type[SQLModel], rows: list[dict[str, object
         session.execute(insert(table.__table__), rows)  # type: ignore[attr-defined]
 
 
-def natural_key(record: CancellationRecord) -> str:
-    """The same serial range is the same record; without serials: unit, project, time and quantity."""
-    if record.serial_from or record.serial_to:
-        return f"serial:{record.serial_from or ''}-{record.serial_to or ''}"
-    who = record.code or name_key(record.holder_name) or account_key(record.account_no or "")
-    return f"record:{who}|{record.project_no or ''}|{record.cancelled_at.isoformat()}|{record.quantity_t}"
+def natural_key(record: CancellationRecord, unit_id: int | None = None) -> str:
+    """The same serial range is the same record; without serials: unit, project, day and quantity."""
+    return cancellation_key(record, unit_id)
 
 
 def apply_cancellations(
@@ -267,7 +276,7 @@ def _cancellation_row(
     record: CancellationRecord, ctx: Context, unit_id: int | None, province: str | None
 ) -> dict[str, object]:
     return {
-        "natural_key": natural_key(record),
+        "natural_key": natural_key(record, unit_id),
         "message_pk": ctx.message_pk,
         "known_at": ctx.known_at,
         "province": province,

@@ -266,6 +266,7 @@ def _apply_parsed(
     message.kind, message.province, message.trusted = kind, verdict.province or named, True
     message.state, message.outcome, message.rows_applied = "done", outcome, applied.rows
     message.row_errors = inbox.encode_row_errors([(e.row, e.reason) for e in errors])
+    message.reason = applied.note
     return Outcome(
         source,
         message.id,
@@ -296,6 +297,12 @@ def _apply_kind(
         refused = [unit for p in parsed for unit in p.refused_units]
         errors = sum(len(p.row_errors) for p in parsed)
         as_of = _snapshot_date(parsed, walked, ctx)
+        if as_of > ctx.known_at.date() + apply.REPORT_SKEW:  # a typo would supersede every later summary
+            raise Refused(
+                f"截至日期 {as_of:%Y-%m-%d} 晚于邮件日期 {ctx.known_at:%Y-%m-%d}，请核对后重新发送",
+                kind,
+                ctx.province,
+            )
         return apply.apply_weekly(session, records, ctx, as_of, refused, errors)  # type: ignore[arg-type]
     list_province = _named_province(walked, parsed) or config.senders.province_of_recipients(
         walked.envelope.to
