@@ -16,7 +16,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from compliance.names import name_key
 from mail.contact_notice import announce_changes
-from mail.record_keys import cancellation_key, rekeyed
+from mail.record_keys import cancellation_key, rekeyed, same_day_parts
 from mail.records import ApplicationRecord, CancellationRecord, ProjectLine, RosterRecord, RowError
 from storage.contacts import DEFAULT_CONFIRM_DAYS, changes_of
 from storage.models import ApplicationLine, RosterEntry, Unit, WeeklySnapshot
@@ -120,6 +120,8 @@ def rematch(session: Session, index: UnitIndex) -> None:
         if unit is not None and (row.province is None or row.province == unit.province):
             row.unit_id, row.province = unit_id, unit.province
             key = rekeyed(row.natural_key, unit_id)
+            if key == row.natural_key:
+                continue
             taken = session.exec(select(CancellationRow.id).where(CancellationRow.natural_key == key)).first()
             if taken is None:
                 row.natural_key = key
@@ -143,9 +145,10 @@ def apply_weekly(
     assert ctx.province is not None
     if not records and (refused or refused_rows):
         return applied
-    if not records:  # a header and nothing under it: a mistake, never "every application withdrawn"
-        applied.note = EMPTY_SUMMARY
-        return applied
+    # A header and nothing under it is a mistake, never "every application withdrawn": its date is kept
+    # (an older summary arriving later is still superseded) and every unit keeps what it had.
+    empty = not records
+    applied.note = EMPTY_SUMMARY if empty else None
     previous = _snapshot_before(session, ctx.province, as_of)
     newest = _newest_as_of(session, ctx.province)
     snapshot = WeeklySnapshot(
@@ -175,7 +178,7 @@ def apply_weekly(
         lines += [_line_row(snapshot.id or 0, unit_id, record, line) for line in record.lines]
         applied.rows += 1
     kept = {index.match(code, name, None) for code, name in refused} - {None}
-    lines += _carried_over(session, previous, kept, snapshot.id or 0)
+    lines += _carried_over(session, previous, None if empty else kept, snapshot.id or 0)
     _insert(session, ApplicationLine, lines)
     return applied
 
@@ -194,13 +197,14 @@ def _snapshot_before(session: Session, province: str, as_of: date) -> WeeklySnap
 
 
 def _carried_over(
-    session: Session, previous: WeeklySnapshot | None, unit_ids: set[int | None], snapshot_id: int
+    session: Session, previous: WeeklySnapshot | None, unit_ids: set[int | None] | None, snapshot_id: int
 ) -> list[dict[str, object]]:
-    if previous is None or not unit_ids:
+    """The previous snapshot's lines of these units (None: of every unit, matched or not)."""
+    if previous is None or unit_ids == set():
         return []
-    query = select(ApplicationLine).where(
-        ApplicationLine.snapshot_id == previous.id, col(ApplicationLine.unit_id).in_(list(unit_ids))
-    )
+    query = select(ApplicationLine).where(ApplicationLine.snapshot_id == previous.id)
+    if unit_ids is not None:
+        query = query.where(col(ApplicationLine.unit_id).in_(list(unit_ids)))
     return [
         {**line.model_dump(exclude={"id", "snapshot_id"}), "snapshot_id": snapshot_id}
         for line in session.exec(query)
@@ -297,11 +301,38 @@ def _cancellation_row(
     }
 
 
+def _without_same_day_repeats(session: Session, rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """A record given with its day only is the same as one of that day with a time, and the reverse;
+    two different times of one day are two records."""
+    kept: list[dict[str, object]] = []
+    times: dict[str, set[str]] = {}
+    for row in rows:
+        parts = same_day_parts(str(row["natural_key"]))
+        if parts is None:
+            kept.append(row)
+            continue
+        loose, clock = parts
+        if loose not in times:
+            query = select(CancellationRow.natural_key).where(
+                col(CancellationRow.natural_key).startswith(loose + "|", autoescape=True)
+            )
+            times[loose] = {key.rpartition("|")[2] for key in session.exec(query)}
+        seen = times[loose]
+        if clock in seen or (seen and (clock == "" or "" in seen)):
+            continue
+        seen.add(clock)
+        kept.append(row)
+    return kept
+
+
 def _insert_new(session: Session, rows: list[dict[str, object]]) -> int:
     """Insert the records whose natural key is new, in one statement; repeats are counted once."""
     if not rows:  # an empty executemany would insert one row of defaults
         return 0
     unique = list({str(r["natural_key"]): r for r in reversed(rows)}.values())[::-1]  # first of each key
+    unique = _without_same_day_repeats(session, unique)
+    if not unique:
+        return 0
     dialect = session.get_bind().dialect.name
     insert_new = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (

@@ -297,9 +297,10 @@ def _apply_kind(
         refused = [unit for p in parsed for unit in p.refused_units]
         errors = sum(len(p.row_errors) for p in parsed)
         as_of = _snapshot_date(parsed, walked, ctx)
-        if as_of > ctx.known_at.date() + apply.REPORT_SKEW:  # a typo would supersede every later summary
+        sent = (walked.envelope.date or ctx.known_at).astimezone(config.tz)
+        if as_of > sent.date() + apply.REPORT_SKEW:  # a typo would supersede every later summary
             raise Refused(
-                f"截至日期 {as_of:%Y-%m-%d} 晚于邮件日期 {ctx.known_at:%Y-%m-%d}，请核对后重新发送",
+                f"截至日期 {as_of:%Y-%m-%d} 晚于邮件日期 {sent:%Y-%m-%d}，请核对后重新发送",
                 kind,
                 ctx.province,
             )

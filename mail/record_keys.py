@@ -8,6 +8,8 @@ project, and otherwise the matched unit (not its spelling), the project, the day
 
 from __future__ import annotations
 
+from datetime import time
+
 from compliance.names import account_key, name_key
 from mail.records import CancellationRecord
 
@@ -28,8 +30,17 @@ def rekeyed(key: str, unit_id: int) -> str:
     """A record kept unmatched, keyed by its spelling, keyed again by the unit it now matches."""
     if not key.startswith("record:"):
         return key
-    _, project, day, quantity = key.removeprefix("record:").rsplit("|", 3)
-    return f"record:unit:{unit_id}|{project}|{day}|{quantity}"
+    _, project, day, quantity, clock = key.removeprefix("record:").rsplit("|", 4)
+    return f"record:unit:{unit_id}|{project}|{day}|{quantity}|{clock}"
+
+
+def same_day_parts(key: str) -> tuple[str, str] | None:
+    """A key without serials as (everything but the time, the time): a list that gives only the day
+    names the same record as one that gives the day and a time."""
+    if not key.startswith("record:"):
+        return None
+    loose, _, clock = key.rpartition("|")
+    return loose, clock
 
 
 def cancellation_key(record: CancellationRecord, unit_id: int | None) -> str:
@@ -40,4 +51,6 @@ def cancellation_key(record: CancellationRecord, unit_id: int | None) -> str:
         who = f"unit:{unit_id}"
     else:
         who = record.code or name_key(record.holder_name) or account_key(record.account_no or "")
-    return f"record:{who}|{project}|{record.cancelled_at.date().isoformat()}|{record.quantity_t}"
+    at = record.cancelled_at
+    clock = "" if at.time() == time() else at.strftime("%H:%M:%S")  # "": the list gave the day only
+    return f"record:{who}|{project}|{at.date().isoformat()}|{record.quantity_t}|{clock}"
