@@ -14,8 +14,10 @@ from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
+from compliance.divisions import province_of_code
 from compliance.names import name_key
 from mail.contact_notice import announce_changes
+from mail.province_claims import Claim, alert_claims
 from mail.record_keys import cancellation_key, rekeyed, same_day_parts
 from mail.records import ApplicationRecord, CancellationRecord, ProjectLine, RosterRecord, RowError
 from storage.contacts import DEFAULT_CONFIRM_DAYS, changes_of
@@ -56,14 +58,23 @@ def _foreign(record_province: str | None, ctx: Context) -> bool:
 def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context) -> Applied:
     index, applied = UnitIndex.load(session), Applied()
     accepted: list[tuple[RosterRecord, UnitFields]] = []
+    claims: list[Claim] = []
     for record in records:
         province = record.province or ctx.province
         code = record.code or _code_by_name(session, index, record.name)
         held = index.province(index.match(code, None, None) or 0) if code else None
-        if _foreign(record.province, ctx) or _foreign(held, ctx) or province is None:
+        division = province_of_code(code)
+        if division is not None and province is not None and division != province:
+            # the code names its province: a blank or wrong province cell cannot claim another's unit
+            applied.errors.append(
+                RowError(record.row, _division_error(record.row, record.name, code, division))
+            )
+        elif _foreign(record.province, ctx) or province is None or (_foreign(held, ctx) and division is None):
             applied.errors.append(
                 RowError(record.row, f"第{record.row}行：{record.name} 不属于{ctx.province}")
             )
+            if held and province and code and held != province:  # no code can decide: both are told
+                claims.append(Claim(code, record.name, held, province, None))
         elif code is None:
             applied.errors.append(
                 RowError(record.row, f"第{record.row}行：{record.name} 缺少统一社会信用代码")
@@ -71,6 +82,9 @@ def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context
         else:
             fields = UnitFields(code, province, record.name, record.account_no, record.contact_email)
             accepted.append((record, fields))
+            if held and held != province:  # taken first by another province; the code says it is this one's
+                claims.append(Claim(code, record.name, held, province, province))
+    alert_claims(session, claims, ctx.now)
     known = set(index.by_kind["code"])
     changed = changes_of(session, [(f.code, f.contact_email) for _, f in accepted])
     ids = upsert_units(session, index, [fields for _, fields in accepted], ctx.now)
@@ -85,6 +99,10 @@ def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context
     if applied.new_units:
         rematch(session, index)
     return applied
+
+
+def _division_error(row: int, name: str, code: str | None, division: str) -> str:
+    return f"第{row}行：{name} 的统一社会信用代码 {code} 由{division}登记，不属于本省"
 
 
 def _roster_row(record: RosterRecord, fields: UnitFields, unit_id: int, ctx: Context) -> dict[str, object]:
@@ -170,6 +188,12 @@ def apply_weekly(
             )
             continue
         unit_id = index.match(record.code, record.name, None)
+        division = province_of_code(record.code)
+        if _foreign(division, ctx):  # the code was issued in another province
+            applied.errors.append(
+                RowError(record.row, _division_error(record.row, record.name, record.code, division or ""))
+            )
+            continue
         if _foreign(index.province(unit_id) if unit_id else None, ctx):  # another province's unit
             applied.errors.append(
                 RowError(record.row, f"第{record.row}行：{record.name} 不属于{ctx.province}")
@@ -249,7 +273,8 @@ def apply_cancellations(
     rows = []
     for record in records:
         unit_id = index.match(record.code, record.holder_name, record.account_no)
-        unit_province = index.province(unit_id) if unit_id is not None else None
+        division = province_of_code(record.code)
+        unit_province = (index.province(unit_id) if unit_id is not None else None) or division
         if unit_province is not None and ctx.province and unit_province != ctx.province:
             applied.errors.append(
                 RowError(record.row, f"第{record.row}行：{record.holder_name} 不属于{ctx.province}")
