@@ -179,8 +179,12 @@ def test_an_unreachable_database_is_one_line(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_db_upgrade(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--db", f"sqlite:///{tmp_path / 'new.db'}", "db", "upgrade"]) == 0
-    assert "0001" in capsys.readouterr().out
+    from storage.engine import make_engine
+    from storage.migrate import head_revision
+
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    assert main(["--db", url, "db", "upgrade"]) == 0
+    assert f"版本 {head_revision(make_engine(url))}" in capsys.readouterr().out
 
 
 def test_run_since_needs_imap_and_a_date(base: list[str], capsys: pytest.CaptureFixture[str]) -> None:
