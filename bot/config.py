@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     # a contact address changed by a roster is used to bind a chat by email only once an officer has
     # confirmed it (/confirm_contact) or after this many days
     contact_confirm_days: int = Field(default=7, ge=0)
+    # `run` reads each message in a worker process: past these it is stopped and quarantined
+    read_memory_mb: int = Field(default=2048, ge=256)
+    read_timeout_s: float = Field(default=120.0, gt=0)
 
     @classmethod
     def settings_customise_sources(

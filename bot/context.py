@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from bot.config import Settings, load_settings
 from compliance.cycle import Cycle, load_cycle
 from mail.intake import IntakeConfig
+from mail.sandbox import MiB, Sandbox
 from storage.engine import DatabaseError, make_engine
 from storage.migrate import ensure_current
 
@@ -50,13 +51,25 @@ class AppContext:
             raise DatabaseError(f"无法使用数据库 {engine.url.render_as_string()}：{error.orig}") from None
         return engine
 
-    def intake_config(self) -> IntakeConfig:
+    @cached_property
+    def sandbox(self) -> Sandbox:
+        """One worker process for the service's intake, started with the first message it reads."""
+        return Sandbox(memory_bytes=self.settings.read_memory_mb * MiB, wall_s=self.settings.read_timeout_s)
+
+    def intake_config(self, *, sandboxed: bool = False) -> IntakeConfig:
+        """sandboxed: untrusted bytes are read in the worker process (the service, where chat, scheduler
+        and sender share the process with intake); the one-shot commands read them in place."""
         return IntakeConfig(
             senders=self.settings.trusted_senders(),
             tz=self.tz,
             earliest=self.cycle.window_opens,
             contact_wait=timedelta(days=self.settings.contact_confirm_days),
+            sandbox=self.sandbox if sandboxed else None,
         )
+
+    def close_sandbox(self) -> None:
+        if "sandbox" in self.__dict__:
+            self.sandbox.close()
 
     def now(self) -> datetime:
         return datetime.now(self.tz)

@@ -211,6 +211,7 @@ async def serve(ctx: AppContext, stop: asyncio.Event, announce: Callable[[str], 
         await _shutdown(service, bot)
         if http is not None:
             await http.close()
+        ctx.close_sandbox()
     return service
 
 
@@ -352,7 +353,9 @@ def _imap(service: Service) -> Coroutine[Any, Any, None]:
             receipt_lang=ctx.settings.lang,
         )
     )
-    return intake.run(ctx.engine, ctx.intake_config(), service.stop, ctx.now, _on_outcome(service))
+    return intake.run(
+        ctx.engine, ctx.intake_config(sandboxed=True), service.stop, ctx.now, _on_outcome(service)
+    )
 
 
 def _on_outcome(service: Service) -> Callable[[Any], None]:
@@ -393,7 +396,9 @@ def _take_folder(ctx: AppContext, folder: Path, seen: dict[Path, tuple[float, in
         stat = path.stat()
         if seen.get(path) == (stat.st_mtime, stat.st_size) or stat.st_mtime > settled_before:
             continue  # taken already, or still being written
-        outcome = ingest(ctx.engine, path.read_bytes(), str(path), ctx.intake_config(), ctx.now())
+        outcome = ingest(
+            ctx.engine, path.read_bytes(), str(path), ctx.intake_config(sandboxed=True), ctx.now()
+        )
         with session_scope(ctx.engine) as session:
             enqueue_receipt(
                 session, outcome, ctx.now(), ctx.settings.lang, senders=ctx.settings.trusted_senders()

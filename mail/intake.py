@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -18,7 +19,7 @@ from sqlmodel import Session
 
 from mail import apply
 from mail.classify import kind_from_subject, province_from_text
-from mail.mime import Attachment, MailUnreadable, Walked, walk
+from mail.mime import Attachment, Envelope, MailUnreadable, Walked, read_envelope, walk
 from mail.records import MessageKind, ParsedTable, Record, RowError
 from mail.rows import parse_table, snapshot_date
 from mail.sniff import sniff
@@ -37,6 +38,12 @@ FUTURE_SKEW = timedelta(hours=1)
 REQUIRED_COLUMNS: dict[str, str] = {"weekly_summary": "申请抵销量", "cancellation_list": "注销数量"}
 
 
+class Reader(Protocol):
+    """Reads a message's bytes somewhere else (mail.sandbox.Sandbox: a worker process)."""
+
+    def read(self, raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]: ...
+
+
 @dataclass(frozen=True)
 class IntakeConfig:
     senders: Senders
@@ -45,6 +52,7 @@ class IntakeConfig:
     max_attempts: int = inbox.MAX_ATTEMPTS
     earliest: datetime | None = None  # the cycle's start: a cancellation dated before it is a row error
     contact_wait: timedelta = timedelta(days=DEFAULT_CONFIRM_DAYS)  # a changed contact address waits
+    sandbox: Reader | None = None  # reads untrusted bytes in a worker process; None: in this one
 
 
 @dataclass
@@ -70,14 +78,19 @@ class Refused(Exception):
         super().__init__(reason)
         self.reason, self.kind, self.province = reason, kind, province
 
+    def __reduce__(self) -> tuple[type[Refused], tuple[str, MessageKind, str | None]]:
+        return Refused, (self.reason, self.kind, self.province)  # it crosses from the worker process
+
 
 def ingest(engine: Engine, raw: bytes, source: str, config: IntakeConfig, now: datetime) -> Outcome:
-    """Store the bytes, then process them unless they were seen before."""
+    """Store the bytes, then process them unless they were seen before.
+
+    Only the headers are read before the bytes are stored (within the size limits): a message whose
+    body cannot be read, or takes too long to, is kept and quarantined, never fetched again."""
     try:
-        walked: Walked | None = walk(raw)
+        envelope: Envelope | None = read_envelope(raw)
     except MailUnreadable:
-        walked = None
-    envelope = walked.envelope if walked else None
+        envelope = None
     stored = inbox.store(
         engine,
         raw,
@@ -90,7 +103,7 @@ def ingest(engine: Engine, raw: bytes, source: str, config: IntakeConfig, now: d
     )
     message = stored.message
     if stored.started:
-        return process(engine, message.id or 0, config, now, source, walked=walked, counted=True)
+        return process(engine, message.id or 0, config, now, source, raw=raw, counted=True)
     if message.state in ("received", "processing") and message.outcome is None:
         return process(engine, message.id or 0, config, now, source)
     reason = message.reason if message.outcome == "duplicate" else f"与第 {message.id} 号邮件内容相同"
@@ -117,7 +130,7 @@ def process(
     now: datetime,
     source: str,
     *,
-    walked: Walked | None = None,
+    raw: bytes | None = None,
     counted: bool = False,
 ) -> Outcome:
     """Apply the message, counting each attempt before it starts; quarantine it when the attempts run out.
@@ -130,12 +143,11 @@ def process(
         if attempts > config.max_attempts:
             return _quarantine(engine, message_pk, source, Refused(f"处理失败 {attempts - 1} 次，已隔离"))
         try:
-            return _apply_message(engine, message_pk, config, now, source, walked)
+            return _apply_message(engine, message_pk, config, now, source, raw)
         except Refused as refused:
             return _quarantine(engine, message_pk, source, refused)
         except Exception as error:  # one poison message must never stop intake
             log.exception("message %s failed on attempt %s", message_pk, attempts)
-            walked = None
             if attempts >= config.max_attempts:
                 reason = f"处理出错 {attempts} 次，已隔离：{type(error).__name__}: {error}"[:400]
                 return _quarantine(engine, message_pk, source, Refused(reason))
@@ -158,19 +170,30 @@ def _quarantine(engine: Engine, message_pk: int, source: str, refused: Refused) 
 
 
 def _apply_message(
-    engine: Engine, message_pk: int, config: IntakeConfig, now: datetime, source: str, walked: Walked | None
+    engine: Engine, message_pk: int, config: IntakeConfig, now: datetime, source: str, raw: bytes | None
 ) -> Outcome:
     with session_scope(engine) as session:
-        # the raw bytes are loaded only when they must be walked again (a retry, a resumed message)
-        lazy_raw = inbox.WITHOUT_RAW if walked else ()
+        # the raw bytes are loaded only when the caller does not hold them (a retry, a resumed message)
+        lazy_raw = inbox.WITHOUT_RAW if raw is not None else ()
         message = session.get(InboundMessage, message_pk, options=lazy_raw)
         assert message is not None
-        try:
-            walked = walked or walk(message.raw)
-        except MailUnreadable as error:
-            raise Refused(f"邮件无法解析：{error.reason}") from error
-        parsed = _parse_tables(walked, config)
+        walked, parsed = read_message(raw if raw is not None else message.raw, config)
         return _apply_parsed(session, message, walked, parsed, config, now, source)
+
+
+def read_message(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
+    """Everything read from the untrusted bytes: in the worker process when there is one."""
+    if config.sandbox is not None:
+        return config.sandbox.read(raw, config)
+    return read_here(raw, config)
+
+
+def read_here(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
+    try:
+        walked = walk(raw)
+    except MailUnreadable as error:
+        raise Refused(f"邮件无法解析：{error.reason}") from error
+    return walked, _parse_tables(walked, config)
 
 
 def _parse_tables(walked: Walked, config: IntakeConfig) -> list[ParsedTable]:

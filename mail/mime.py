@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from email.message import Message
+from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 from zoneinfo import ZoneInfo
@@ -127,6 +128,8 @@ def parse_message(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> Message:
         msg = email.message_from_bytes(data, policy=compat32)
     except RecursionError as exc:
         raise MailUnreadable("邮件的多部分结构嵌套过深，无法解析") from exc
+    except MemoryError:
+        raise  # over the reader's memory limit: the reader says so, not "broken"
     except Exception as exc:  # the parser is meant never to raise; be sure of it
         raise MailUnreadable("邮件结构损坏，无法解析") from exc
     if not msg.keys():
@@ -159,6 +162,23 @@ def _check_parsed_headers(msg: Message, limits: MailLimits) -> None:
     if sum(len(field) + 2 for field in fields) > limits.max_header_block:
         raise MailTooLarge(f"转发的邮件头超过 {limits.max_header_block // KiB} KB")
     _check_fields(fields, limits, "转发的邮件头")
+
+
+def read_envelope(
+    raw: bytes, *, local_tz: tzinfo = DEFAULT_TZ, limits: MailLimits = DEFAULT_LIMITS
+) -> Envelope:
+    """The envelope from the headers alone, within the limits: enough to store a message before its
+    body is read (by `walk`, perhaps in a worker process)."""
+    if not isinstance(raw, bytes | bytearray):
+        raise MailUnreadable("邮件内容不是字节串")
+    if len(raw) > limits.max_message_bytes:
+        raise MailTooLarge(f"邮件超过 {limits.max_message_bytes // MiB} MB")
+    data = bytes(raw).removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n\t ")
+    check_header_sizes(data, limits)
+    msg = BytesHeaderParser(policy=compat32).parsebytes(data, headersonly=True)
+    if not msg.keys():
+        raise MailUnreadable("没有邮件头，不是邮件")
+    return envelope_of(msg, local_tz=local_tz)
 
 
 def walk(raw: bytes, *, local_tz: tzinfo = DEFAULT_TZ, limits: MailLimits = DEFAULT_LIMITS) -> Walked:
