@@ -25,7 +25,8 @@ def sandbox() -> Iterator[Sandbox]:
 
 def test_a_message_over_the_memory_limit_is_quarantined_once(sqlite_engine: Engine, sandbox: Sandbox) -> None:
     config = replace(CONFIG, sandbox=sandbox)
-    cells = "<table>" + ("<tr><td>" + "汉" * 30 + "<td>" + "汉" * 30) * 120_000 + "</table>"  # under every cap
+    # under every size cap, over the memory limit
+    cells = "<table>" + ("<tr><td>" + "汉" * 30 + "<td>" + "汉" * 30) * 120_000 + "</table>"
     bomb = build_message(
         sender=SD, to="bot@example.cn", subject="名录", date=at("2021-10-25T14:00"), html_body=cells
     )
