@@ -271,7 +271,7 @@ def _apply_parsed(
     named = _named_province(walked, parsed)
     envelope = walked.envelope
     if envelope.sender is None and envelope.sender_problem:
-        raise Refused(f"发件人无法确定：{envelope.sender_problem}", kind, named)
+        raise Refused(f"无发件人：{envelope.sender_problem}", kind, named)
     verdict = judge(config.senders, envelope.sender, kind, named)
     if not verdict.trusted:
         raise Refused(verdict.reason or "发件人不可信", kind, named)  # its province's officers see it
