@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from bot.provinces import canonical_province
 from bot.telling import Telling
+from mail.authn import SenderAuth
 from mail.trust import Senders
 
 Security = Literal["ssl", "starttls", "none"]
@@ -35,6 +36,10 @@ class SendersConfig(BaseModel):
     ncsc: list[str] = Field(default_factory=lambda: ["registry@ccersc.org.cn", "registry@ccer-sc.org.cn"])
     provinces: dict[str, list[str]] = Field(default_factory=dict)
     registry: list[str] = Field(default_factory=list)  # the national registry (中碳登): offset operations
+    # the receiving server's name in its Authentication-Results headers; unset: From is believed as written
+    authserv_id: str | None = None
+    # sender domains whose mail systems cannot pass DMARC or DKIM, accepted on their From line alone
+    unauthenticated_domains: list[str] = Field(default_factory=list)
 
 
 class TelegramConfig(BaseModel):
@@ -157,6 +162,12 @@ class Settings(BaseSettings):
     officers: list[OfficerConfig] = Field(default_factory=list)
     groups: list[GroupConfig] = Field(default_factory=list)
     mail_folder: str | None = None  # intake from a folder when there is no IMAP
+    # a contact address changed by a roster is used to bind a chat by email only once an officer has
+    # confirmed it (/confirm_contact) or after this many days
+    contact_confirm_days: int = Field(default=7, ge=0)
+    # `run` reads each message in a worker process: past these it is stopped and quarantined
+    read_memory_mb: int = Field(default=2048, ge=256)
+    read_timeout_s: float = Field(default=120.0, gt=0)
 
     @classmethod
     def settings_customise_sources(
@@ -183,7 +194,8 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     def trusted_senders(self) -> Senders:
-        return Senders.build(self.senders.ncsc, self.senders.provinces, self.senders.registry)
+        auth = SenderAuth.build(self.senders.authserv_id, self.senders.unauthenticated_domains)
+        return Senders.build(self.senders.ncsc, self.senders.provinces, self.senders.registry, auth)
 
 
 SECRETS = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from bot.config import Settings, load_settings
 from bot.telling import Telling
 from compliance.cycle import Cycle, current_cycle, load_cycle, with_overrides
 from mail.intake import IntakeConfig
+from mail.sandbox import MiB, Sandbox
 from storage.engine import DatabaseError, make_engine
 from storage.migrate import ensure_current
 
@@ -78,10 +79,25 @@ class AppContext:
         url = self.settings.database_url
         return make_engine(url, create_directory=url == Settings.model_fields["database_url"].default)
 
-    def intake_config(self) -> IntakeConfig:
+    @cached_property
+    def sandbox(self) -> Sandbox:
+        """One worker process for the service's intake, started with the first message it reads."""
+        return Sandbox(memory_bytes=self.settings.read_memory_mb * MiB, wall_s=self.settings.read_timeout_s)
+
+    def intake_config(self, *, sandboxed: bool = False) -> IntakeConfig:
+        """sandboxed: untrusted bytes are read in the worker process (the service, where chat, scheduler
+        and sender share the process with intake); the one-shot commands read them in place."""
         return IntakeConfig(
-            senders=self.settings.trusted_senders(), tz=self.tz, earliest=self.cycle.window_opens
+            senders=self.settings.trusted_senders(),
+            tz=self.tz,
+            earliest=self.cycle.window_opens,
+            contact_wait=timedelta(days=self.settings.contact_confirm_days),
+            sandbox=self.sandbox if sandboxed else None,
         )
+
+    def close_sandbox(self) -> None:
+        if "sandbox" in self.__dict__:
+            self.sandbox.close()
 
     def now(self) -> datetime:
         return datetime.now(self.tz)

@@ -207,6 +207,7 @@ async def serve(ctx: AppContext, stop: asyncio.Event, announce: Callable[[str], 
     else:
         announce("未运行：发件箱发送（没有可用的渠道：提醒留在发件箱中）")
     _intake(service, announce)
+    _warn_unauthenticated(ctx.settings, announce)
     _schedule(service, announce)
     try:
         await stop.wait()
@@ -214,7 +215,18 @@ async def serve(ctx: AppContext, stop: asyncio.Event, announce: Callable[[str], 
         await _shutdown(service, bot)
         if http is not None:
             await http.close()
+        ctx.close_sandbox()
     return service
+
+
+def _warn_unauthenticated(settings: Settings, announce: Callable[[str], None]) -> None:
+    if settings.senders.authserv_id:
+        announce(f"运行：发件人验证（只认 {settings.senders.authserv_id} 写下的 Authentication-Results）")
+        return
+    announce(
+        "警告：未配置 [senders] authserv_id，发件人只凭 From 行认定："
+        "任何能伪造 From 的人都能改动数据（见 README「Running it in production」）"
+    )
 
 
 def _groups(
@@ -328,7 +340,9 @@ def _imap(service: Service) -> Coroutine[Any, Any, None]:
 
     ctx = service.ctx
     intake = ImapIntake(imap_settings(ctx.settings))
-    return intake.run(ctx.engine, ctx.intake_config(), service.stop, ctx.now, _on_outcome(service))
+    return intake.run(
+        ctx.engine, ctx.intake_config(sandboxed=True), service.stop, ctx.now, _on_outcome(service)
+    )
 
 
 def imap_settings(settings: Settings) -> ImapSettings:
@@ -393,7 +407,9 @@ def _take_folder(ctx: AppContext, folder: Path, seen: dict[Path, tuple[float, in
         stat = path.stat()
         if seen.get(path) == (stat.st_mtime, stat.st_size) or stat.st_mtime > settled_before:
             continue  # taken already, or still being written
-        outcome = ingest(ctx.engine, path.read_bytes(), str(path), ctx.intake_config(), ctx.now())
+        outcome = ingest(
+            ctx.engine, path.read_bytes(), str(path), ctx.intake_config(sandboxed=True), ctx.now()
+        )
         with session_scope(ctx.engine) as session:
             enqueue_receipt(
                 session, outcome, ctx.now(), ctx.settings.lang, senders=ctx.settings.trusted_senders()

@@ -14,10 +14,15 @@ from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
-from compliance.names import account_key, name_key
+from compliance.divisions import province_of_code
+from compliance.names import name_key
+from mail.contact_notice import announce_changes
 from mail.cycles import RosterFigures, message_cycle, roster_figures
 from mail.operation_keys import rekey_matched
+from mail.province_claims import Claim, alert_claims
+from mail.record_keys import cancellation_key, rekeyed, same_day_parts
 from mail.records import ApplicationRecord, CancellationRecord, ProjectLine, RosterRecord, RowError
+from storage.contacts import DEFAULT_CONFIRM_DAYS, changes_of
 from storage.models import ApplicationLine, OffsetOperation, RosterEntry, RosterYear, Unit, WeeklySnapshot
 from storage.models import CancellationRecord as CancellationRow
 from storage.units import UnitFields, UnitIndex, upsert_units
@@ -31,6 +36,7 @@ class Applied:
     errors: list[RowError] = field(default_factory=list)
     new_units: list[int] = field(default_factory=list)
     superseded: bool = False
+    note: str | None = None  # what the receipt says when nothing was applied on purpose
 
 
 @dataclass(frozen=True)
@@ -41,8 +47,10 @@ class Context:
     now: datetime
     earliest: datetime | None = None  # nothing done before this instant belongs to the cycle
     obligations: tuple[str, ...] = ()  # the obligation years the message's column headers name
+    contact_wait: timedelta = timedelta(days=DEFAULT_CONFIRM_DAYS)  # a changed address waits this long
 
 
+EMPTY_SUMMARY = "汇总表中没有任何申请行，未作任何更改（各单位保留原有申请）"
 REPORT_SKEW = timedelta(days=1)  # a list may be dated by a clock a little ahead of the mail server's
 
 
@@ -53,17 +61,26 @@ def _foreign(record_province: str | None, ctx: Context) -> bool:
 def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context) -> Applied:
     index, applied = UnitIndex.load(session), Applied()
     accepted: list[tuple[RosterRecord, UnitFields, list[RosterFigures]]] = []
+    claims: list[Claim] = []
     for record in records:
         province = record.province or ctx.province
         code = record.code or _code_by_name(session, index, record.name)
         held = index.province(index.match(code, None, None) or 0) if code else None
         figures = roster_figures(record, ctx.known_at)
+        division = province_of_code(code)
         if isinstance(figures, str):
             applied.errors.append(RowError(record.row, f"第{record.row}行：{figures}"))
-        elif _foreign(record.province, ctx) or _foreign(held, ctx) or province is None:
+        elif division is not None and province is not None and division != province:
+            # the code names its province: a blank or wrong province cell cannot claim another's unit
+            applied.errors.append(
+                RowError(record.row, _division_error(record.row, record.name, code, division))
+            )
+        elif _foreign(record.province, ctx) or province is None or (_foreign(held, ctx) and division is None):
             applied.errors.append(
                 RowError(record.row, f"第{record.row}行：{record.name} 不属于{ctx.province}")
             )
+            if held and province and code and held != province:  # no code can decide: both are told
+                claims.append(Claim(code, record.name, held, province, None))
         elif code is None:
             applied.errors.append(
                 RowError(record.row, f"第{record.row}行：{record.name} 缺少统一社会信用代码")
@@ -71,8 +88,13 @@ def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context
         else:
             fields = UnitFields(code, province, record.name, record.account_no, record.contact_email)
             accepted.append((record, fields, figures))
+            if held and held != province:  # taken first by another province; the code says it is this one's
+                claims.append(Claim(code, record.name, held, province, province))
+    alert_claims(session, claims, ctx.now)
     known = set(index.by_kind["code"])
+    changed = changes_of(session, [(f.code, f.contact_email) for _, f, _ in accepted])
     ids = upsert_units(session, index, [fields for _, fields, _ in accepted], ctx.now)
+    announce_changes(session, changed, ctx.message_pk, ctx.known_at, ctx.contact_wait, ctx.now)
     applied.new_units = sorted({ids[f.code] for _, f, _ in accepted if f.code not in known})
     entries = [
         (_roster_row(record, fields, ids[fields.code], ctx, cycle), cycle)
@@ -84,6 +106,10 @@ def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context
     if index.added:  # a new unit, or a new name or account of a known one
         rematch(session, index, ctx.known_at)
     return applied
+
+
+def _division_error(row: int, name: str, code: str | None, division: str) -> str:
+    return f"第{row}行：{name} 的统一社会信用代码 {code} 由{division}登记，不属于本省"
 
 
 def _roster_row(
@@ -140,13 +166,21 @@ def rematch(session: Session, index: UnitIndex, known_at: datetime) -> None:
         line.unit_id = index.match(line.code, line.name, None)
         if line.unit_id is not None:
             line.matched_at = known_at
-    for row in session.exec(select(CancellationRow).where(col(CancellationRow.unit_id).is_(None))):
+    for row in list(session.exec(select(CancellationRow).where(col(CancellationRow.unit_id).is_(None)))):
         unit_id = index.match(row.code, row.holder_name, row.account_no)
         if unit_id is None:
             continue
         unit = session.get(Unit, unit_id)
         if unit is not None and (row.province is None or row.province == unit.province):
             row.unit_id, row.province, row.matched_at = unit_id, unit.province, known_at
+            key = rekeyed(row.natural_key, unit_id)
+            if key == row.natural_key:
+                continue
+            taken = session.exec(select(CancellationRow.id).where(CancellationRow.natural_key == key)).first()
+            if taken is None:
+                row.natural_key = key
+            else:  # the same record came again, by the unit's code: that one counts, once
+                session.delete(row)
     for operation in list(
         session.exec(select(OffsetOperation).where(col(OffsetOperation.unit_id).is_(None)))
     ):
@@ -173,6 +207,10 @@ def apply_weekly(
     assert ctx.province is not None
     if not records and (refused or refused_rows):
         return applied
+    # A header and nothing under it is a mistake, never "every application withdrawn": its date is kept
+    # (an older summary arriving later is still superseded) and every unit keeps what it had.
+    empty = not records
+    applied.note = EMPTY_SUMMARY if empty else None
     cycle = message_cycle(ctx.obligations, ctx.known_at).name
     previous = _snapshot_before(session, ctx.province, as_of, cycle)
     newest = _newest_as_of(session, ctx.province, cycle)
@@ -196,6 +234,12 @@ def apply_weekly(
             )
             continue
         unit_id = index.match(record.code, record.name, None)
+        division = province_of_code(record.code)
+        if _foreign(division, ctx):  # the code was issued in another province
+            applied.errors.append(
+                RowError(record.row, _division_error(record.row, record.name, record.code, division or ""))
+            )
+            continue
         if _foreign(index.province(unit_id) if unit_id else None, ctx):  # another province's unit
             applied.errors.append(
                 RowError(record.row, f"第{record.row}行：{record.name} 不属于{ctx.province}")
@@ -204,7 +248,7 @@ def apply_weekly(
         lines += [_line_row(snapshot.id or 0, unit_id, record, line) for line in record.lines]
         applied.rows += 1
     kept = {index.match(code, name, None) for code, name in refused} - {None}
-    lines += _carried_over(session, previous, kept, snapshot.id or 0)
+    lines += _carried_over(session, previous, None if empty else kept, snapshot.id or 0)
     _insert(session, ApplicationLine, lines)
     return applied
 
@@ -227,13 +271,14 @@ def _snapshot_before(session: Session, province: str, as_of: date, cycle: str) -
 
 
 def _carried_over(
-    session: Session, previous: WeeklySnapshot | None, unit_ids: set[int | None], snapshot_id: int
+    session: Session, previous: WeeklySnapshot | None, unit_ids: set[int | None] | None, snapshot_id: int
 ) -> list[dict[str, object]]:
-    if previous is None or not unit_ids:
+    """The previous snapshot's lines of these units (None: of every unit, matched or not)."""
+    if previous is None or unit_ids == set():
         return []
-    query = select(ApplicationLine).where(
-        ApplicationLine.snapshot_id == previous.id, col(ApplicationLine.unit_id).in_(list(unit_ids))
-    )
+    query = select(ApplicationLine).where(ApplicationLine.snapshot_id == previous.id)
+    if unit_ids is not None:
+        query = query.where(col(ApplicationLine.unit_id).in_(list(unit_ids)))
     return [
         {**line.model_dump(exclude={"id", "snapshot_id"}), "snapshot_id": snapshot_id}
         for line in session.exec(query)
@@ -266,12 +311,9 @@ def _insert(session: Session, table: type[SQLModel], rows: list[dict[str, object
         session.execute(insert(table.__table__), rows)  # type: ignore[attr-defined]
 
 
-def natural_key(record: CancellationRecord) -> str:
-    """The same serial range is the same record; without serials: unit, project, time and quantity."""
-    if record.serial_from or record.serial_to:
-        return f"serial:{record.serial_from or ''}-{record.serial_to or ''}"
-    who = record.code or name_key(record.holder_name) or account_key(record.account_no or "")
-    return f"record:{who}|{record.project_no or ''}|{record.cancelled_at.isoformat()}|{record.quantity_t}"
+def natural_key(record: CancellationRecord, unit_id: int | None = None) -> str:
+    """The same serial range is the same record; without serials: unit, project, day and quantity."""
+    return cancellation_key(record, unit_id)
 
 
 def apply_cancellations(
@@ -282,7 +324,8 @@ def apply_cancellations(
     rows = []
     for record in records:
         unit_id = index.match(record.code, record.holder_name, record.account_no)
-        unit_province = index.province(unit_id) if unit_id is not None else None
+        division = province_of_code(record.code)
+        unit_province = (index.province(unit_id) if unit_id is not None else None) or division
         if unit_province is not None and ctx.province and unit_province != ctx.province:
             applied.errors.append(
                 RowError(record.row, f"第{record.row}行：{record.holder_name} 不属于{ctx.province}")
@@ -313,7 +356,7 @@ def _cancellation_row(
     record: CancellationRecord, ctx: Context, unit_id: int | None, province: str | None
 ) -> dict[str, object]:
     return {
-        "natural_key": natural_key(record),
+        "natural_key": natural_key(record, unit_id),
         "message_pk": ctx.message_pk,
         "known_at": ctx.known_at,
         "province": province,
@@ -334,11 +377,38 @@ def _cancellation_row(
     }
 
 
+def _without_same_day_repeats(session: Session, rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """A record given with its day only is the same as one of that day with a time, and the reverse;
+    two different times of one day are two records."""
+    kept: list[dict[str, object]] = []
+    times: dict[str, set[str]] = {}
+    for row in rows:
+        parts = same_day_parts(str(row["natural_key"]))
+        if parts is None:
+            kept.append(row)
+            continue
+        loose, clock = parts
+        if loose not in times:
+            query = select(CancellationRow.natural_key).where(
+                col(CancellationRow.natural_key).startswith(loose + "|", autoescape=True)
+            )
+            times[loose] = {key.rpartition("|")[2] for key in session.exec(query)}
+        seen = times[loose]
+        if clock in seen or (seen and (clock == "" or "" in seen)):
+            continue
+        seen.add(clock)
+        kept.append(row)
+    return kept
+
+
 def _insert_new(session: Session, rows: list[dict[str, object]]) -> int:
     """Insert the records whose natural key is new, in one statement; repeats are counted once."""
     if not rows:  # an empty executemany would insert one row of defaults
         return 0
     unique = list({str(r["natural_key"]): r for r in reversed(rows)}.values())[::-1]  # first of each key
+    unique = _without_same_day_repeats(session, unique)
+    if not unique:
+        return 0
     dialect = session.get_bind().dialect.name
     insert_new = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (

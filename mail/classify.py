@@ -10,10 +10,7 @@ from mail.vocab import text_key, vocab
 
 def kind_from_subject(subject: str) -> MessageKind | None:
     key = text_key(subject)
-    for pattern, kind in vocab().subject_rules:
-        if pattern.search(key):
-            return kind
-    return None
+    return next((rule.kind for rule in vocab().subject_rules if rule.holds(key)), None)
 
 
 @lru_cache(maxsize=1 << 14)

@@ -180,8 +180,13 @@ def _word_bytes(encoding: str, payload: str) -> bytes | None:
         return None
 
 
+_Q_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
+_QUOTED_PAIR = re.compile(r'(?<![\udc81-\udcfe])\\(["\\])')
+_PATH_SEPARATOR = re.compile(r"[\\/]")
+
+
 def _unquote_q(raw: bytes) -> bytes:
-    return re.sub(rb"=([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), raw)
+    return _Q_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
 
 
 def parse_params(raw: str) -> dict[str, str]:
@@ -226,7 +231,7 @@ def _unquote(value: str) -> str:
         end = value.rfind('"')
         inner = value[1:end] if end > 0 else value[1:]
         # Only \" and \\ are unescaped: mailers write Windows paths with bare backslashes.
-        return re.sub(r'(?<![\udc81-\udcfe])\\(["\\])', r"\1", inner)
+        return _QUOTED_PAIR.sub(r"\1", inner)
     return value.strip('"')
 
 
@@ -265,5 +270,5 @@ def _rfc2231(params: dict[str, str], key: str) -> str | None:
 
 def _clean_name(value: str) -> str | None:
     # A path in a file name is never meant: keep its last component only.
-    name = re.split(r"[\\/]", value.strip())[-1].strip().strip('"').strip()
+    name = _PATH_SEPARATOR.split(value.strip())[-1].strip().strip('"').strip()
     return name or None

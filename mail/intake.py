@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -18,7 +19,7 @@ from sqlmodel import Session
 
 from mail import apply, operations
 from mail.classify import kind_from_subject, province_from_text
-from mail.mime import Attachment, MailUnreadable, Walked, walk
+from mail.mime import Attachment, Envelope, MailUnreadable, Walked, read_envelope, walk
 from mail.records import MessageKind, ParsedTable, Record, RowError
 from mail.refusals import no_table_reason
 from mail.rows import parse_table, snapshot_date
@@ -26,6 +27,7 @@ from mail.sniff import sniff
 from mail.tables import Limits, Table, TableUnreadable, read_tables, tables_from_html
 from mail.trust import Senders, judge
 from storage import inbox
+from storage.contacts import DEFAULT_CONFIRM_DAYS
 from storage.engine import session_scope
 from storage.models import InboundMessage
 from templates import label
@@ -41,6 +43,12 @@ REQUIRED_COLUMNS: dict[str, str] = {
 }
 
 
+class Reader(Protocol):
+    """Reads a message's bytes somewhere else (mail.sandbox.Sandbox: a worker process)."""
+
+    def read(self, raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]: ...
+
+
 @dataclass(frozen=True)
 class IntakeConfig:
     senders: Senders
@@ -48,6 +56,8 @@ class IntakeConfig:
     limits: Limits = field(default_factory=Limits)
     max_attempts: int = inbox.MAX_ATTEMPTS
     earliest: datetime | None = None  # the cycle's start: a cancellation dated before it is a row error
+    contact_wait: timedelta = timedelta(days=DEFAULT_CONFIRM_DAYS)  # a changed contact address waits
+    sandbox: Reader | None = None  # reads untrusted bytes in a worker process; None: in this one
 
 
 @dataclass
@@ -73,14 +83,19 @@ class Refused(Exception):
         super().__init__(reason)
         self.reason, self.kind, self.province = reason, kind, province
 
+    def __reduce__(self) -> tuple[type[Refused], tuple[str, MessageKind, str | None]]:
+        return Refused, (self.reason, self.kind, self.province)  # it crosses from the worker process
+
 
 def ingest(engine: Engine, raw: bytes, source: str, config: IntakeConfig, now: datetime) -> Outcome:
-    """Store the bytes, then process them unless they were seen before."""
+    """Store the bytes, then process them unless they were seen before.
+
+    Only the headers are read before the bytes are stored (within the size limits): a message whose
+    body cannot be read, or takes too long to, is kept and quarantined, never fetched again."""
     try:
-        walked: Walked | None = walk(raw)
+        envelope: Envelope | None = read_envelope(raw)
     except MailUnreadable:
-        walked = None
-    envelope = walked.envelope if walked else None
+        envelope = None
     stored = inbox.store(
         engine,
         raw,
@@ -93,7 +108,7 @@ def ingest(engine: Engine, raw: bytes, source: str, config: IntakeConfig, now: d
     )
     message = stored.message
     if stored.started:
-        return process(engine, message.id or 0, config, now, source, walked=walked, counted=True)
+        return process(engine, message.id or 0, config, now, source, raw=raw, counted=True)
     if message.state in ("received", "processing") and message.outcome is None:
         return process(engine, message.id or 0, config, now, source)
     reason = message.reason if message.outcome == "duplicate" else f"与第 {message.id} 号邮件内容相同"
@@ -120,7 +135,7 @@ def process(
     now: datetime,
     source: str,
     *,
-    walked: Walked | None = None,
+    raw: bytes | None = None,
     counted: bool = False,
 ) -> Outcome:
     """Apply the message, counting each attempt before it starts; quarantine it when the attempts run out.
@@ -133,12 +148,11 @@ def process(
         if attempts > config.max_attempts:
             return _quarantine(engine, message_pk, source, Refused(f"处理失败 {attempts - 1} 次，已隔离"))
         try:
-            return _apply_message(engine, message_pk, config, now, source, walked)
+            return _apply_message(engine, message_pk, config, now, source, raw)
         except Refused as refused:
             return _quarantine(engine, message_pk, source, refused)
         except Exception as error:  # one poison message must never stop intake
             log.exception("message %s failed on attempt %s", message_pk, attempts)
-            walked = None
             if attempts >= config.max_attempts:
                 reason = f"处理出错 {attempts} 次，已隔离：{type(error).__name__}: {error}"[:400]
                 return _quarantine(engine, message_pk, source, Refused(reason))
@@ -161,19 +175,30 @@ def _quarantine(engine: Engine, message_pk: int, source: str, refused: Refused) 
 
 
 def _apply_message(
-    engine: Engine, message_pk: int, config: IntakeConfig, now: datetime, source: str, walked: Walked | None
+    engine: Engine, message_pk: int, config: IntakeConfig, now: datetime, source: str, raw: bytes | None
 ) -> Outcome:
     with session_scope(engine) as session:
-        # the raw bytes are loaded only when they must be walked again (a retry, a resumed message)
-        lazy_raw = inbox.WITHOUT_RAW if walked else ()
+        # the raw bytes are loaded only when the caller does not hold them (a retry, a resumed message)
+        lazy_raw = inbox.WITHOUT_RAW if raw is not None else ()
         message = session.get(InboundMessage, message_pk, options=lazy_raw)
         assert message is not None
-        try:
-            walked = walked or walk(message.raw)
-        except MailUnreadable as error:
-            raise Refused(f"邮件无法解析：{error.reason}") from error
-        parsed = _parse_tables(walked, config)
+        walked, parsed = read_message(raw if raw is not None else message.raw, config)
         return _apply_parsed(session, message, walked, parsed, config, now, source)
+
+
+def read_message(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
+    """Everything read from the untrusted bytes: in the worker process when there is one."""
+    if config.sandbox is not None:
+        return config.sandbox.read(raw, config)
+    return read_here(raw, config)
+
+
+def read_here(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
+    try:
+        walked = walk(raw)
+    except MailUnreadable as error:
+        raise Refused(f"邮件无法解析：{error.reason}") from error
+    return walked, _parse_tables(walked, config)
 
 
 def _parse_tables(walked: Walked, config: IntakeConfig) -> list[ParsedTable]:
@@ -256,9 +281,15 @@ def _apply_parsed(
 ) -> Outcome:
     kind = parsed[0].kind
     named = _named_province(walked, parsed)
-    verdict = judge(config.senders, walked.envelope.sender, kind, named)
+    envelope = walked.envelope
+    if envelope.sender is None and envelope.sender_problem:
+        raise Refused(f"无发件人：{envelope.sender_problem}", kind, named)
+    verdict = judge(config.senders, envelope.sender, kind, named)
     if not verdict.trusted:
         raise Refused(verdict.reason or "发件人不可信", kind, named)  # its province's officers see it
+    refusal = config.senders.auth.refusal(envelope.sender or "", envelope.auth_results)
+    if refusal is not None:
+        raise Refused(refusal, kind, named)
     ctx = apply.Context(
         message.id or 0,
         known_at(walked, now),
@@ -266,6 +297,7 @@ def _apply_parsed(
         now,
         config.earliest,
         tuple(dict.fromkeys(o for p in parsed for o in p.header_obligations)),
+        config.contact_wait,
     )
     records = [r for p in parsed for r in p.records]
     parse_errors = [e for p in parsed for e in p.row_errors]
@@ -275,6 +307,7 @@ def _apply_parsed(
     message.kind, message.province, message.trusted = kind, verdict.province or named, True
     message.state, message.outcome, message.rows_applied = "done", outcome, applied.rows
     message.row_errors = inbox.encode_row_errors([(e.row, e.reason) for e in errors])
+    message.reason = applied.note
     return Outcome(
         source,
         message.id,
@@ -305,6 +338,13 @@ def _apply_kind(
         refused = [unit for p in parsed for unit in p.refused_units]
         errors = sum(len(p.row_errors) for p in parsed)
         as_of = _snapshot_date(parsed, walked, ctx)
+        sent = (walked.envelope.date or ctx.known_at).astimezone(config.tz)
+        if as_of > sent.date() + apply.REPORT_SKEW:  # a typo would supersede every later summary
+            raise Refused(
+                f"截至日期 {as_of:%Y-%m-%d} 晚于邮件日期 {sent:%Y-%m-%d}，请核对后重新发送",
+                kind,
+                ctx.province,
+            )
         return apply.apply_weekly(session, records, ctx, as_of, refused, errors)  # type: ignore[arg-type]
     list_province = _named_province(walked, parsed) or config.senders.province_of_recipients(
         walked.envelope.to

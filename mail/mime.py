@@ -15,10 +15,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from email.message import Message
+from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
+from mail.authn import strict_mailbox
 from mail.decode import (
     as_text,
     decode_header_value,
@@ -36,7 +38,9 @@ MAX_DEPTH = 20
 _BODY_TYPES = ("text/plain", "text/html")
 # message/* parts that are reports, not forwarded mail.
 _NOT_FORWARDS = ("message/delivery-status", "message/disposition-notification", "message/external-body")
-_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# The look-behind starts a trial only where a run of address characters starts: "@aaaa…" is read once,
+# not once from each of its letters.
+_ADDRESS = re.compile(r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 
 
@@ -46,6 +50,25 @@ class MailUnreadable(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class MailTooLarge(MailUnreadable):
+    """The message, or a message forwarded inside it, is over a size limit: refused before it is read."""
+
+
+KiB, MiB = 1024, 1024 * 1024
+
+
+@dataclass(frozen=True)
+class MailLimits:
+    """What a message may hold before it is refused unread: nothing outside these is ever parsed."""
+
+    max_message_bytes: int = 40 * MiB  # the 20 MB attachment limit, base64-encoded, and some
+    max_header_field: int = 32 * KiB  # one header with its folded lines (a long To list is ~10 KB)
+    max_header_block: int = 128 * KiB  # all the headers of one message, forwarded ones each on their own
+
+
+DEFAULT_LIMITS = MailLimits()
 
 
 @dataclass(frozen=True)
@@ -63,6 +86,8 @@ class Envelope:
     cc: tuple[str, ...]
     subject: str
     date: datetime | None  # aware
+    sender_problem: str | None = None  # why From gave no sender (none, two, a name without an address)
+    auth_results: tuple[str, ...] = ()  # Authentication-Results headers, as written
 
 
 @dataclass(frozen=True)
@@ -77,6 +102,7 @@ class Walked:
 @dataclass
 class _Found:
     local_tz: tzinfo
+    limits: MailLimits
     attachments: list[Attachment] = field(default_factory=list)
     html: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
@@ -86,18 +112,24 @@ class _Found:
 PLAUSIBLE_YEARS = (2000, 2100)  # a Date header outside these years is taken as missing
 
 
-def parse_message(raw: bytes) -> Message:
-    """Parse leniently; raise MailUnreadable only when no header at all can be found."""
+def parse_message(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> Message:
+    """Parse leniently; raise MailUnreadable only when no header at all can be found, MailTooLarge
+    when the bytes or the headers are over the limits (checked before anything is parsed)."""
     if not isinstance(raw, bytes | bytearray):
         raise MailUnreadable("邮件内容不是字节串")
+    if len(raw) > limits.max_message_bytes:
+        raise MailTooLarge(f"邮件超过 {limits.max_message_bytes // MiB} MB")
     # Saved .eml files sometimes start with a byte-order mark or blank lines, which would end the headers.
     data = bytes(raw).removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n\t ")
     if not data:
         raise MailUnreadable("邮件为空")
+    check_header_sizes(data, limits)
     try:
         msg = email.message_from_bytes(data, policy=compat32)
     except RecursionError as exc:
         raise MailUnreadable("邮件的多部分结构嵌套过深，无法解析") from exc
+    except MemoryError:
+        raise  # over the reader's memory limit: the reader says so, not "broken"
     except Exception as exc:  # the parser is meant never to raise; be sure of it
         raise MailUnreadable("邮件结构损坏，无法解析") from exc
     if not msg.keys():
@@ -105,9 +137,53 @@ def parse_message(raw: bytes) -> Message:
     return msg
 
 
-def walk(raw: bytes, *, local_tz: tzinfo = DEFAULT_TZ) -> Walked:
-    msg = parse_message(raw)
-    found = _Found(local_tz)
+def check_header_sizes(data: bytes, limits: MailLimits = DEFAULT_LIMITS) -> None:
+    """Each header field and the whole header block within the limits, by one pass over the block."""
+    head = data[: limits.max_header_block + 4]
+    ends = [at for at in (head.find(b"\n\n"), head.find(b"\n\r\n")) if at >= 0]
+    end = min(ends) + 1 if ends else len(head)
+    if end > limits.max_header_block:
+        raise MailTooLarge(f"邮件头超过 {limits.max_header_block // KiB} KB")
+    _check_fields(head[:end].splitlines(), limits, "邮件头")
+
+
+def _check_fields(lines: list[bytes] | list[str], limits: MailLimits, where: str) -> None:
+    size = 0
+    for line in lines:
+        folded = line[:1] in (b" ", b"\t", " ", "\t")
+        size = size + len(line) if folded else len(line)
+        if size > limits.max_header_field:
+            raise MailTooLarge(f"{where}中有一项超过 {limits.max_header_field // KiB} KB")
+
+
+def _check_parsed_headers(msg: Message, limits: MailLimits) -> None:
+    """A message forwarded inline was parsed with its container: its headers are measured before use."""
+    fields = [f"{key}: {value}" for key, value in msg.raw_items()]
+    if sum(len(field) + 2 for field in fields) > limits.max_header_block:
+        raise MailTooLarge(f"转发的邮件头超过 {limits.max_header_block // KiB} KB")
+    _check_fields(fields, limits, "转发的邮件头")
+
+
+def read_envelope(
+    raw: bytes, *, local_tz: tzinfo = DEFAULT_TZ, limits: MailLimits = DEFAULT_LIMITS
+) -> Envelope:
+    """The envelope from the headers alone, within the limits: enough to store a message before its
+    body is read (by `walk`, perhaps in a worker process)."""
+    if not isinstance(raw, bytes | bytearray):
+        raise MailUnreadable("邮件内容不是字节串")
+    if len(raw) > limits.max_message_bytes:
+        raise MailTooLarge(f"邮件超过 {limits.max_message_bytes // MiB} MB")
+    data = bytes(raw).removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n\t ")
+    check_header_sizes(data, limits)
+    msg = BytesHeaderParser(policy=compat32).parsebytes(data, headersonly=True)
+    if not msg.keys():
+        raise MailUnreadable("没有邮件头，不是邮件")
+    return envelope_of(msg, local_tz=local_tz)
+
+
+def walk(raw: bytes, *, local_tz: tzinfo = DEFAULT_TZ, limits: MailLimits = DEFAULT_LIMITS) -> Walked:
+    msg = parse_message(raw, limits)
+    found = _Found(local_tz, limits)
     _visit(msg, found, 0)
     return Walked(
         envelope=envelope_of(msg, local_tz=local_tz),
@@ -119,14 +195,16 @@ def walk(raw: bytes, *, local_tz: tzinfo = DEFAULT_TZ) -> Walked:
 
 
 def envelope_of(msg: Message, *, local_tz: tzinfo = DEFAULT_TZ) -> Envelope:
-    senders = _addresses(raw_headers(msg, "from")) or _addresses(raw_headers(msg, "sender"))
+    sender = strict_mailbox([as_text(raw) for raw in raw_headers(msg, "from")])
     return Envelope(
         message_id=_message_id(raw_header(msg, "message-id")),
-        sender=senders[0] if senders else None,
+        sender=sender.address,
         to=_addresses(raw_headers(msg, "to")),
         cc=_addresses(raw_headers(msg, "cc")),
         subject=decode_header_value(raw_header(msg, "subject")),
         date=_date(raw_header(msg, "date"), local_tz),
+        sender_problem=sender.problem,
+        auth_results=tuple(as_text(raw) for raw in raw_headers(msg, "authentication-results")),
     )
 
 
@@ -142,7 +220,7 @@ def _visit(part: Message, found: _Found, depth: int) -> None:
             if not isinstance(sub, Message):
                 continue
             if ctype.startswith("message/"):
-                _forwarded(_unwrap(part, sub), found, depth)
+                _forwarded(_unwrap(part, sub, found.limits), found, depth)
             else:
                 _visit(sub, found, depth + 1)
         return
@@ -152,11 +230,12 @@ def _visit(part: Message, found: _Found, depth: int) -> None:
 def _forwarded(inner: Message | None, found: _Found, depth: int) -> None:
     if inner is None:
         return
+    _check_parsed_headers(inner, found.limits)
     found.forwarded.append(envelope_of(inner, local_tz=found.local_tz))
     _visit(inner, found, depth + 1)
 
 
-def _unwrap(container: Message, inner: Message) -> Message | None:
+def _unwrap(container: Message, inner: Message, limits: MailLimits) -> Message | None:
     """A message/rfc822 part sent with a base64 or quoted-printable body (against the RFC, but seen)
     parses as a header-less message whose body is the encoded text: decode it and parse again."""
     cte = str(container.get("content-transfer-encoding", "")).strip().lower()
@@ -169,7 +248,9 @@ def _unwrap(container: Message, inner: Message) -> Message | None:
         return inner
     try:
         data = base64.b64decode(encoded) if cte == "base64" else quopri.decodestring(encoded)
-        return parse_message(data)
+        return parse_message(data, limits)
+    except MailTooLarge:
+        raise
     except (binascii.Error, ValueError):
         return None
 
@@ -188,8 +269,10 @@ def _leaf(part: Message, found: _Found, depth: int) -> None:
         return
     if _is_attached_mail(ctype, filename):
         try:
-            _forwarded(parse_message(data), found, depth)
+            _forwarded(parse_message(data, found.limits), found, depth)
             return
+        except MailTooLarge:
+            raise
         except MailUnreadable:
             pass  # not mail after all: keep it as an ordinary attachment
     if data or filename:

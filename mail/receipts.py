@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from mail.authn import AUTH_REFUSAL
 from mail.classify import province_from_text
 from mail.intake import Outcome
 from mail.trust import Senders
 from storage import access
-from storage.inbox import row_errors_of
-from storage.models import ChatBinding, InboundMessage
+from storage.inbox import WITHOUT_RAW, row_errors_of
+from storage.models import ChatBinding, InboundMessage, OutboxItem
 from storage.outbox import NewItem, enqueue
 from templates import render
 
@@ -52,7 +53,8 @@ def enqueue_receipt(
         return 0  # not finished, or a repeat that the first copy's receipt already answers
     if is_automatic(message.raw):
         return 0
-    if message.sender and (message.trusted or _configured(senders, message.sender)):
+    forged = (message.reason or "").startswith(AUTH_REFUSAL)  # the real owner of the address did not write
+    if message.sender and (message.trusted or (_configured(senders, message.sender) and not forged)):
         return enqueue(session, [_receipt(message, now, lang)], now)
     if message.state == "quarantined":
         return enqueue(session, _untrusted_alerts(session, message, now), now)
@@ -115,9 +117,79 @@ def _row_errors(message: InboundMessage) -> list[ListedError]:
     return listed
 
 
+def _province_of(message: InboundMessage) -> str | None:
+    return message.province or province_from_text(message.subject)
+
+
 def _untrusted_alerts(session: Session, message: InboundMessage, now: datetime) -> list[NewItem]:
-    province = message.province or province_from_text(message.subject)
+    """The first untrusted message of a province in an hour is told at once; the others of that hour
+    are collapsed into one digest sent when the hour ends, so a flood of forged mail is two alerts."""
+    province = _province_of(message)
     chats = access.officer_chats(session, province) if province else national_officer_chats(session)
+    start = _hour_of(message.received_at, now)
+    same_hour = _quarantined_in(session, province, start)
+    if not chats or not same_hour or same_hour[0].id == message.id:
+        return _single_alerts(chats, message, province, now)
+    rest = same_hour[1:]
+    if not all(_update_digest(session, chat, province, start, rest, now) for chat in chats):
+        return _single_alerts(chats, message, province, now)  # that hour's digest is gone: tell it alone
+    return []
+
+
+DIGEST_LISTED = 20
+
+
+def _hour_of(when: datetime, now: datetime) -> datetime:
+    return when.astimezone(now.tzinfo).replace(minute=0, second=0, microsecond=0)
+
+
+def _quarantined_in(session: Session, province: str | None, start: datetime) -> list[InboundMessage]:
+    query = (
+        select(InboundMessage)
+        .options(*WITHOUT_RAW)
+        .where(
+            InboundMessage.state == "quarantined",
+            col(InboundMessage.trusted).is_(False),
+            col(InboundMessage.received_at) >= start,
+            col(InboundMessage.received_at) < start + timedelta(hours=1),
+        )
+        .order_by(col(InboundMessage.id))
+    )
+    return [m for m in session.exec(query) if _province_of(m) == province]
+
+
+def _update_digest(
+    session: Session,
+    chat: ChatBinding,
+    province: str | None,
+    start: datetime,
+    listed: list[InboundMessage],
+    now: datetime,
+) -> bool:
+    """Write or rewrite the hour's digest while it waits; False when it has already gone out."""
+    key = f"officer|telegram:{chat.chat_id}|untrusted_digest|{province or '*'}|{start:%Y-%m-%dT%H}"
+    body = render(
+        "officer_mail_untrusted_digest",
+        chat.lang,
+        province=province,
+        hour=start,
+        total=len(listed),
+        messages=[
+            (m.id, m.sender or "", _one_line(m.subject), m.reason or "") for m in listed[:DIGEST_LISTED]
+        ],
+    )
+    item = NewItem(key, "officer", "telegram", str(chat.chat_id), "untrusted_digest", body)
+    enqueue(session, [item], now)
+    waiting = session.exec(select(OutboxItem).where(OutboxItem.key == key)).one()
+    if waiting.state != "pending":
+        return False
+    waiting.body, waiting.next_attempt_at = body, max(start + timedelta(hours=1), now)
+    return True
+
+
+def _single_alerts(
+    chats: list[ChatBinding], message: InboundMessage, province: str | None, now: datetime
+) -> list[NewItem]:
     return [
         NewItem(
             key=f"officer|telegram:{chat.chat_id}|untrusted_mail|{message.id}",

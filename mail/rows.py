@@ -381,7 +381,7 @@ def _roster(rows: Iterator[_Row], header: Header) -> tuple[list[Record], list[Ro
             allowances_due_t=due if due is not None else _sum(y.allowances_due_t for y in years),
             surrendered_t=surrendered if surrendered is not None else _sum(y.surrendered_t for y in years),
             complied=complied if complied is not None else _years_complied(years, statuses),
-            contact_email=row.text("contact_email"),
+            contact_email=_one_address(row),
             years=years,
             sector=row.status("sector", vocab().sector_words, "行业"),
         )
@@ -417,6 +417,15 @@ def _roster_year(row: _Row, obligation: str) -> RosterYear | None:
     )
     given = (year.allowances_due_t, year.surrendered_t, year.complied)
     return None if all(value is None for value in given) else year
+
+
+def _one_address(row: _Row) -> str | None:
+    """A contact cell names one mailbox: binding codes and reminders must not go to a second one."""
+    text = row.text("contact_email")
+    if text is not None and text.count("@") > 1:
+        row.problem(f"{row.label('contact_email')} {show(text)} 含有多个邮箱地址，只能填写一个")
+        return None
+    return text
 
 
 def _keep(row: _Row, record: Record, records: list[Record], errors: list[RowError]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from mail.authn import SenderAuth
 from mail.records import MessageKind
 
 
@@ -13,15 +14,21 @@ class Senders:
     ncsc: frozenset[str] = frozenset()
     provinces: Mapping[str, frozenset[str]] = field(default_factory=dict)
     registry: frozenset[str] = frozenset()  # the national registry (中碳登): offset-operation lists
+    auth: SenderAuth = field(default_factory=SenderAuth)  # how a From line is proven; unset: believed
 
     @classmethod
     def build(
-        cls, ncsc: Iterable[str], provinces: Mapping[str, Iterable[str]], registry: Iterable[str] = ()
+        cls,
+        ncsc: Iterable[str],
+        provinces: Mapping[str, Iterable[str]],
+        registry: Iterable[str] = (),
+        auth: SenderAuth | None = None,
     ) -> Senders:
         return cls(
             frozenset(a.strip().lower() for a in ncsc),
             {p: frozenset(a.strip().lower() for a in addrs) for p, addrs in provinces.items()},
             frozenset(a.strip().lower() for a in registry),
+            auth or SenderAuth(),
         )
 
     def is_configured(self, address: str) -> bool:

@@ -33,6 +33,10 @@ _DATE = (
 _TIME = r"(?P<H>\d{1,2})\s*[:时]\s*(?P<M>\d{1,2})(?:\s*[:分]\s*(?P<S>\d{1,2})(?:\.\d+)?)?\s*[分秒]?"
 _DATETIME = re.compile(rf"(?:{_DATE})(?:\s*T?\s*(?:{_TIME}))?")
 _CLOCK = re.compile(rf"(?:{_TIME})")
+_DATE_ANYWHERE = re.compile(_DATE)
+_NAME_SPACE = re.compile(r"[\s\u200b\u200c\u200d\ufeff]+")
+_WHITE_RUN = re.compile(r"\s+")
+_DIGIT = re.compile(r"\d")
 _MONTH = re.compile(r"(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*月?")
 _YEAR = re.compile(r"(?P<y>\d{4})\s*年?")
 
@@ -72,7 +76,7 @@ def clean_text(cell: Cell) -> str | None:
 
 def name_key(name: str) -> str:
     """The key unit names are matched by: NFKC with all white space removed."""
-    return re.sub(r"[\s\u200b\u200c\u200d\ufeff]+", "", unicodedata.normalize("NFKC", name))
+    return _NAME_SPACE.sub("", unicodedata.normalize("NFKC", name))
 
 
 # ---- amounts -----------------------------------------------------------------------------------
@@ -195,7 +199,7 @@ def _from_digits(digits: str) -> datetime:
 
 def _squash(text: str) -> str:
     # white space is kept (as one space): "2021/1/1 11:30" must not read as "2021/1/111:30"
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip(_EDGE_SPACE)
+    return _WHITE_RUN.sub(" ", unicodedata.normalize("NFKC", text)).strip(_EDGE_SPACE)
 
 
 def _from_text(text: str, tz: ZoneInfo) -> datetime:
@@ -234,7 +238,7 @@ def _clock(found: re.Match[str]) -> time:
 
 def find_date(text: str) -> date | None:
     """The first full date written anywhere in a text (titles: "截至日期：2021年10月29日")."""
-    for found in re.finditer(_DATE, text_key(text)):
+    for found in _DATE_ANYWHERE.finditer(text_key(text)):
         try:
             return _date_of(found)
         except ValueError:
@@ -281,7 +285,7 @@ def _period_bound(text: str | None, *, first: bool, cell: Cell) -> date | None:
 
 
 def _bound(text: str, first: bool) -> date:
-    found = re.fullmatch(_DATE, text)
+    found = _DATE_ANYWHERE.fullmatch(text)
     if found:
         return _date_of(found)
     month = _MONTH.fullmatch(text)
@@ -302,6 +306,6 @@ def parse_serial_range(cell: Cell) -> tuple[str | None, str | None]:
     key = text_key(text)
     separators = (*vocab().range_separators, "-")
     start, end = _split_range(key) if any(w in key for w in separators) else (key, key)
-    if not start or not end or not re.search(r"\d", start) or not re.search(r"\d", end):
+    if not start or not end or not _DIGIT.search(start) or not _DIGIT.search(end):
         raise ValueError(f"{show(cell)} 不是序列号段")
     return start.upper(), end.upper()

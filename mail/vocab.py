@@ -37,6 +37,20 @@ class KindRule:
 
 
 @dataclass(frozen=True)
+class SubjectRule:
+    """A kind told by words in the subject: every word of all_of, and one of any_of when there are any."""
+
+    kind: MessageKind
+    all_of: tuple[str, ...]
+    any_of: tuple[str, ...]
+
+    def holds(self, key: str) -> bool:
+        return all(word in key for word in self.all_of) and (
+            not self.any_of or any(word in key for word in self.any_of)
+        )
+
+
+@dataclass(frozen=True)
 class HeaderMatch:
     field: str
     ten_thousand: bool
@@ -71,7 +85,7 @@ class Vocab:
     snapshot_markers: tuple[str, ...]
     range_separators: tuple[str, ...]
     provinces: tuple[tuple[str, str], ...]  # (key of a form, canonical name), longest form first
-    subject_rules: tuple[tuple[re.Pattern[str], MessageKind], ...]
+    subject_rules: tuple[SubjectRule, ...]
     # every header text seen so far: the same dozen headers come back in every message
     _matched: dict[tuple[str, str], HeaderMatch | None] = field(
         default_factory=dict, compare=False, repr=False
@@ -188,9 +202,7 @@ def _build(raw: dict[str, Any]) -> Vocab:
         snapshot_markers=tuple(text_key(m) for m in raw["title"]["snapshot_markers"]),
         range_separators=tuple(text_key(m) for m in raw["ranges"]["separators"]),
         provinces=_provinces(raw["provinces"]),
-        subject_rules=tuple(
-            (re.compile(r["pattern"]), cast(MessageKind, r["kind"])) for r in raw["subject_rules"]
-        ),
+        subject_rules=tuple(_subject_rule(r) for r in raw["subject_rules"]),
     )
     synonyms = {rule.kind: _synonym_table(partial, raw["fields"], rule.kind) for rule in rules}
     return replace(partial, synonyms=synonyms)
@@ -204,6 +216,13 @@ def _kind_rule(item: dict[str, Any]) -> KindRule:
         fallback=bool(item.get("fallback", False)),
         required_amount=item["required_amount"],
     )
+
+
+def _subject_rule(item: dict[str, Any]) -> SubjectRule:
+    words = {key: tuple(text_key(w) for w in item.get(key, [])) for key in ("all_of", "any_of")}
+    if not words["all_of"] and not words["any_of"]:
+        raise ValueError(f"subject rule for {item['kind']} names no word")
+    return SubjectRule(cast(MessageKind, item["kind"]), words["all_of"], words["any_of"])
 
 
 def _words(table: dict[str, list[str]], meaning: dict[str, Any]) -> dict[str, Any]:

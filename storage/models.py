@@ -97,6 +97,21 @@ class RosterYear(SQLModel, table=True):
     complied: bool | None = None
 
 
+class ContactChange(SQLModel, table=True):
+    """A roster changed a unit's contact address: the old address is told, and the new one is not used to
+    bind a chat by email until an officer confirms it or `usable_from` has come."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    message_pk: int = Field(foreign_key="inboundmessage.id")
+    old_address: str | None = None
+    new_address: str
+    known_at: datetime = Field(sa_column=_at())
+    usable_from: datetime = Field(sa_column=_at())
+    confirmed_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+    confirmed_by: int | None = Field(default=None, sa_type=BigInteger)
+
+
 class WeeklySnapshot(SQLModel, table=True):
     __table_args__ = (Index("ix_snapshot_province_known", "province", "known_at"),)
     id: int | None = Field(default=None, primary_key=True)

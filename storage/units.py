@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 from compliance.names import account_key, name_key
 from storage.models import RosterEntry, Unit, UnitAlias
 
+CONTESTED = "name_contested"  # an alias kind: a name another unit was listed under too
 _CACHE: WeakKeyDictionary[Engine, tuple[tuple[int | None, int | None], UnitIndex]] = WeakKeyDictionary()
 
 
@@ -63,7 +64,9 @@ class UnitIndex:
         """By credit code; else by name (NFKC, no white space); else by account number."""
         if code and code in self.by_kind["code"]:
             return self.by_kind["code"][code]
-        if name and name_key(name) in self.by_kind["name"]:
+        # a name two units were listed under matches neither: which one came first decides nothing
+        contested = self.by_kind.get(CONTESTED, {})
+        if name and name_key(name) in self.by_kind["name"] and name_key(name) not in contested:
             return self.by_kind["name"][name_key(name)]
         if account and account_key(account) in self.by_kind["account"]:
             return self.by_kind["account"][account_key(account)]
@@ -121,6 +124,11 @@ def _new_aliases(index: UnitIndex, unit_id: int, unit: UnitFields) -> list[dict[
             index.by_kind[kind][key] = unit_id
             index.added += 1
             found.append({"unit_id": unit_id, "kind": kind, "key": key})
+        elif kind == "name" and key and index.by_kind[kind][key] != unit_id:
+            contested = index.by_kind.setdefault(CONTESTED, {})
+            if key not in contested:
+                contested[key] = unit_id
+                found.append({"unit_id": unit_id, "kind": CONTESTED, "key": key})
     return found
 
 

@@ -30,6 +30,7 @@ class Query:
     args: tuple[str, ...]
     now: datetime
     lang: str
+    email_binding: bool = True  # whether a code can be mailed (SMTP is configured)
 
     def with_args(self, args: Sequence[str]) -> Query:
         return replace(self, args=tuple(args))

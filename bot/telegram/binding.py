@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, func, select
 
 from bot.telegram import keyboards
-from bot.telegram.base import Keyboard, Query, say
+from bot.telegram.base import Keyboard, Query, officers_only, say
 from bot.telegram.reply import Reply
 from compliance.creditcode import is_valid_code, normalize_code
 from storage import access
+from storage.contacts import bind_address, confirm
 from storage.engine import session_scope
 from storage.models import BindAttempt, OutboxItem
 from storage.outbox import NewItem, enqueue
@@ -19,6 +20,7 @@ from storage.units import find_unit
 from templates import LANGS, render
 
 MAILS_PER_ADDRESS_PER_HOUR = 3  # so that many chats together cannot flood a unit's mailbox either
+MAILS_PER_UNIT_PER_DAY = 5  # and a unit whose address changed cannot be mailed without end either
 
 
 def start(q: Query) -> Reply:
@@ -51,6 +53,8 @@ def bind(q: Query) -> Reply:
     if not given:
         return say("chat_bind", q, outcome="usage")
     if is_valid_code(given):
+        if not q.email_binding:  # no [smtp]: a code that cannot be sent must not be promised
+            return say("chat_bind", q, outcome="no_email")
         return _mail_code(q, normalize_code(given))
     return _redeem(q, given)
 
@@ -70,37 +74,40 @@ def _redeem(q: Query, given: str) -> Reply:
 
 
 def _mail_code(q: Query, code: str) -> Reply:
-    """Mail a code to the unit's address on file; the reply never says whether the unit exists."""
+    """Mail a code to the unit's trusted address; the reply is the same whether the unit exists or not,
+    whether it has an address or not, and whether a mail went or a cap held it back."""
     with session_scope(q.engine) as session:
         if access.failures_last_hour(session, q.chat_id, q.now) >= access.MAX_FAILURES_PER_HOUR:
             return say("chat_bind", q, outcome="throttled")
         # A request counts as a try, so that one chat cannot make the bot mail a unit again and again.
         session.add(BindAttempt(chat_id=q.chat_id, at=q.now, ok=False))
         unit = find_unit(session, code)
-        address = unit.contact_email if unit is not None else None
+        address = bind_address(session, unit, q.now) if unit is not None else None
         if (
-            unit is None
-            or not address
-            or _recent_mails(session, address, q.now) >= MAILS_PER_ADDRESS_PER_HOUR
+            unit is not None
+            and address
+            and _recent_mails(session, _address_key(address), q.now, timedelta(hours=1))
+            < MAILS_PER_ADDRESS_PER_HOUR
+            and _recent_mails(session, _unit_key(code), q.now, timedelta(days=1)) < MAILS_PER_UNIT_PER_DAY
         ):
-            return say("chat_bind", q, outcome="maybe_mailed")
-        plain = access.new_code(session, role="emitter", unit_code=code, now=q.now)
-        enqueue(session, [_bind_mail(q, address, unit.name, code, plain)], q.now)
-    return say("chat_bind", q, outcome="mailed", masked=mask_address(address))
+            plain = access.new_code(session, role="emitter", unit_code=code, now=q.now)
+            enqueue(session, [_bind_mail(q, address, unit.name, code, plain)], q.now)
+    return say("chat_bind", q, outcome="maybe_mailed")
 
 
-def _key_prefix(address: str) -> str:
-    return f"bindcode|email:{address.lower()}|"
+def _address_key(address: str) -> str:
+    return f"bindcode|email:{address.lower()}|%"
 
 
-def _recent_mails(session: Session, address: str, now: datetime) -> int:
+def _unit_key(code: str) -> str:
+    return f"bindcode|email:%|{code}|%"
+
+
+def _recent_mails(session: Session, pattern: str, now: datetime, within: timedelta) -> int:
     query = (
         select(func.count())
         .select_from(OutboxItem)
-        .where(
-            col(OutboxItem.key).startswith(_key_prefix(address)),
-            OutboxItem.created_at > now - timedelta(hours=1),
-        )
+        .where(col(OutboxItem.key).like(pattern), OutboxItem.created_at > now - within)
     )
     return int(session.exec(query).one())
 
@@ -110,7 +117,7 @@ def _bind_mail(q: Query, address: str, name: str, code: str, plain: str) -> NewI
     subject, _, body = text.partition("\n")
     digest = hashlib.sha256(plain.encode()).hexdigest()[:16]
     return NewItem(
-        key=_key_prefix(address) + digest,
+        key=f"bindcode|email:{address.lower()}|{code}|{digest}",
         audience="emitter",
         channel="email",
         recipient=address,
@@ -124,6 +131,24 @@ def mask_address(address: str) -> str:
     """t***@unit.example: enough for the owner to recognise, too little for anyone else."""
     local, _, domain = address.partition("@")
     return f"{local[:1]}***@{domain}"
+
+
+@officers_only
+def confirm_contact(q: Query) -> Reply:
+    """An officer vouches for a contact address a roster changed: binding codes may go there at once."""
+    assert q.identity is not None
+    given = normalize_code(q.args[0]) if q.args else ""
+    if not is_valid_code(given):
+        return say("chat_contact", q, outcome="usage")
+    with session_scope(q.engine) as session:
+        unit = find_unit(session, given)
+        # another province's unit is answered like a unit with nothing to confirm
+        if unit is None or q.identity.province not in ("*", unit.province):
+            return say("chat_contact", q, outcome="nothing", code=given)
+        change = confirm(session, unit.id or 0, q.chat_id, q.now)
+        if change is None:
+            return say("chat_contact", q, outcome="nothing", code=given)
+        return say("chat_contact", q, outcome="confirmed", code=given, name=unit.name, new=change.new_address)
 
 
 def unbind(q: Query) -> Reply:

@@ -84,12 +84,21 @@ def province_workbook(
     for unit in units:
         row = values(unit, lang, tz)
         ws.append([row[c] for c in COLUMNS])
+        _as_text(ws[ws.max_row])
     _format(ws, len(units))
     book.properties.title = sheet
     book.properties.created = at.astimezone(tz).replace(tzinfo=None)
     buffer = BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _as_text(cells: Sequence[Any]) -> None:
+    """Names and words come from mail: a cell "=HYPERLINK(…)" must stay those characters, never a formula
+    (openpyxl writes any string starting with "=" as one). quotePrefix keeps it text when edited, too."""
+    for cell in cells:
+        if isinstance(cell.value, str):
+            cell.data_type, cell.quotePrefix = "s", True
 
 
 def _format(ws: Any, rows: int) -> None:

@@ -32,11 +32,12 @@ async def reply_for(bot_data: dict[str, Any], chat_id: int, command: str, args: 
     ctx = bot_data[CTX]
     clock: Callable[[], datetime] = bot_data[CLOCK]
     who, lang = identify(ctx.engine, chat_id)
+    mail = ctx.settings.smtp is not None  # without SMTP no binding code can be mailed
     if needs_a_thread(command, who):
         return await asyncio.to_thread(
-            respond, ctx.engine, ctx.cycle, chat_id, command, args, clock(), who, lang
+            respond, ctx.engine, ctx.cycle, chat_id, command, args, clock(), who, lang, mail
         )
-    return respond(ctx.engine, ctx.cycle, chat_id, command, args, clock(), who, lang)
+    return respond(ctx.engine, ctx.cycle, chat_id, command, args, clock(), who, lang, mail)
 
 
 async def answer(update: Update, context: Context, command: str, args: tuple[str, ...] | None = None) -> None:

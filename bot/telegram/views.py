@@ -50,6 +50,7 @@ VIEWS: dict[str, View] = {
     "help": binding.start,
     "bind": binding.bind,
     "unbind": binding.unbind,
+    "confirm_contact": binding.confirm_contact,
     "lang": binding.lang,
     "status": status,
     "deadlines": emitter.deadlines,
@@ -105,12 +106,15 @@ def respond(
     now: datetime,
     who: Identity | None,
     lang: str,
+    email_binding: bool = True,
 ) -> Reply:
     """Answer one command from one chat whose identity and language are known."""
     view = VIEWS.get(command)
     if view is None:  # a command the bot does not have: what was typed, for a suggestion
         view, args = unknown, args if command == "unknown" else (f"/{command}",)
-    return view(Query(engine, cycle, chat_id, who, tuple(args), now.astimezone(cycle.tz), lang))
+    return view(
+        Query(engine, cycle, chat_id, who, tuple(args), now.astimezone(cycle.tz), lang, email_binding)
+    )
 
 
 def ask(
@@ -127,7 +131,7 @@ def ask(
     return respond(engine, cycle, chat_id, command, args, now, acting_as or who, lang)
 
 
-WRITES = frozenset({"bind", "unbind", "lang"})
+WRITES = frozenset({"bind", "unbind", "lang", "confirm_contact"})
 
 
 def needs_a_thread(command: str, who: Identity | None) -> bool:

@@ -12,11 +12,14 @@ from html.parser import HTMLParser
 
 from mail.decode import decode_text
 from mail.tables.errors import TableUnreadable
-from mail.tables.limits import Limits, check_rows, too_wide
+from mail.tables.limits import Limits, check_rows, too_many_html_cells, too_wide
 from mail.tables.model import Cell, Table, make_table
 
 _MAX_COLSPAN = 1000  # the HTML standard's own cap
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w:.-]+)""", re.IGNORECASE)
+# [^<>]: a trial from one "<meta" never runs past the next tag, so the search stays linear
+# and one run of white space is never split between two \s*
+_META_CHARSET = re.compile(rb"""<meta[^<>]+charset\s*=\s*(?:["']\s*)?([\w:.-]+)""", re.IGNORECASE)
+_SPAN_DIGITS = re.compile(r"\d+")
 _SPACES = re.compile(r"\s+")
 # Their content is never cell text; <head> is not here because sloppy pages leave it open.
 _SKIPPED = {"script", "style"}
@@ -38,11 +41,13 @@ class _Table:
 
 
 class _Collector(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits) -> None:
         super().__init__(convert_charrefs=True)
         self.open: list[_Table] = []
         self.done: list[_Table] = []
         self.skipping = 0
+        self.limits = limits
+        self.cells = 0  # in every table of the document: the cap is on the work, not on one table
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SKIPPED:
@@ -57,6 +62,9 @@ class _Collector(HTMLParser):
             table.rows.append([])
             table.cell = None
         elif tag in ("td", "th"):
+            self.cells += 1
+            if self.cells > self.limits.max_html_cells:  # raised out of feed(): the rest is never read
+                raise too_many_html_cells(self.limits)
             if not table.rows:
                 table.rows.append([])
             table.cell = _Cell(_span(attrs.get("rowspan"), zero=0), _span(attrs.get("colspan"), zero=1))
@@ -93,10 +101,10 @@ class _Collector(HTMLParser):
 
 def _span(value: str | None, *, zero: int) -> int:
     """A span attribute as a number (rowspan=0 means "to the end of the table" and stays 0)."""
-    digits = re.match(r"\s*(\d+)", value or "")
+    digits = _SPAN_DIGITS.match((value or "").strip())
     if not digits:
         return 1
-    number = int(digits.group(1))
+    number = int(digits.group(0))
     return min(number, _MAX_COLSPAN) if number else zero
 
 
@@ -104,7 +112,7 @@ def tables_from_html(html: str, limits: Limits | None = None) -> list[Table]:
     limits = limits or Limits()
     if len(html) > limits.max_bytes:  # characters, not bytes: a body this long is refused before parsing
         raise TableUnreadable(f"邮件正文超过 {limits.max_bytes // (1 << 20)} MB")
-    parser = _Collector()
+    parser = _Collector(limits)
     parser.feed(html)
     parser.close()
     tables: list[Table] = []

@@ -26,7 +26,8 @@ from mail.tables.limits import Limits, check_area, check_rows
 from mail.tables.model import Table, make_table
 
 # A cell that holds something (not self-closing) and its reference; prefixes like <x:c> occur.
-_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*(?<!/)>')
+# [^<>]: a trial from one "<c " never runs past the next tag, so the search stays linear.
+_CELL = re.compile(rb'<(?:\w+:)?c\s[^<>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^<>]*(?<!/)>')
 _SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
 _BINARY_SHEET = re.compile(r"xl/worksheets/[^/]+\.bin")
 _OVERLAP = 256  # longer than any cell tag's start, so a tag cut between two chunks is still seen

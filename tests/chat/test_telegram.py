@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
+from bot.config import SmtpConfig
 from bot.context import AppContext
 from bot.telegram.polling import run_polling_until
 from bot.telegram.reply import MAX_TEXT, Reply
@@ -60,11 +61,23 @@ async def test_an_emitter_binds_with_a_code_and_asks_where_it_stands(
 async def test_binding_by_credit_code_goes_through_the_outbox(
     ctx: AppContext, sqlite_engine: Engine, story: Cast, botapi: BotApiServer
 ) -> None:
+    ctx.settings.smtp = SmtpConfig(host="127.0.0.1", port=2525, security="none")  # the outbox mails it
     async with running(ctx):
         reply = await Person(botapi, 503).asks(f"/bind {story.applied}")
-    assert "t***@shandong-power.example" in shown(reply) and story.email not in shown(reply)
+        unknown = await Person(botapi, 505).asks("/bind 91370100MA3C99999D")
+    # the same words whether the unit exists or not, and no trace of its address
+    assert shown(reply) == shown(unknown) and "@" not in shown(reply)
     [item] = outbox.items(sqlite_engine)
     assert item.channel == "email" and item.recipient == story.email and "/bind " in item.body
+
+
+async def test_without_smtp_binding_by_email_is_said_to_be_unavailable(
+    ctx: AppContext, sqlite_engine: Engine, story: Cast, botapi: BotApiServer
+) -> None:
+    async with running(ctx):
+        reply = await Person(botapi, 506).asks(f"/bind {story.applied}")
+    assert "无法通过邮件绑定" in shown(reply) and "ccerbot invite --unit" in shown(reply)
+    assert outbox.items(sqlite_engine) == []
 
 
 async def test_guessing_codes_is_throttled(ctx: AppContext, botapi: BotApiServer) -> None:

@@ -184,7 +184,7 @@ def test_db_upgrade(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
     assert main(["--db", url, "db", "upgrade"]) == 0
     head = head_revision(make_engine(url))
-    assert head is not None and head in capsys.readouterr().out
+    assert head is not None and f"版本 {head}" in capsys.readouterr().out
 
 
 def test_run_since_needs_imap_and_a_date(base: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -186,9 +186,13 @@ def test_dates(value: str, expected: datetime | None) -> None:
     assert date is None or date.tzinfo is not None
 
 
-def test_sender_falls_back_to_the_sender_header_and_tolerates_garbage() -> None:
-    assert walk(b"Sender: S@X.example\r\nSubject: a\r\n\r\nx").envelope.sender == "s@x.example"
-    assert walk(b'From: "unbalanced <a@b.example>\r\n\r\nx').envelope.sender == "a@b.example"
+def test_the_sender_is_the_from_mailbox_only_and_garbage_names_no_one() -> None:
+    # the From domain is what DMARC vouches for: a Sender header never stands in for it
+    alone = walk(b"Sender: S@X.example\r\nSubject: a\r\n\r\nx").envelope
+    assert alone.sender is None and alone.sender_problem == "没有 From 头"
+    broken = walk(b'From: "unbalanced <a@b.example>\r\n\r\nx').envelope
+    assert broken.sender is None and "From 无法解析" in (broken.sender_problem or "")
+    assert walk(b"From: S@X.example\r\n\r\nx").envelope.sender == "s@x.example"
 
 
 @pytest.mark.parametrize("raw", [b"", b"   \r\n\r\n", b"\x00\x01\x02 binary garbage without headers"])

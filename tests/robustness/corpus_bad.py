@@ -811,14 +811,14 @@ def date_in_year_one() -> bytes:
     return with_header(good_roster_message(), b"Date", b"0001-01-01")
 
 
-@bad(ROSTER_ROWS)
+@bad(quarantined("邮件头超过"))  # a header is capped before anything reads it
 def subject_of_one_megabyte() -> bytes:
     filler = "（附件为更新后的名录，请查收，如有疑问请联系应对气候变化处。）"
     subject = ROSTER_SUBJECT + filler * (MiB // len(filler.encode()))
     return good_roster_message(subject=subject, subject_charset="raw-utf-8")
 
 
-@bad(ROSTER_ROWS)
+@bad(quarantined("邮件头超过"))  # the header block is capped before anything reads it
 def ten_thousand_header_lines() -> bytes:
     received = b"".join(
         b"Received: from relay%d.example.cn by mx.example.cn; Sat, 20 Nov 2021 10:00:%02d +0800\r\n"

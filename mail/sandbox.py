@@ -1,0 +1,75 @@
+"""Untrusted mail is read in a worker process, under a memory limit (RLIMIT_AS) and a wall-time limit.
+
+Reading a message (MIME, spreadsheets, HTML) runs library code on bytes anyone may send. In a worker
+process it cannot hold the service's interpreter lock, so chat, scheduler and sender keep answering
+while it works; a message that needs more memory or time than its limit is stopped, and the caller
+quarantines it with the reason, once: it is stored before it is read, so it is never fetched again.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import threading
+from dataclasses import dataclass, field, replace
+from multiprocessing.pool import Pool
+from typing import TYPE_CHECKING
+
+from mail.records import ParsedTable
+
+if TYPE_CHECKING:
+    from mail.intake import IntakeConfig
+    from mail.mime import Walked
+
+MiB = 1024 * 1024
+
+
+def _limit_memory(memory_bytes: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+
+def _read(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
+    from mail.intake import read_here
+
+    return read_here(raw, config)
+
+
+@dataclass
+class Sandbox:
+    memory_bytes: int = 2048 * MiB
+    wall_s: float = 120.0
+    # forkserver: a child forked from the running service would inherit its threads' locks
+    method: str = "forkserver"
+    _pool: Pool | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def read(self, raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
+        from mail.intake import Refused
+
+        with self._lock:  # one message at a time, as intake takes them
+            pool = self._started()
+            pending = pool.apply_async(_read, (raw, replace(config, sandbox=None)))
+            try:
+                return pending.get(self.wall_s)
+            except multiprocessing.TimeoutError:
+                self._stop()
+                raise Refused(f"读取邮件超过 {self.wall_s:g} 秒，已停止并隔离") from None
+            except MemoryError:
+                self._stop()  # a worker that ran out of memory is not trusted with the next message
+                raise Refused(f"读取邮件所需内存超过 {self.memory_bytes // MiB} MB，已停止并隔离") from None
+
+    def _started(self) -> Pool:
+        if self._pool is None:
+            context = multiprocessing.get_context(self.method)
+            self._pool = context.Pool(1, initializer=_limit_memory, initargs=(self.memory_bytes,))
+        return self._pool
+
+    def _stop(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()

@@ -1,0 +1,86 @@
+"""A unit's contact address, as far as binding a chat by email may trust it.
+
+A roster may change the address; the change is recorded, and until an officer confirms it (or its
+waiting time has passed) a one-time binding code goes to the address the unit had before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from storage.models import ContactChange, Unit
+
+DEFAULT_CONFIRM_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Change:
+    unit_id: int
+    code: str
+    name: str
+    old_address: str
+    new_address: str
+
+
+def changes_of(session: Session, wanted: Sequence[tuple[str, str | None]]) -> list[Change]:
+    """The (code, new address) pairs that would replace a unit's address on file with another one."""
+    new = {code: address for code, address in wanted if address}
+    if not new:
+        return []
+    units = session.exec(select(Unit).where(col(Unit.code).in_(list(new))))
+    return [
+        Change(unit.id or 0, unit.code, unit.name, unit.contact_email, new[unit.code])
+        for unit in units
+        if unit.contact_email and unit.contact_email.strip().lower() != new[unit.code].strip().lower()
+    ]
+
+
+def record(
+    session: Session, changes: Sequence[Change], message_pk: int, known_at: datetime, wait: timedelta
+) -> None:
+    session.add_all(
+        ContactChange(
+            unit_id=c.unit_id,
+            message_pk=message_pk,
+            old_address=c.old_address,
+            new_address=c.new_address,
+            known_at=known_at,
+            usable_from=known_at + wait,
+        )
+        for c in changes
+    )
+
+
+def _settled(change: ContactChange, now: datetime) -> bool:
+    return change.confirmed_at is not None or change.usable_from <= now
+
+
+def bind_address(session: Session, unit: Unit, now: datetime) -> str | None:
+    """Where a binding code for the unit may go: its address, unless a change of it is still unsettled."""
+    query = (
+        select(ContactChange).where(ContactChange.unit_id == unit.id).order_by(col(ContactChange.id).desc())
+    )
+    changes = list(session.exec(query))  # newest first: the newest settled one is the last one trusted
+    settled = next((change for change in changes if _settled(change, now)), None)
+    if settled is not None:
+        return settled.new_address
+    return changes[-1].old_address if changes else unit.contact_email
+
+
+def pending(session: Session, unit_id: int, now: datetime) -> ContactChange | None:
+    query = (
+        select(ContactChange).where(ContactChange.unit_id == unit_id).order_by(col(ContactChange.id).desc())
+    )
+    newest = session.exec(query).first()
+    return newest if newest is not None and not _settled(newest, now) else None
+
+
+def confirm(session: Session, unit_id: int, chat_id: int, now: datetime) -> ContactChange | None:
+    change = pending(session, unit_id, now)
+    if change is not None:
+        change.confirmed_at, change.confirmed_by = now, chat_id
+    return change
