@@ -73,7 +73,7 @@ def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context
         elif division is not None and province is not None and division != province:
             # the code names its province: a blank or wrong province cell cannot claim another's unit
             applied.errors.append(
-                RowError(record.row, _division_error(record.row, record.name, code, division))
+                RowError(record.row, _division_error(record.row, record.name, code, division, province))
             )
         elif _foreign(record.province, ctx) or province is None or (_foreign(held, ctx) and division is None):
             applied.errors.append(
@@ -108,8 +108,8 @@ def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context
     return applied
 
 
-def _division_error(row: int, name: str, code: str | None, division: str) -> str:
-    return f"第{row}行：{name} 的统一社会信用代码 {code} 由{division}登记，不属于本省"
+def _division_error(row: int, name: str, code: str | None, division: str, claimed: str) -> str:
+    return f"第{row}行：{name} 的统一社会信用代码 {code} 由{division}登记，不属于{claimed}"
 
 
 def _roster_row(

@@ -46,4 +46,5 @@ def test_a_province_column_naming_another_province_still_refuses_the_row(sqlite_
         sqlite_engine, xlsx_mail(SD, "山东省2019-2020年度重点排放单位名录", "2021-10-25T15:00", rows)
     )
     assert outcome.rows_applied == 1
-    assert "不属于山东省" in outcome.row_errors[0].reason
+    # the province cell names another province than the code's and the sender's: refused, naming both
+    assert "由山东省登记，不属于浙江省" in outcome.row_errors[0].reason
