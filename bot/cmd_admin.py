@@ -22,10 +22,24 @@ def add_demo(commands: Any) -> None:
     parser = commands.add_parser("demo", help="the whole job offline, on bundled sample mail")
     parser.add_argument("--dir", default="var", help="where demo.db and the demo mailbox go (default ./var)")
     parser.add_argument("--no-chat", action="store_true", help="do not open the console chat")
+    parser.add_argument(
+        "--cycle",
+        choices=["2019-2020", "2025"],
+        default="2019-2020",
+        help="the first cycle, or a 2025 season",
+    )
+    parser.add_argument(
+        "--until", metavar="DATE", help="--cycle 2025: the mail up to this day (default 2026-12-04)"
+    )
+    parser.add_argument("--units", type=int, metavar="N", help="--cycle 2025: how many units (default 40)")
     parser.set_defaults(handler=demo)
 
 
 def demo(ctx: AppContext, args: argparse.Namespace) -> int:
+    if args.cycle == "2025":
+        from bot.demo.run2025 import run_demo_2025
+
+        return run_demo_2025(ctx, args)
     from bot.demo.run import run_demo
 
     return run_demo(ctx, args)

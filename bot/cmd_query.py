@@ -76,6 +76,7 @@ def province(ctx: AppContext, args: argparse.Namespace) -> int:
                 p=report.progress,
                 unmatched=len(report.unmatched),
                 outstanding=report.outstanding_units(),
+                cycle=ctx.cycle,
             )
         )
     return 0

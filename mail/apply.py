@@ -237,7 +237,10 @@ def apply_weekly(
         division = province_of_code(record.code)
         if _foreign(division, ctx):  # the code was issued in another province
             applied.errors.append(
-                RowError(record.row, _division_error(record.row, record.name, record.code, division or ""))
+                RowError(
+                    record.row,
+                    _division_error(record.row, record.name, record.code, division or "", ctx.province or ""),
+                )
             )
             continue
         if _foreign(index.province(unit_id) if unit_id else None, ctx):  # another province's unit

@@ -71,6 +71,7 @@ def show_instant(ctx: AppContext, at: datetime) -> None:
                 p=report.progress,
                 unmatched=len(report.unmatched),
                 outstanding=report.outstanding_units(),
+                cycle=ctx.cycle,
             )
         )
         for unit in report.units:
