@@ -13,12 +13,15 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from bot.reports import UnitReport
-from templates import label
+from compliance.status import UnitStatus
+from templates import label, step_label
 
 COLUMNS = (
     "code",
     "name",
     "province",
+    "sector",
+    "obligation",
     "allowances_due_t",
     "offset_cap_t",
     "application",
@@ -26,6 +29,9 @@ COLUMNS = (
     "confirmed_t",
     "cancelled_t",
     "to_cancel_t",
+    "held_t",
+    "used_t",
+    "to_surrender_t",
     "complied",
     "next_step",
     "next_deadline",
@@ -33,7 +39,17 @@ COLUMNS = (
     "contact_email",
 )
 TONNES = frozenset(
-    {"allowances_due_t", "offset_cap_t", "requested_t", "confirmed_t", "cancelled_t", "to_cancel_t"}
+    {
+        "allowances_due_t",
+        "offset_cap_t",
+        "requested_t",
+        "confirmed_t",
+        "cancelled_t",
+        "to_cancel_t",
+        "held_t",
+        "used_t",
+        "to_surrender_t",
+    }
 )
 WIDTHS = {
     "code": 22,
@@ -49,22 +65,32 @@ WIDTHS = {
 _FORBIDDEN_IN_SHEET_NAME = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
 
-def values(unit: UnitReport, lang: str, tz: ZoneInfo) -> dict[str, Any]:
-    s = unit.status
+def rows_of(unit: UnitReport, lang: str, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """One row a unit; a unit of a cycle with several obligation years, one row each year."""
+    return [values(unit, lang, tz, year) for year in unit.status.years or (unit.status,)]
+
+
+def values(unit: UnitReport, lang: str, tz: ZoneInfo, s: UnitStatus | None = None) -> dict[str, Any]:
+    s = s or unit.status
     deadline = s.next_deadline.astimezone(tz).replace(tzinfo=None) if s.next_deadline else None
     return {
         "code": unit.code,
         "name": unit.name,
         "province": unit.province,
-        "allowances_due_t": unit.allowances_due_t,
+        "sector": label("sector", unit.sector, lang) if unit.sector else "",
+        "obligation": s.obligation or "",
+        "allowances_due_t": s.allowances_due_t if s.allowances_due_t is not None else unit.allowances_due_t,
         "offset_cap_t": s.offset_cap_t,
         "application": label("application", s.application, lang),
         "requested_t": s.requested_t,
         "confirmed_t": s.confirmed_t,
         "cancelled_t": s.cancelled_t,
         "to_cancel_t": s.to_cancel_t,
+        "held_t": s.held_t,
+        "used_t": s.used_t,
+        "to_surrender_t": s.to_surrender_t,
         "complied": label("chat_yesno", "yes" if s.complied else "no", lang),
-        "next_step": label("step", s.next_step, lang),
+        "next_step": step_label(s.next_step, s, lang),
         "next_deadline": deadline,
         "anomalies": "\n".join(label("anomaly", a, lang) for a in s.anomalies),
         "contact_email": unit.contact_email or "",
@@ -81,11 +107,13 @@ def province_workbook(
     ws.append([label("chat_column", c, lang) for c in COLUMNS])
     for cell in ws[1]:
         cell.font = Font(bold=True)
+    written = 0
     for unit in units:
-        row = values(unit, lang, tz)
-        ws.append([row[c] for c in COLUMNS])
-        _as_text(ws[ws.max_row])
-    _format(ws, len(units))
+        for row in rows_of(unit, lang, tz):
+            ws.append([row[c] for c in COLUMNS])
+            _as_text(ws[ws.max_row])
+            written += 1
+    _format(ws, written)
     book.properties.title = sheet
     book.properties.created = at.astimezone(tz).replace(tzinfo=None)
     buffer = BytesIO()

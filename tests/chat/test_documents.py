@@ -21,8 +21,15 @@ def test_export_is_a_workbook_of_the_provinces_units(chat: Ask, story: Cast) -> 
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
     header, body = rows[0], rows[1:]
-    assert header[:4] == ("统一社会信用代码", "重点排放单位名称", "省份", "应清缴配额量（吨）")
-    assert len(header) == 15 and "联系人邮箱" in header
+    assert header[:6] == (
+        "统一社会信用代码",
+        "重点排放单位名称",
+        "省份",
+        "行业",
+        "履约年度",
+        "应清缴配额量（吨）",
+    )
+    assert len(header) == 20 and "联系人邮箱" in header and "尚需以配额清缴（吨）" in header
     by_code = {row[0]: dict(zip(header, row, strict=True)) for row in body}
     assert set(by_code) == {story.applied, story.pending, story.over_cap, story.complied, story.silent}
     applied = by_code[story.applied]

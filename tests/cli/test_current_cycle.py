@@ -76,3 +76,32 @@ def test_demo_of_the_2025_season(tmp_path: Path, capsys: pytest.CaptureFixture[s
     out = capsys.readouterr().out
     assert "全国履约抵销操作记录：已处理" in out and "2026-12-31 09:00" in out
     assert "100% 履约目标检查" in out and "待抵销" in out and "95%" not in out
+
+
+def test_an_export_has_a_row_for_each_obligation_year_and_the_sector() -> None:
+    from datetime import datetime
+    from io import BytesIO
+    from zoneinfo import ZoneInfo
+
+    from openpyxl import load_workbook
+
+    from bot.reports import UnitReport
+    from bot.telegram.export import province_workbook
+    from compliance.cycle import load_cycle
+    from compliance.status import YearFacts, unit_status
+    from tests.compliance.builders import at, facts
+
+    years = (YearFacts("2021", 1_000_000, None, True), YearFacts("2022", 2_000_000, None, None))
+    status = unit_status(facts(allowances_due_t=None, years=years), load_cycle("2021-2022"), at(2023, 12, 1))
+    report = UnitReport("91370000000000000X", "某发电有限公司", "山东省", 3_000_000, None, status, "power")
+    tz = ZoneInfo("Asia/Shanghai")
+    data = province_workbook([report], "zh", tz, "山东省", datetime(2023, 12, 1, tzinfo=tz))
+    sheet = load_workbook(BytesIO(data)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[0]
+    year, sector, due = header.index("履约年度"), header.index("行业"), header.index("应清缴配额量（吨）")
+    assert [(r[year], r[sector], r[due]) for r in rows[1:]] == [
+        ("2021", "发电", 1_000_000),
+        ("2022", "发电", 2_000_000),
+    ]
