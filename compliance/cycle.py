@@ -388,10 +388,16 @@ def _check_order(cycle: Cycle) -> None:
         )
 
 
-def cycle_names() -> list[str]:
-    """The cycles bundled in compliance/cycles/, by name."""
+@cache
+def _bundled_names() -> tuple[str, ...]:
     entries = (resources.files("compliance") / "cycles").iterdir()
-    return sorted(entry.name.removesuffix(".toml") for entry in entries if entry.name.endswith(".toml"))
+    names = (entry.name.removesuffix(".toml") for entry in entries if entry.name.endswith(".toml"))
+    return tuple(sorted(names))
+
+
+def cycle_names() -> list[str]:
+    """The cycles bundled in compliance/cycles/, by name (the folder is read once)."""
+    return list(_bundled_names())
 
 
 def with_overrides(cycle: Cycle, overrides: Mapping[str, object]) -> Cycle:
@@ -426,7 +432,12 @@ def _text(name: str) -> str:
 
 def all_cycles() -> list[Cycle]:
     """Every bundled cycle, in the order of their compliance deadlines."""
-    return sorted((load_cycle(name) for name in cycle_names()), key=lambda c: c.compliance_deadline)
+    return list(_all_cycles())
+
+
+@cache
+def _all_cycles() -> tuple[Cycle, ...]:
+    return tuple(sorted((load_cycle(name) for name in cycle_names()), key=lambda c: c.compliance_deadline))
 
 
 def current_cycle(at: datetime) -> Cycle:
