@@ -206,9 +206,13 @@ class NationalReport:
     target_95_at: datetime | None  # None: the cycle states no interim target
     compliance_deadline: datetime
     provinces: tuple[ProvinceProgress, ...]
+    sectors: tuple[tuple[str, int, int], ...] = ()  # (sector, units, complied) nationally, where rosters say
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "by_sector": {
+                sector: {"units_total": n, "units_complied": done} for sector, n, done in self.sectors
+            },
             "at": self.at.isoformat(),
             "target_95_at": self.target_95_at.isoformat() if self.target_95_at else None,
             "compliance_deadline": self.compliance_deadline.isoformat(),
@@ -231,14 +235,16 @@ class NationalReport:
 def national_report(engine: Engine, cycle: Cycle, at: datetime) -> NationalReport:
     """Each province's rate against the targets, sorted by rate (lowest first), then by name."""
     by_province: dict[str, list[UnitReport]] = {}
-    for report in unit_reports(engine, cycle, at):
+    everyone = unit_reports(engine, cycle, at)
+    for report in everyone:
         by_province.setdefault(report.province, []).append(report)
     progress = [
         province_progress(province, [(u.code, u.status) for u in units], cycle, at)
         for province, units in by_province.items()
     ]
     progress.sort(key=lambda p: (p.completion_rate, -p.units_needed_for_95, p.province))
-    return NationalReport(at, cycle.target_95_at, cycle.compliance_deadline, tuple(progress))
+    sectors = tuple(sector_counts(everyone)) if any(u.sector for u in everyone) else ()
+    return NationalReport(at, cycle.target_95_at, cycle.compliance_deadline, tuple(progress), sectors)
 
 
 def province_names(engine: Engine, at: datetime) -> list[str]:

@@ -105,3 +105,13 @@ def test_an_export_has_a_row_for_each_obligation_year_and_the_sector() -> None:
         ("2021", "发电", 1_000_000),
         ("2022", "发电", 2_000_000),
     ]
+
+
+def test_the_national_view_counts_by_sector(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main([*args, "national", "--at", AT, "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert sum(s["units_total"] for s in got["by_sector"].values()) == COUNT
+    assert main([*args, "national", "--at", AT]) == 0
+    out = capsys.readouterr().out
+    assert "按行业：" in out and "95%" not in out
