@@ -107,13 +107,7 @@ class ProvinceReport:
     def to_json(self) -> dict[str, Any]:
         p = self.progress
         return {
-            "province": p.province,
-            "units_total": p.units_total,
-            "units_complied": p.units_complied,
-            "completion_rate": p.completion_rate,
-            "target_95_met": p.target_95_met,
-            "target_100_met": p.target_100_met,
-            "units_needed_for_95": p.units_needed_for_95,
+            **progress_json(p),
             "unmatched_cancellations": len(self.unmatched),
             "outstanding": list(p.outstanding),
             "anomalies": sum(len(u.status.anomalies) for u in self.units),
@@ -126,6 +120,18 @@ class ProvinceReport:
     def by_sector(self) -> list[tuple[str, int, int]]:
         """(sector, units, complied) for each sector the roster names, in the cycle data's order."""
         return sector_counts(self.units)
+
+
+def progress_json(p: ProvinceProgress) -> dict[str, Any]:
+    return {
+        "province": p.province,
+        "units_total": p.units_total,
+        "units_complied": p.units_complied,
+        "completion_rate": p.completion_rate,
+        "target_95_met": p.target_95_met,
+        "target_100_met": p.target_100_met,
+        "units_needed_for_95": p.units_needed_for_95,
+    }
 
 
 def sector_counts(units: Sequence[UnitReport]) -> list[tuple[str, int, int]]:
@@ -217,16 +223,7 @@ class NationalReport:
             "target_95_at": self.target_95_at.isoformat() if self.target_95_at else None,
             "compliance_deadline": self.compliance_deadline.isoformat(),
             "provinces": [
-                {
-                    "province": p.province,
-                    "units_total": p.units_total,
-                    "units_complied": p.units_complied,
-                    "completion_rate": p.completion_rate,
-                    "target_95_met": p.target_95_met,
-                    "target_100_met": p.target_100_met,
-                    "units_needed_for_95": p.units_needed_for_95,
-                    "units_needed_for_100": p.units_total - p.units_complied,
-                }
+                {**progress_json(p), "units_needed_for_100": p.units_total - p.units_complied}
                 for p in self.provinces
             ],
         }

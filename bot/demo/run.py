@@ -40,16 +40,9 @@ def prepare(ctx: AppContext, folder: Path) -> AppContext:
 def run_demo(ctx: AppContext, args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     demo = prepare(ctx, folder)
-    lang = demo.settings.lang
     paths = build_mailbox(folder / "demo-mail")
     mailbox, database = folder / "demo-mail", folder / "demo.db"
-    print(render("cli", lang, part="demo_header", folder=mailbox, count=len(paths), database=database) + "\n")
-    outcomes = []
-    for path in paths:
-        outcome = ingest(demo.engine, path.read_bytes(), str(path), demo.intake_config(), demo.now())
-        outcomes.append(outcome)
-        print("  " + render("cli", lang, part="demo_message", name=path.name, outcome=outcome))
-    print("\n" + summary(outcomes, lang) + "\n")
+    take_in(demo, paths, mailbox, database)
     for at in INSTANTS:
         show_instant(demo, at)
     if not args.no_chat and sys.stdin.isatty():
@@ -57,6 +50,18 @@ def run_demo(ctx: AppContext, args: argparse.Namespace) -> int:
 
         return console_chat(demo, now=INSTANTS[1])  # the console answers as on 2021-12-10 09:00
     return 0
+
+
+def take_in(demo: AppContext, paths: list[Path], mailbox: Path, database: Path) -> None:
+    """Take in the demo mailbox, message by message, saying what became of each."""
+    lang = demo.settings.lang
+    print(render("cli", lang, part="demo_header", folder=mailbox, count=len(paths), database=database) + "\n")
+    outcomes = []
+    for path in paths:
+        outcome = ingest(demo.engine, path.read_bytes(), str(path), demo.intake_config(), demo.now())
+        outcomes.append(outcome)
+        print("  " + render("cli", lang, part="demo_message", name=path.name, outcome=outcome))
+    print("\n" + summary(outcomes, lang) + "\n")
 
 
 def show_instant(ctx: AppContext, at: datetime) -> None:

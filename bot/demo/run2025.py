@@ -8,13 +8,10 @@ import sys
 from datetime import date, datetime, time
 from pathlib import Path
 
-from bot.cmd_ingest import summary
 from bot.context import AppContext, UsageError
-from bot.demo.run import show_instant
+from bot.demo.run import show_instant, take_in
 from bot.demo.season2025 import PROVINCES, REGISTRY, season
 from bot.demo.story import TZ
-from mail.intake import ingest
-from templates import render
 
 DEFAULT_DAY = date(2026, 12, 4)
 DEFAULT_UNITS = 40
@@ -56,17 +53,10 @@ def write_mailbox(folder: Path, units: int, until: date) -> list[Path]:
 def run_demo_2025(ctx: AppContext, args: argparse.Namespace) -> int:
     until, folder = _day(args.until), Path(args.dir)
     demo = prepare(ctx, folder)
-    lang = demo.settings.lang
     mailbox = folder / "demo-2025-mail"
     paths = write_mailbox(mailbox, args.units or DEFAULT_UNITS, until)
     database = folder / "demo-2025.db"
-    print(render("cli", lang, part="demo_header", folder=mailbox, count=len(paths), database=database) + "\n")
-    outcomes = []
-    for path in paths:
-        outcome = ingest(demo.engine, path.read_bytes(), str(path), demo.intake_config(), demo.now())
-        outcomes.append(outcome)
-        print("  " + render("cli", lang, part="demo_message", name=path.name, outcome=outcome))
-    print("\n" + summary(outcomes, lang) + "\n")
+    take_in(demo, paths, mailbox, database)
     morning = datetime.combine(until, time(9), tzinfo=TZ)
     show_instant(demo, morning)
     if not args.no_chat and sys.stdin.isatty():
