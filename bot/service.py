@@ -321,6 +321,9 @@ async def _initialise(bot: Any, stop: asyncio.Event) -> bool:
 
 def _intake(service: Service, announce: Callable[[str], None]) -> None:
     settings = service.ctx.settings
+    if settings.imap is not None or settings.mail_folder:
+        # the reading worker starts beside the rest of the service, not when the first message comes
+        service.tasks.append(asyncio.create_task(asyncio.to_thread(service.ctx.sandbox.warm), name="reader"))
     if settings.imap is not None and _optional("mail.imap_source") is not None:
         service.intake = True
         service.tasks.append(asyncio.create_task(_imap(service), name="imap"))

@@ -34,6 +34,10 @@ def _read(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
     return read_here(raw, config)
 
 
+def _import_readers() -> None:
+    import mail.intake  # noqa: F401  (the import is the work: MIME, spreadsheet and HTML readers)
+
+
 @dataclass
 class Sandbox:
     memory_bytes: int = 2048 * MiB
@@ -58,9 +62,18 @@ class Sandbox:
                 self._stop()  # a worker that ran out of memory is not trusted with the next message
                 raise Refused(f"读取邮件所需内存超过 {self.memory_bytes // MiB} MB，已停止并隔离") from None
 
+    def warm(self) -> None:
+        """Start the worker and let it import the readers now, while the service starts, so that the
+        first message does not wait for them (a service restarted after a crash reads on at once)."""
+        with self._lock:
+            self._started().apply(_import_readers)
+
     def _started(self) -> Pool:
         if self._pool is None:
             context = multiprocessing.get_context(self.method)
+            if self.method == "forkserver":
+                # each worker forked later (after a timeout or an exhausted memory) starts with them loaded
+                context.set_forkserver_preload(["mail.intake"])
             self._pool = context.Pool(1, initializer=_limit_memory, initargs=(self.memory_bytes,))
         return self._pool
 
