@@ -319,11 +319,12 @@ async def _initialise(bot: Any, stop: asyncio.Event) -> bool:
 # --- intake ----------------------------------------------------------------------------------------
 
 
+# Reading mail in a worker process (mail/sandbox.py) hangs the service's intake: it is off until mended.
+READ_IN_WORKER = False
+
+
 def _intake(service: Service, announce: Callable[[str], None]) -> None:
     settings = service.ctx.settings
-    if settings.imap is not None or settings.mail_folder:
-        # the reading worker starts beside the rest of the service, not when the first message comes
-        service.tasks.append(asyncio.create_task(asyncio.to_thread(service.ctx.sandbox.warm), name="reader"))
     if settings.imap is not None and _optional("mail.imap_source") is not None:
         service.intake = True
         service.tasks.append(asyncio.create_task(_imap(service), name="imap"))
@@ -344,7 +345,7 @@ def _imap(service: Service) -> Coroutine[Any, Any, None]:
     ctx = service.ctx
     intake = ImapIntake(imap_settings(ctx.settings))
     return intake.run(
-        ctx.engine, ctx.intake_config(sandboxed=True), service.stop, ctx.now, _on_outcome(service)
+        ctx.engine, ctx.intake_config(sandboxed=READ_IN_WORKER), service.stop, ctx.now, _on_outcome(service)
     )
 
 
@@ -411,7 +412,7 @@ def _take_folder(ctx: AppContext, folder: Path, seen: dict[Path, tuple[float, in
         if seen.get(path) == (stat.st_mtime, stat.st_size) or stat.st_mtime > settled_before:
             continue  # taken already, or still being written
         outcome = ingest(
-            ctx.engine, path.read_bytes(), str(path), ctx.intake_config(sandboxed=True), ctx.now()
+            ctx.engine, path.read_bytes(), str(path), ctx.intake_config(sandboxed=READ_IN_WORKER), ctx.now()
         )
         with session_scope(ctx.engine) as session:
             enqueue_receipt(
