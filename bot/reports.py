@@ -111,10 +111,7 @@ class ProvinceReport:
             "unmatched_cancellations": len(self.unmatched),
             "outstanding": list(p.outstanding),
             "anomalies": sum(len(u.status.anomalies) for u in self.units),
-            "by_sector": {
-                sector: {"units_total": total, "units_complied": done}
-                for sector, total, done in self.by_sector()
-            },
+            "by_sector": sectors_json(self.by_sector()),
         }
 
     def by_sector(self) -> list[tuple[str, int, int]]:
@@ -132,6 +129,10 @@ def progress_json(p: ProvinceProgress) -> dict[str, Any]:
         "target_100_met": p.target_100_met,
         "units_needed_for_95": p.units_needed_for_95,
     }
+
+
+def sectors_json(counts: Sequence[tuple[str, int, int]]) -> dict[str, dict[str, int]]:
+    return {sector: {"units_total": total, "units_complied": done} for sector, total, done in counts}
 
 
 def sector_counts(units: Sequence[UnitReport]) -> list[tuple[str, int, int]]:
@@ -216,9 +217,7 @@ class NationalReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "by_sector": {
-                sector: {"units_total": n, "units_complied": done} for sector, n, done in self.sectors
-            },
+            "by_sector": sectors_json(self.sectors),
             "at": self.at.isoformat(),
             "target_95_at": self.target_95_at.isoformat() if self.target_95_at else None,
             "compliance_deadline": self.compliance_deadline.isoformat(),
