@@ -12,10 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.chat.reply import Button, Reply, plain_text
 from bot.context import AppContext
 from bot.reports import province_names
 from bot.telegram import keyboards
-from bot.telegram.reply import Button, Reply, plain_text
 from bot.telegram.views import ask, identify, read_text
 from compliance.creditcode import is_valid_code, normalize_code
 from storage.access import Identity

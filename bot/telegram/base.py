@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 
-from bot.telegram.reply import Button, Reply
+from bot.chat.reply import Button, Reply
 from compliance.cycle import Cycle
 from storage.access import Identity
 from templates import render

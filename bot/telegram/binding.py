@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
+from bot.chat.reply import Reply
 from bot.telegram import keyboards
 from bot.telegram.base import Keyboard, Query, officers_only, say
-from bot.telegram.reply import Reply
 from compliance.creditcode import is_valid_code, normalize_code
 from storage import access
 from storage.contacts import bind_address, confirm

@@ -6,12 +6,12 @@ from datetime import datetime, time, timedelta
 
 from matplotlib.figure import Figure
 
+from bot.chat.reply import Attachment, Reply
 from bot.reports import unit_reports
 from bot.telegram import chart as charts
 from bot.telegram.base import Query, say
 from bot.telegram.export import province_workbook
 from bot.telegram.officer import menu, no_data, province_or_none
-from bot.telegram.reply import Attachment, Reply
 from bot.telegram.scope import scoped
 from compliance.cycle import Cycle
 from templates import label

@@ -14,8 +14,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.chat.reply import Reply
 from bot.telegram import keyboards
-from bot.telegram.reply import Reply
 from bot.telegram.send import edit_reply, send_reply
 from bot.telegram.views import identify, needs_a_thread, read_text, respond
 from templates import render

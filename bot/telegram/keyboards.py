@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from bot.chat.reply import Button
 from bot.telegram.base import Keyboard
-from bot.telegram.reply import Button
 from templates import label
 
 MAX_DATA = 64

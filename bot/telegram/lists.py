@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import col
 
+from bot.chat.reply import Reply
 from bot.telegram import keyboards
 from bot.telegram.base import Query, as_page, officers_only, page_of, say
 from bot.telegram.officer import PAGE, menu, no_data, province_or_none, quarantined_by
-from bot.telegram.reply import Reply
 from bot.telegram.scope import NATIONAL, scoped
 from storage.engine import session_scope
 from storage.models import InboundMessage

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from bot.chat.reply import Reply
 from bot.reports import national_report
 from bot.telegram import keyboards
 from bot.telegram.base import Query, officers_only, refuse, say, time_left
-from bot.telegram.reply import Reply
 from bot.telegram.scope import NATIONAL
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.chat.reply import Reply
 from bot.reports import province_names
 from bot.telegram import keyboards
 from bot.telegram.base import Query, View, officers_only, say
-from bot.telegram.reply import Reply
 
 ProvinceView = Callable[[Query, str], Reply]
 NATIONAL = "*"

@@ -10,10 +10,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
+from bot.chat.reply import Reply
 from bot.telegram import binding, documents, emitter, info, keyboards, lists, national, officer
 from bot.telegram.base import Query, View, say
 from bot.telegram.phrases import command_for, nearest_command
-from bot.telegram.reply import Reply
 from compliance.cycle import Cycle
 from storage.access import Identity
 from storage.models import ChatBinding, ChatPreference

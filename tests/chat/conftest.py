@@ -6,7 +6,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.telegram.reply import Reply, plain_text
+from bot.chat.reply import Reply, plain_text
 from bot.telegram.views import ask, read_text
 from compliance.cycle import Cycle, load_cycle
 from storage.access import Identity

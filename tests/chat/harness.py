@@ -11,11 +11,11 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from telegram.ext import Application
 
+from bot.chat.reply import plain_text
 from bot.config import OfficerConfig, Settings, TelegramConfig
 from bot.context import AppContext
 from bot.telegram.app import build_application
 from bot.telegram.polling import run_polling_until
-from bot.telegram.reply import plain_text
 from tests.chat.data import NOW, SHANDONG
 from tests.servers.botapi import BotApiServer, Call
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.chat.reply import MAX_TEXT, split_text
 from bot.telegram import keyboards
-from bot.telegram.reply import MAX_TEXT, split_text
 from storage.access import Identity
 from tests.chat.conftest import Ask, emitter, officer
 from tests.chat.data import CAST, SHANDONG, Cast

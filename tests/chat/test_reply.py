@@ -3,7 +3,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.telegram.reply import MAX_TEXT, plain_text, split_text
+from bot.chat.reply import MAX_TEXT, plain_text, split_text
 
 
 def test_plain_text_drops_tags_and_decodes_entities() -> None:

@@ -10,10 +10,10 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
+from bot.chat.reply import MAX_TEXT, Reply
 from bot.config import SmtpConfig
 from bot.context import AppContext
 from bot.telegram.polling import run_polling_until
-from bot.telegram.reply import MAX_TEXT, Reply
 from bot.telegram.send import send_reply
 from storage import access, outbox
 from storage.engine import session_scope

@@ -13,11 +13,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
+from bot.chat.reply import plain_text
 from bot.config import Settings, TelegramConfig
 from bot.context import AppContext
 from bot.telegram.app import build_application
 from bot.telegram.polling import run_polling_until
-from bot.telegram.reply import plain_text
 from bot.telegram.views import ask
 from compliance.cycle import load_cycle
 from storage import access

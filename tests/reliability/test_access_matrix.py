@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from bot.chat.reply import plain_text
 from bot.config import Settings, TelegramConfig
 from bot.console import CHAT_ID, Console
 from bot.context import AppContext
 from bot.telegram.app import build_application
 from bot.telegram.officer import STEPS
 from bot.telegram.polling import run_polling_until
-from bot.telegram.reply import plain_text
 from storage import access
 from storage.engine import session_scope
 from tests.reliability.scope import NOW, Reader, World, build_world, leaks, seen, workbook_text

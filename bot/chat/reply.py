@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-MAX_TEXT = 4096  # Telegram's limit for one message
+MAX_TEXT = 4096  # Telegram's limit for one message; the other platforms split at their own
 _TAG = re.compile(r"<[^<>]*>")
 
 
