@@ -118,10 +118,10 @@ def add_reminders(commands: Any) -> None:
 
 
 def reminders(ctx: AppContext, args: argparse.Namespace) -> int:
-    from bot.reminders import reminders_at
+    from bot.notices.reminders import reminders_at
 
     if args.send:
-        from bot.service import send_due
+        from bot.reminders_send import send_due
 
         summary, text = send_due(ctx, ctx.instant(args.at))
         if args.json:

@@ -161,3 +161,8 @@ def officer_chats(session: Session, province: str) -> list[ChatBinding]:
         ChatBinding.role == "officer", col(ChatBinding.province).in_([province, "*"])
     )
     return list(session.exec(query))
+
+
+def all_officer_chats(session: Session) -> list[ChatBinding]:
+    """Every officer bound in a chat, of every province."""
+    return list(session.exec(select(ChatBinding).where(ChatBinding.role == "officer")))

@@ -24,6 +24,7 @@ class Change:
     name: str
     old_address: str
     new_address: str
+    usable_from: datetime | None = None  # set once recorded: when codes may go to the new address
 
 
 def changes_of(session: Session, wanted: Sequence[tuple[str, str | None]]) -> list[Change]:

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-from datetime import datetime, timedelta
-
-from sqlmodel import Session, col, func, select
-
 from bot.chat.reply import Reply
+from bot.notices import bind_codes
 from bot.telegram import keyboards
 from bot.telegram.base import Keyboard, Query, officers_only, say
 from compliance.creditcode import is_valid_code, normalize_code
 from storage import access
 from storage.contacts import bind_address, confirm
 from storage.engine import session_scope
-from storage.models import BindAttempt, OutboxItem
-from storage.outbox import NewItem, enqueue
+from storage.models import BindAttempt
 from storage.units import find_unit
-from templates import LANGS, render
-
-MAILS_PER_ADDRESS_PER_HOUR = 3  # so that many chats together cannot flood a unit's mailbox either
-MAILS_PER_UNIT_PER_DAY = 5  # and a unit whose address changed cannot be mailed without end either
+from templates import LANGS
 
 
 def start(q: Query) -> Reply:
@@ -83,48 +75,11 @@ def _mail_code(q: Query, code: str) -> Reply:
         session.add(BindAttempt(chat_id=q.chat_id, at=q.now, ok=False))
         unit = find_unit(session, code)
         address = bind_address(session, unit, q.now) if unit is not None else None
-        if (
-            unit is not None
-            and address
-            and _recent_mails(session, _address_key(address), q.now, timedelta(hours=1))
-            < MAILS_PER_ADDRESS_PER_HOUR
-            and _recent_mails(session, _unit_key(code), q.now, timedelta(days=1)) < MAILS_PER_UNIT_PER_DAY
-        ):
+        if unit is not None and address and bind_codes.may_mail(session, address, code, q.now):
             plain = access.new_code(session, role="emitter", unit_code=code, now=q.now)
-            enqueue(session, [_bind_mail(q, address, unit.name, code, plain)], q.now)
+            expires = q.now + access.CODE_TTL
+            bind_codes.mail_code(session, address, unit.name, code, plain, expires, q.lang, q.now)
     return say("chat_bind", q, outcome="maybe_mailed")
-
-
-def _address_key(address: str) -> str:
-    return f"bindcode|email:{address.lower()}|%"
-
-
-def _unit_key(code: str) -> str:
-    return f"bindcode|email:%|{code}|%"
-
-
-def _recent_mails(session: Session, pattern: str, now: datetime, within: timedelta) -> int:
-    query = (
-        select(func.count())
-        .select_from(OutboxItem)
-        .where(col(OutboxItem.key).like(pattern), OutboxItem.created_at > now - within)
-    )
-    return int(session.exec(query).one())
-
-
-def _bind_mail(q: Query, address: str, name: str, code: str, plain: str) -> NewItem:
-    text = render("chat_bindmail", q.lang, name=name, code=code, plain=plain, expires=q.now + access.CODE_TTL)
-    subject, _, body = text.partition("\n")
-    digest = hashlib.sha256(plain.encode()).hexdigest()[:16]
-    return NewItem(
-        key=f"bindcode|email:{address.lower()}|{code}|{digest}",
-        audience="emitter",
-        channel="email",
-        recipient=address,
-        kind="bind_code",
-        body=body.strip() + "\n",
-        subject=subject.strip(),
-    )
 
 
 def mask_address(address: str) -> str:

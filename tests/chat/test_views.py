@@ -229,7 +229,7 @@ def test_binding_by_credit_code_mails_a_code(sqlite_engine: Engine, chat: Ask, s
         "bind_code",
         "emitter",
     )
-    assert item.key.startswith(f"bindcode|email:{story.email}|{story.applied}|")
+    assert item.key.startswith(f"emitter|email:{story.email}|bind_code|{story.applied}|")
     plain = item.body.split("/bind ")[1].split()[0]
     assert plain not in item.key
     assert "绑定成功：华能济宁电厂" in words(chat(46, f"/bind {plain}"))

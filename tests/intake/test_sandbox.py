@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy.engine import Engine
 
-from mail.intake import ingest
+from mail.intake import take
 from mail.sandbox import MiB, Sandbox
 from storage import inbox
 from tests.intake.world import CONFIG, LATER, SD, SD_UNITS, at, roster_mail
@@ -30,10 +30,10 @@ def test_a_message_over_the_memory_limit_is_quarantined_once(sqlite_engine: Engi
     bomb = build_message(
         sender=SD, to="bot@example.cn", subject="名录", date=at("2021-10-25T14:00"), html_body=cells
     )
-    outcome = ingest(sqlite_engine, bomb, "bomb.eml", config, LATER)
+    outcome = take(sqlite_engine, bomb, "bomb.eml", config, LATER)
     assert outcome.outcome == "quarantined"
     assert "读取邮件所需内存超过 250 MB" in (outcome.reason or "")
-    assert ingest(sqlite_engine, bomb, "bomb.eml", config, LATER).outcome == "duplicate"
+    assert take(sqlite_engine, bomb, "bomb.eml", config, LATER).outcome == "duplicate"
     [kept] = inbox.quarantined(sqlite_engine)
     assert kept.attempts == 1
-    assert ingest(sqlite_engine, roster_mail(SD, SD_UNITS), "ok.eml", config, LATER).outcome == "applied"
+    assert take(sqlite_engine, roster_mail(SD, SD_UNITS), "ok.eml", config, LATER).outcome == "applied"

@@ -32,7 +32,7 @@ from sqlmodel import SQLModel
 
 from bot.reports import province_report, unit_reports
 from compliance.cycle import load_cycle
-from mail.intake import ingest
+from mail import intake
 from storage import inbox
 from storage.engine import make_engine
 from storage.models import InboundMessage
@@ -105,7 +105,7 @@ def run_entry(
         before = before or snapshot(engine)
         raw = raw_of(name)
         try:
-            outcome = ingest(engine, raw, f"corpus/{name}.eml", CONFIG, LATER)
+            outcome = intake.take(engine, raw, f"corpus/{name}.eml", CONFIG, LATER)
         except Exception as error:  # reported, not raised: the child must still answer
             return {"raised": f"{type(error).__name__}: {error}"[:500]}
         stored = inbox.get(engine, outcome.message_pk or 0)
