@@ -207,8 +207,10 @@ def judge(bad: Bad, result: dict[str, Any]) -> None:
 def _nothing_else_changed(bad: Bad, before: dict[str, Any], after: dict[str, Any]) -> None:
     expect = bad.expect
     grown = {t: after["counts"][t] - before["counts"][t] for t in before["counts"] if t not in expect.loose}
+    told = grown.pop("outboxitem", 0)  # the sender's receipt: what it says is tested with the receipts
     wanted = {t: 0 for t in grown} | {"inboundmessage": 1} | dict(expect.grows)
     assert grown == wanted, "table row counts"
+    assert told <= 1, "one receipt at most (no officer is bound in this database)"
     touched_provinces = set()
     for when in before["units"]:
         was, now = before["units"][when], after["units"][when]
