@@ -8,10 +8,10 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from bot.chat.base import time_left as left_of
 from bot.context import AppContext, UsageError
 from bot.provinces import UnknownProvince, canonical_province
 from bot.reports import national_report, province_report, unit_report
-from bot.telegram.base import time_left as left_of
 from compliance.creditcode import is_valid_code, normalize_code
 from templates import render
 

@@ -124,7 +124,11 @@ def group_recipients(settings: Settings, province: str, kind: str) -> list[Recip
 
 
 def officer_chats(session: Any, settings: Settings, province: str) -> list[Recipient]:
-    chats = [Recipient("telegram", str(b.chat_id), b.lang) for b in access.officer_chats(session, province)]
+    chats = [
+        Recipient("telegram", b.chat_id, b.lang)
+        for b in access.officer_chats(session, province)
+        if b.platform == "telegram"  # the other platforms' chats are reached by their own channels
+    ]
     bound = {r.address for r in chats}
     configured = [
         Recipient("telegram", str(o.telegram_id), settings.lang)
@@ -146,7 +150,9 @@ def _recipients(
     if item.audience == "officer":
         return officer_recipients(session, settings, item.target, item.kind)
     chats = [
-        Recipient("telegram", str(b.chat_id), b.lang) for b in access.chats_for_unit(session, item.target)
+        Recipient("telegram", b.chat_id, b.lang)
+        for b in access.chats_for_unit(session, item.target)
+        if b.platform == "telegram"
     ]
     email = reports[item.target].contact_email if item.target in reports else None
     return chats or ([Recipient("email", email, settings.lang)] if email else [])

@@ -38,7 +38,7 @@ def alert_claims(session: Session, claims: Sequence[Claim], now: datetime) -> No
         }
         national = select(ChatBinding).where(ChatBinding.role == "officer", ChatBinding.province == "*")
         chats.update({chat.chat_id: chat for chat in session.exec(national)})
-        items += [_alert(chat, claim) for chat in chats.values()]
+        items += [_alert(chat, claim) for chat in chats.values() if chat.platform == "telegram"]
     enqueue(session, items, now)
 
 

@@ -126,6 +126,7 @@ def _untrusted_alerts(session: Session, message: InboundMessage, now: datetime) 
     are collapsed into one digest sent when the hour ends, so a flood of forged mail is two alerts."""
     province = _province_of(message)
     chats = access.officer_chats(session, province) if province else national_officer_chats(session)
+    chats = [chat for chat in chats if chat.platform == "telegram"]  # what this writes is Telegram's
     start = _hour_of(message.received_at, now)
     same_hour = _quarantined_in(session, province, start)
     if not chats or not same_hour or same_hour[0].id == message.id:
@@ -214,7 +215,7 @@ def _single_alerts(
 
 def national_officer_chats(session: Session) -> list[ChatBinding]:
     query = select(ChatBinding).where(ChatBinding.role == "officer", ChatBinding.province == "*")
-    return list(session.exec(query))
+    return [chat for chat in session.exec(query) if chat.platform == "telegram"]
 
 
 def _local(value: datetime | None, now: datetime) -> datetime | None:

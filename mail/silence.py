@@ -59,7 +59,9 @@ def enqueue_silence_alerts(
         return 0
     local = now.astimezone(tz or now.tzinfo)
     day = local.date().isoformat()
-    chats = session.exec(select(ChatBinding).where(ChatBinding.role == "officer")).all()
+    chats = session.exec(
+        select(ChatBinding).where(ChatBinding.role == "officer", ChatBinding.platform == "telegram")
+    ).all()
     items = [
         NewItem(
             key=f"officer|telegram:{chat.chat_id}|intake_silent|{day}",

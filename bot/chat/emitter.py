@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.chat import keyboards
+from bot.chat.base import Keyboard, Query, bound_only, emitters_only, say, time_left
 from bot.chat.reply import Reply
 from bot.reports import UnitReport, find_unit_report, report_of, unit_facts
-from bot.telegram import keyboards
-from bot.telegram.base import Keyboard, Query, bound_only, emitters_only, say, time_left
 from compliance.deadline_marks import DeadlineMark, deadline_marks
 from compliance.status import UnitFacts
 
