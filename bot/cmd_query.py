@@ -8,10 +8,10 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from bot.chat.base import time_left as left_of
 from bot.context import AppContext, UsageError
 from bot.provinces import UnknownProvince, canonical_province
-from bot.reports import national_report, province_report, unit_report
-from bot.telegram.base import time_left as left_of
+from bot.reports import national_report, no_unit, province_report, unit_report
 from compliance.creditcode import is_valid_code, normalize_code
 from templates import render
 
@@ -42,6 +42,8 @@ def status(ctx: AppContext, args: argparse.Namespace) -> int:
         raise UsageError(key="bad_code", code=args.code)
     at = ctx.instant(args.at)
     report = unit_report(ctx.engine, ctx.cycle, code, at)
+    if report is None:
+        raise no_unit(ctx.engine, ctx.cycle, code, at)
     if args.json:
         emit_json(report.to_json())
     else:

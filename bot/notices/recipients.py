@@ -79,7 +79,7 @@ def emitters(session: Session, settings: Settings, unit_code: str, email: str | 
 
 
 def _in_chat(binding: ChatBinding) -> Recipient | None:
-    channel = CHAT_CHANNELS.get(getattr(binding, "platform", "telegram"))
+    channel = CHAT_CHANNELS.get(binding.platform)
     return None if channel is None else Recipient(channel, str(binding.chat_id), binding.lang)
 
 

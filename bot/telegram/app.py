@@ -24,6 +24,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.chat.commands import COMMANDS, MENU
 from bot.config import ConfigError
 from bot.context import AppContext
 from bot.telegram import handlers
@@ -43,24 +44,6 @@ __all__ = [
 
 log = logging.getLogger("ccerbot.telegram")
 MAX_CONCURRENT_UPDATES = 64
-COMMANDS = (
-    "status",
-    "deadlines",
-    "overview",
-    "pending",
-    "unit",
-    "anomalies",
-    "unmatched",
-    "quarantine",
-    "export",
-    "chart",
-    "national",
-    "contacts",
-    "bind",
-    "unbind",
-    "lang",
-    "help",
-)
 
 
 class ChatOrderedProcessor(BaseUpdateProcessor):
@@ -127,23 +110,9 @@ def build_application(
 
 
 def register_handlers(application: Application) -> None:
-    application.add_handler(CommandHandler("start", handlers.start))
-    application.add_handler(CommandHandler("help", handlers.help_command))
-    application.add_handler(CommandHandler("bind", handlers.bind))
-    application.add_handler(CommandHandler("unbind", handlers.unbind))
-    application.add_handler(CommandHandler("lang", handlers.lang))
-    application.add_handler(CommandHandler("status", handlers.status))
-    application.add_handler(CommandHandler("deadlines", handlers.deadlines))
-    application.add_handler(CommandHandler("overview", handlers.overview))
-    application.add_handler(CommandHandler("pending", handlers.pending))
-    application.add_handler(CommandHandler("unit", handlers.unit))
-    application.add_handler(CommandHandler("anomalies", handlers.anomalies))
-    application.add_handler(CommandHandler("unmatched", handlers.unmatched))
-    application.add_handler(CommandHandler("quarantine", handlers.quarantine))
-    application.add_handler(CommandHandler("export", handlers.export))
-    application.add_handler(CommandHandler("chart", handlers.chart))
-    application.add_handler(CommandHandler("national", handlers.national))
-    application.add_handler(CommandHandler("contacts", handlers.contacts))
+    """A CommandHandler for every command of the table, then buttons, then words."""
+    for command in COMMANDS:
+        application.add_handler(CommandHandler(command.name, handlers.command_handler(command.name)))
     application.add_handler(CallbackQueryHandler(handlers.button))
     # Last: words such as 状态 or "status", and commands the bot does not know.
     application.add_handler(MessageHandler(filters.TEXT, handlers.plain_message))
@@ -156,14 +125,20 @@ def bind_configured_officers(ctx: AppContext, now: datetime) -> None:
         return
     with session_scope(ctx.engine) as session:
         for officer in ctx.settings.officers:
-            access.bind(session, officer.telegram_id, "officer", now, province=officer.province.strip())
+            access.bind(
+                session,
+                handlers.peer_of(officer.telegram_id),
+                "officer",
+                now,
+                province=officer.province.strip(),
+            )
 
 
 async def set_commands(application: Application) -> None:
     """The command menu Telegram shows, in Chinese and in English; a failure here stops nothing."""
     try:
         for lang, code in (("zh", None), ("en", "en")):
-            commands = [BotCommand(c, label("chat_command", c, lang)) for c in COMMANDS]
+            commands = [BotCommand(c.name, label("chat_command", c.label_key, lang)) for c in MENU]
             await application.bot.set_my_commands(commands, language_code=code)
     except TelegramError as error:
         log.warning("could not set the command menu: %s", error)

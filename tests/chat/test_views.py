@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.telegram import keyboards
-from bot.telegram.views import VIEWS, read_text
+from bot.chat import keyboards
+from bot.chat.commands import VIEWS
+from bot.chat.core import parse_text
 from storage import access, outbox
 from storage.engine import session_scope
 from tests.chat.conftest import Ask, buttons, emitter, officer, words
@@ -28,13 +29,13 @@ OFFICER_VIEWS = (
 
 
 def test_reading_what_people_type() -> None:
-    assert read_text("/pending@ccerbot cancel_ccer 2") == ("pending", ("cancel_ccer", "2"))
-    assert read_text(" 状态 ") == ("status", ())
-    assert read_text("我的状态？") == ("status", ())
-    assert read_text("Status") == ("status", ())
-    assert read_text("进度") == ("status", ())
-    assert read_text("/nonsense") == ("nonsense", ())
-    assert read_text("早上好") == ("unknown", ("早上好",))
+    assert parse_text("/pending@ccerbot cancel_ccer 2") == ("pending", ("cancel_ccer", "2"))
+    assert parse_text(" 状态 ") == ("status", ())
+    assert parse_text("我的状态？") == ("status", ())
+    assert parse_text("Status") == ("status", ())
+    assert parse_text("进度") == ("status", ())
+    assert parse_text("/nonsense") == ("nonsense", ())
+    assert parse_text("早上好") == ("unknown", ("早上好",))
 
 
 @pytest.mark.parametrize(

@@ -158,7 +158,9 @@ def seeded(engine: Engine) -> Engine:
 
 
 def status(engine: Engine, unit: Unit, when: datetime = LATER) -> UnitReport:
-    return unit_report(engine, CYCLE, unit.code, when)
+    report = unit_report(engine, CYCLE, unit.code, when)
+    assert report is not None, f"no roster lists {unit.code} at {when}"
+    return report
 
 
 def unmatched(engine: Engine, province: str, when: datetime = LATER) -> int:

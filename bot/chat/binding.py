@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from bot.chat import keyboards
+from bot.chat.base import Keyboard, Query, officers_only, say
 from bot.chat.reply import Reply
 from bot.notices import bind_codes
-from bot.telegram import keyboards
-from bot.telegram.base import Keyboard, Query, officers_only, say
 from compliance.creditcode import is_valid_code, normalize_code
 from storage import access
 from storage.contacts import bind_address, confirm
 from storage.engine import session_scope
-from storage.models import BindAttempt
 from storage.units import find_unit
 from templates import LANGS
 
@@ -54,12 +53,12 @@ def bind(q: Query) -> Reply:
 def _redeem(q: Query, given: str) -> Reply:
     with session_scope(q.engine) as session:
         try:
-            who = access.redeem(session, q.chat_id, given, q.now)
+            who = access.redeem(session, q.peer, given, q.now)
         except access.Throttled:
             return say("chat_bind", q, outcome="throttled")
     if who is None:
         return say("chat_bind", q, outcome="wrong")
-    bound = Query(q.engine, q.cycle, q.chat_id, who, (), q.now, who.lang)
+    bound = Query(q.engine, q.cycle, q.peer, who, (), q.now, who.lang)
     return say(
         "chat_bind", bound, menu(bound), outcome="bound", who=who, unit_name=_unit_name(bound, who.unit_code)
     )
@@ -69,10 +68,10 @@ def _mail_code(q: Query, code: str) -> Reply:
     """Mail a code to the unit's trusted address; the reply is the same whether the unit exists or not,
     whether it has an address or not, and whether a mail went or a cap held it back."""
     with session_scope(q.engine) as session:
-        if access.failures_last_hour(session, q.chat_id, q.now) >= access.MAX_FAILURES_PER_HOUR:
+        if access.failures_last_hour(session, q.peer, q.now) >= access.MAX_FAILURES_PER_HOUR:
             return say("chat_bind", q, outcome="throttled")
         # A request counts as a try, so that one chat cannot make the bot mail a unit again and again.
-        session.add(BindAttempt(chat_id=q.chat_id, at=q.now, ok=False))
+        session.add(access.attempt(q.peer, q.now, ok=False))
         unit = find_unit(session, code)
         address = bind_address(session, unit, q.now) if unit is not None else None
         if unit is not None and address and bind_codes.may_mail(session, address, code, q.now):
@@ -100,7 +99,7 @@ def confirm_contact(q: Query) -> Reply:
         # another province's unit is answered like a unit with nothing to confirm
         if unit is None or q.identity.province not in ("*", unit.province):
             return say("chat_contact", q, outcome="nothing", code=given)
-        change = confirm(session, unit.id or 0, q.chat_id, q.now)
+        change = confirm(session, unit.id or 0, q.peer, q.now)
         if change is None:
             return say("chat_contact", q, outcome="nothing", code=given)
         return say("chat_contact", q, outcome="confirmed", code=given, name=unit.name, new=change.new_address)
@@ -108,7 +107,7 @@ def confirm_contact(q: Query) -> Reply:
 
 def unbind(q: Query) -> Reply:
     with session_scope(q.engine) as session:
-        done = access.unbind(session, q.chat_id)
+        done = access.unbind(session, q.peer)
     return say("chat_unbind", q, outcome="done" if done else "not_bound")
 
 
@@ -117,6 +116,6 @@ def lang(q: Query) -> Reply:
     if wanted not in LANGS:
         return say("chat_lang", q, outcome="usage")
     with session_scope(q.engine) as session:
-        access.set_language(session, q.chat_id, wanted)
-    switched = Query(q.engine, q.cycle, q.chat_id, q.identity, (), q.now, wanted)
+        access.set_language(session, q.peer, wanted)
+    switched = Query(q.engine, q.cycle, q.peer, q.identity, (), q.now, wanted)
     return say("chat_lang", switched, menu(switched), outcome="set")
