@@ -14,7 +14,7 @@ from mail.trust import Senders
 from storage.engine import session_scope
 from storage.state import KnownUnit, UnitFacts, facts_at
 from tests.intake.world import GD, NCSC, SD, TZ, Unit, xlsx_mail
-from tests.notices import notifying
+from tests.told import notifying
 
 REGISTRY = "lvyue@chinacrc.example"
 SENDERS = Senders.build([NCSC], {"山东省": [SD], "广东省": [GD]}, registry=[REGISTRY])

@@ -35,7 +35,7 @@ from tests.intake.world import (
     xlsx_mail,
 )
 from tests.intake.world import take as take_first
-from tests.notices import notifying
+from tests.told import notifying
 
 A, B, C = SD_UNITS
 G1, G2 = GD_UNITS

@@ -12,7 +12,7 @@ from mail import intake
 from mail.intake import Outcome
 from storage import access, outbox
 from tests.intake.world import CONFIG, SD_UNITS, at, roster_mail
-from tests.notices import notifying
+from tests.told import notifying
 
 TOLD = notifying(CONFIG)
 

@@ -19,7 +19,7 @@ from tests.intake.world import (
     weekly_subject,
     xlsx_mail,
 )
-from tests.notices import notifying
+from tests.told import notifying
 
 A, B, _ = SD_UNITS
 

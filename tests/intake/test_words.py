@@ -24,7 +24,7 @@ from tests.intake.world import (
     xlsx_mail,
 )
 from tests.mail.corpus import build_message
-from tests.notices import notifying
+from tests.told import notifying
 
 A, B, C = SD_UNITS
 WRONG = Unit(B.province, B.name, B.code[:-1] + ("0" if B.code[-1] != "0" else "1"), B.account, B.due)

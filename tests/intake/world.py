@@ -17,7 +17,7 @@ from mail import intake
 from mail.intake import IntakeConfig, Outcome
 from mail.trust import Senders
 from tests.mail.corpus import XLSX_TYPE, build_message, xlsx_bytes
-from tests.notices import notifying
+from tests.told import notifying
 
 TZ = ZoneInfo("Asia/Shanghai")
 CYCLE = load_cycle("2019-2020")

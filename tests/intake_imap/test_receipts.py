@@ -25,7 +25,7 @@ from tests.intake_imap.messages import (
     roster_with_bad_rows,
     sample,
 )
-from tests.notices import notifying
+from tests.told import notifying
 
 
 def take(engine: Engine, config: IntakeConfig, raw: bytes, lang: str = "zh") -> tuple[Outcome, int]:
