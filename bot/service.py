@@ -235,10 +235,6 @@ async def _initialise(bot: Any, stop: asyncio.Event) -> bool:
 # --- intake ----------------------------------------------------------------------------------------
 
 
-# Reading mail in a worker process (mail/sandbox.py) hangs the service's intake: it is off until mended.
-READ_IN_WORKER = False
-
-
 def _intake(service: Service, announce: Callable[[str], None]) -> None:
     settings = service.ctx.settings
     if settings.imap is not None:
@@ -253,13 +249,18 @@ def _intake(service: Service, announce: Callable[[str], None]) -> None:
         announce(f"运行：监视邮件文件夹 {settings.mail_folder}")
     else:
         announce("未运行：收件（未配置 [imap] 或 mail_folder）")
+        return
+    # the reading worker imports its readers while the rest starts: the first message does not wait
+    service.tasks.append(asyncio.create_task(asyncio.to_thread(service.ctx.sandbox.warm), name="reader"))
+    limits = f"{settings.read_memory_mb} MB，{settings.read_timeout_s:g} 秒"
+    announce(f"运行：邮件在独立的工作进程中读取（每封至多 {limits}）")
 
 
 def _imap(service: Service) -> Coroutine[Any, Any, None]:
     ctx = service.ctx
     intake = ImapIntake(imap_settings(ctx.settings))
     return intake.run(
-        ctx.engine, ctx.intake_config(sandboxed=READ_IN_WORKER), service.stop, ctx.now, _on_outcome(service)
+        ctx.engine, ctx.intake_config(sandboxed=True), service.stop, ctx.now, _on_outcome(service)
     )
 
 
@@ -300,7 +301,7 @@ async def _watch_folder(service: Service, folder: Path) -> None:
     seen: dict[Path, tuple[float, int]] = {}
     while not service.stop.is_set():
         try:
-            taken = await asyncio.to_thread(_take_folder, service.ctx, folder, seen)
+            taken = await asyncio.to_thread(_take_folder, service.ctx, folder, seen, service.stop)
         except Exception:  # a database outage or an unreadable folder must not end intake
             log.exception("mail folder %s: intake failed", folder)
             taken = 0
@@ -310,14 +311,19 @@ async def _watch_folder(service: Service, folder: Path) -> None:
             return
 
 
-def _take_folder(ctx: AppContext, folder: Path, seen: dict[Path, tuple[float, int]]) -> int:
+def _take_folder(
+    ctx: AppContext, folder: Path, seen: dict[Path, tuple[float, int]], stop: asyncio.Event
+) -> int:
+    """Take the folder's new files, one by one, until stopped: a stop waits for one message at most."""
     taken = 0
     settled_before = time.time() - SETTLE_S
     for path in iter_paths([str(folder)]) if folder.is_dir() else []:
         stat = path.stat()
         if seen.get(path) == (stat.st_mtime, stat.st_size) or stat.st_mtime > settled_before:
             continue  # taken already, or still being written
-        take(ctx.engine, path.read_bytes(), str(path), ctx.intake_config(sandboxed=READ_IN_WORKER), ctx.now())
+        if stop.is_set():
+            break
+        take(ctx.engine, path.read_bytes(), str(path), ctx.intake_config(sandboxed=True), ctx.now())
         seen[path] = (stat.st_mtime, stat.st_size)
         taken += 1
     return taken
