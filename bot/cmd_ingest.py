@@ -7,7 +7,7 @@ import sys
 from collections import Counter
 from typing import Any
 
-from bot.cmd_query import emit_json
+from bot.cli_output import emit_json
 from bot.context import AppContext, UsageError
 from mail.intake import Outcome, resume, take
 from mail.sources import SourceError, iter_paths
