@@ -44,7 +44,7 @@ FOLDER_POLL_S = 10.0
 SETTLE_S = 2.0  # a file written to the watched folder is taken once it has not changed for this long
 
 
-def say(line: str) -> None:
+def to_operator(line: str) -> None:
     print(f"ccerbot: {line}", file=sys.stderr, flush=True)
 
 
@@ -65,7 +65,7 @@ async def _run(ctx: AppContext) -> int:
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
-    say("已停止")
+    to_operator("已停止")
     return 0
 
 
@@ -111,7 +111,9 @@ class Service:
             )
 
 
-async def serve(ctx: AppContext, stop: asyncio.Event, announce: Callable[[str], None] = say) -> Service:
+async def serve(
+    ctx: AppContext, stop: asyncio.Event, announce: Callable[[str], None] = to_operator
+) -> Service:
     """Run every configured part until `stop` is set."""
     announce(render("cli", ctx.settings.lang, part="run_cycle", cycle=ctx.cycle, chosen=ctx.cycle_chosen))
     service = Service(ctx, stop, Scheduler(ctx.engine, ctx.settings, ctx.cycle))

@@ -28,7 +28,7 @@ from bot.chat.commands import COMMANDS, MENU
 from bot.config import ConfigError
 from bot.context import AppContext
 from bot.telegram import handlers
-from bot.telegram.polling import Outcome, run_polling_until
+from bot.telegram.polling import ChatEnd, run_polling_until
 from storage import access
 from storage.engine import session_scope
 from templates import label
@@ -149,7 +149,7 @@ def webhook_secret(token: str) -> str:
     return hashlib.sha256(f"ccerbot-webhook|{token}".encode()).hexdigest()[:48]
 
 
-async def run_webhook_until(application: Application, stop: asyncio.Event) -> Outcome:
+async def run_webhook_until(application: Application, stop: asyncio.Event) -> ChatEnd:
     """Receive updates by webhook (telegram.webhook_url) until `stop` is set."""
     ctx: AppContext = application.bot_data[handlers.CTX]
     config = ctx.settings.telegram
@@ -176,7 +176,7 @@ async def run_webhook_until(application: Application, stop: asyncio.Event) -> Ou
     return "stopped"
 
 
-async def run_until(application: Application, stop: asyncio.Event) -> Outcome:
+async def run_until(application: Application, stop: asyncio.Event) -> ChatEnd:
     """Webhook when telegram.webhook_url is set, long polling otherwise."""
     ctx: AppContext = application.bot_data[handlers.CTX]
     config = ctx.settings.telegram
