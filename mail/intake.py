@@ -29,7 +29,7 @@ from mail.refusals import no_table_reason
 from mail.rows import parse_table, snapshot_date
 from mail.sniff import sniff
 from mail.tables import Limits, Table, TableUnreadable, read_tables, tables_from_html
-from mail.trust import Senders, judge
+from mail.trust import Senders, Verdict, judge
 from storage import inbox
 from storage.contacts import DEFAULT_CONFIRM_DAYS, Change
 from storage.engine import session_scope
@@ -234,11 +234,30 @@ def read_message(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedT
 
 
 def read_here(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
+    """Read and judge: an untrusted message is refused where it was read, so that nothing it holds (a
+    table of thousands of rows) crosses back from the worker into the service."""
     try:
         walked = walk(raw)
     except MailUnreadable as error:
         raise Refused(f"邮件无法解析：{error.reason}") from error
-    return walked, _parse_tables(walked, config)
+    parsed = _parse_tables(walked, config)
+    judged(walked, parsed, config)
+    return walked, parsed
+
+
+def judged(walked: Walked, parsed: list[ParsedTable], config: IntakeConfig) -> Verdict:
+    """The trusted sender's verdict; Refused (quarantine, officers told) for anyone else."""
+    kind, named, envelope = parsed[0].kind, _named_province(walked, parsed), walked.envelope
+    automatic = envelope.automatic
+    if envelope.sender is None and envelope.sender_problem:
+        raise Refused(f"无发件人：{envelope.sender_problem}", kind, named, automatic)
+    verdict = judge(config.senders, envelope.sender, kind, named)
+    if not verdict.trusted:  # its province's officers see it
+        raise Refused(verdict.reason or "发件人不可信", kind, named, automatic)
+    refusal = config.senders.auth.refusal(envelope.sender or "", envelope.auth_results)
+    if refusal is not None:
+        raise Refused(refusal, kind, named, automatic)
+    return verdict
 
 
 def _parse_tables(walked: Walked, config: IntakeConfig) -> list[ParsedTable]:
@@ -319,18 +338,8 @@ def _apply_parsed(
     now: datetime,
     source: str,
 ) -> Outcome:
-    kind = parsed[0].kind
-    named = _named_province(walked, parsed)
-    envelope = walked.envelope
-    automatic = envelope.automatic
-    if envelope.sender is None and envelope.sender_problem:
-        raise Refused(f"无发件人：{envelope.sender_problem}", kind, named, automatic)
-    verdict = judge(config.senders, envelope.sender, kind, named)
-    if not verdict.trusted:  # its province's officers see it
-        raise Refused(verdict.reason or "发件人不可信", kind, named, automatic)
-    refusal = config.senders.auth.refusal(envelope.sender or "", envelope.auth_results)
-    if refusal is not None:
-        raise Refused(refusal, kind, named, automatic)
+    kind, named, automatic = parsed[0].kind, _named_province(walked, parsed), walked.envelope.automatic
+    verdict = judged(walked, parsed, config)
     ctx = apply.Context(
         message.id or 0,
         known_at(walked, now),

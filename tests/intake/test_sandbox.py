@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from mail.intake import take
+from mail.intake import Refused, take
 from mail.sandbox import MiB, Sandbox
 from storage import inbox
 from tests import shared
@@ -57,7 +57,8 @@ def test_the_worker_reads_with_our_packages_whatever_the_working_directory(tmp_p
         "from mail.trust import Senders\n"
         "if __name__ == '__main__':\n"  # the worker imports this file again, as any program's
         "    sandbox = Sandbox(wall_s=60)\n"
-        "    config = IntakeConfig(Senders.build([], {}), ZoneInfo('Asia/Shanghai'), sandbox=sandbox)\n"
+        "    senders = Senders.build([], {'山东省': ['ccer@sthj.shandong.example']})\n"
+        "    config = IntakeConfig(senders, ZoneInfo('Asia/Shanghai'), sandbox=sandbox)\n"
         "    walked, parsed = read_message(Path(sys.argv[1]).read_bytes(), config)\n"
         "    sandbox.close()\n"
         "    print(parsed[0].kind, len(parsed[0].records))\n"
@@ -71,3 +72,13 @@ def test_the_worker_reads_with_our_packages_whatever_the_working_directory(tmp_p
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["roster", "8"]
+
+
+def test_a_strangers_message_is_refused_in_the_worker(sandbox: Sandbox) -> None:
+    """Nothing an untrusted message holds crosses back into the service: only the refusal does."""
+    stranger = roster_mail("someone@evil.example", SD_UNITS)
+
+    with pytest.raises(Refused) as refused:
+        sandbox.read(stranger, CONFIG)
+
+    assert "不在可信名单" in refused.value.reason
