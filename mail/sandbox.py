@@ -12,6 +12,8 @@ import multiprocessing
 import os
 import resource
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from multiprocessing.pool import Pool
 from typing import TYPE_CHECKING
@@ -37,6 +39,21 @@ def _read(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
 
 def _import_readers() -> None:
     import mail.intake  # noqa: F401  (the import is the work: MIME, spreadsheet and HTML readers)
+
+
+@contextmanager
+def _safe_path() -> Iterator[None]:
+    """PYTHONSAFEPATH for the processes started meanwhile, and only for them: programs the service or its
+    tests start later keep their usual sys.path."""
+    before = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTHONSAFEPATH"]
+        else:
+            os.environ["PYTHONSAFEPATH"] = before
 
 
 @dataclass
@@ -74,12 +91,12 @@ class Sandbox:
             # The fork server starts as `python -c …`, which puts the working directory first on sys.path
             # (Python 3.11 does not apply the parent's path there): a folder named like one of our
             # packages — a mail folder called "mail" — would be imported instead of it.
-            os.environ["PYTHONSAFEPATH"] = "1"
             context = multiprocessing.get_context(self.method)
             if self.method == "forkserver":
                 # each worker forked later (after a timeout or an exhausted memory) starts with them loaded
                 context.set_forkserver_preload(["mail.intake"])
-            self._pool = context.Pool(1, initializer=_limit_memory, initargs=(self.memory_bytes,))
+            with _safe_path():
+                self._pool = context.Pool(1, initializer=_limit_memory, initargs=(self.memory_bytes,))
         return self._pool
 
     def _stop(self) -> None:

@@ -77,10 +77,12 @@ async def test_mail_taken_in_leads_to_receipts_and_anomaly_alerts_once(
         "运行",
         "未运行",
         "运行",
+        "运行",
         "警告",
         "运行",
     ]
     assert "未运行：群机器人（未配置 [[groups]]）" in said
+    assert any(line.startswith("运行：邮件在独立的工作进程中读取") for line in said)
     assert any("长轮询" in line for line in said) and any("监视邮件文件夹" in line for line in said)
     assert any("JobQueue" in line for line in said)
     # After the cycle: the over-cap anomaly, and the confirmed unit not fully cancelled by 12-15 to chase.
