@@ -82,7 +82,7 @@ async def test_a_whole_small_window(sqlite_engine: Engine, smtp_server: SmtpServ
     assert await settle(sender(engine, channels), keys) == {keys[0]: "sent"}
     [sent] = [m for m in smtp_server.messages if "汇总表" in m.subject]
     assert sent.mail_from == SD and "registry@ccersc.org.cn" in sent.rcpt_tos and BOT in sent.rcpt_tos
-    assert [p.get_filename() for p in sent.message.iter_attachments()][0].endswith(".xlsx")
+    assert next(p.get_filename() for p in sent.message.iter_attachments()).endswith(".xlsx")
 
     # read back by intake from the province's trusted address: the units' states follow the decisions
     back = take(engine, sent.raw, "2021-11-05T10:05")
