@@ -136,6 +136,14 @@ class GroupConfig(BaseModel):
         return self.province in (province, "*") and (self.kinds is None or kind in self.kinds)
 
 
+class ApplicationsConfig(BaseModel):
+    """Step 4 done with the bot: where the province's weekly summary goes, from whom, with which copies."""
+
+    ncsc_address: str = "registry@ccersc.org.cn"  # 附件1 第四步: 发至国家气候战略中心邮箱
+    summary_from: dict[str, str] = Field(default_factory=dict)  # province → its From; else its first sender
+    summary_cc: list[str] = Field(default_factory=list)  # more copies: the bot's own intake address
+
+
 class OfficerConfig(BaseModel):
     telegram_id: int
     province: str  # a province as `invite --officer` takes it (浙江 is 浙江省), or "*"
@@ -161,6 +169,7 @@ class Settings(BaseSettings):
     smtp: SmtpConfig | None = None
     officers: list[OfficerConfig] = Field(default_factory=list)
     groups: list[GroupConfig] = Field(default_factory=list)
+    applications: ApplicationsConfig = Field(default_factory=ApplicationsConfig)
     mail_folder: str | None = None  # intake from a folder when there is no IMAP
     # a contact address changed by a roster is used to bind a chat by email only once an officer has
     # confirmed it (/confirm_contact) or after this many days

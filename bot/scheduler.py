@@ -20,6 +20,7 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.notices.anomalies import enqueue_new_anomalies
+from bot.notices.applications_summary import friday
 from bot.notices.reminders import enqueue_due
 from compliance.cycle import Cycle
 from compliance.schedule import reminder_slot
@@ -55,7 +56,9 @@ class Scheduler:
     def tick(self) -> int:
         """How many items were written."""
         now = self._clock()
-        return self._reminders(now) + self._anomalies(now)
+        return (
+            self._reminders(now) + self._anomalies(now) + friday(self.engine, self.settings, self.cycle, now)
+        )
 
     def mail_applied(self) -> int:
         """After intake applied a message: alert new anomalies now."""

@@ -127,6 +127,9 @@ class Cycle:
     mail_kinds: tuple[str, ...] = ("roster", "weekly_summary", "cancellation_list")
     # What follows a missed compliance deadline, as a unit reads it: {"zh": …, "en": …, "source": …}.
     penalty: Mapping[str, str] = field(default_factory=lambda: {"zh": "", "en": "", "source": ""}, hash=False)
+    # The province's Friday: the summary composed for the officers, and a reminder if it has not left.
+    summary_compose_time: time = time(9)
+    summary_chase_time: time = time(15)
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,8 @@ class _Reminders:
     weekly_summary_weekday: int
     weekly_summary_time: time
     lead_days: Mapping[str, tuple[int, ...]]
+    summary_compose_time: time = time(9)
+    summary_chase_time: time = time(15)
 
 
 def parse_cycle(text: str) -> Cycle:
@@ -199,6 +204,8 @@ def _parse_doc(doc: Table) -> Cycle:
         weekly_summary_weekday=reminders.weekly_summary_weekday,
         weekly_summary_time=reminders.weekly_summary_time,
         lead_days=reminders.lead_days,
+        summary_compose_time=reminders.summary_compose_time,
+        summary_chase_time=reminders.summary_chase_time,
         deadlines=_deadlines(doc, dates.by_calendar_key(), tz),
         title_en=tf.text(doc, "title_en") if "title_en" in doc else "",
         target_ratio=tf.ratio(targets, "ratio", "targets"),
@@ -314,12 +321,23 @@ def _offsets(table: Table) -> _Offsets:
 
 def _reminders(table: Table) -> _Reminders:
     where = "reminders"
-    tf.check_keys(table, where, ("time", "weekly_summary_weekday", "weekly_summary_time", "lead_days"))
+    tf.check_keys(
+        table,
+        where,
+        ("time", "weekly_summary_weekday", "weekly_summary_time", "lead_days"),
+        ("summary_compose_time", "summary_chase_time"),
+    )
+    optional = {
+        key: tf.local_time(table, key, where)
+        for key in ("summary_compose_time", "summary_chase_time")
+        if key in table
+    }
     return _Reminders(
         reminder_time=tf.local_time(table, "time", where),
         weekly_summary_weekday=tf.integer(table, "weekly_summary_weekday", where, 0, 6),
         weekly_summary_time=tf.local_time(table, "weekly_summary_time", where),
         lead_days=_lead_days(tf.sub_table(table, "lead_days", where)),
+        **optional,
     )
 
 

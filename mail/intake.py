@@ -21,10 +21,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from mail import apply, operations
+from mail.application_form import form_tables, read_forms
+from mail.applications import store_forms
 from mail.classify import kind_from_subject, province_from_text
 from mail.mime import Attachment, Envelope, MailUnreadable, Walked, read_envelope, walk
 from mail.province_claims import Claim
-from mail.records import MessageKind, ParsedTable, Record, RowError
+from mail.records import ApplicationForm, MessageKind, ParsedTable, Record, RowError
 from mail.refusals import no_table_reason
 from mail.rows import parse_table, snapshot_date
 from mail.sniff import sniff
@@ -60,6 +62,7 @@ class Told:
     automatic: bool  # an auto-reply or a bounce: answering it invites the next one
     claims: tuple[Claim, ...] = ()  # units two provinces claim
     contact_changes: tuple[Change, ...] = ()  # contact addresses a roster replaced
+    applications: tuple[int, ...] = ()  # emitters' applications stored, for the officers to decide
 
 
 class Notify(Protocol):
@@ -94,6 +97,7 @@ class Outcome:
     province: str | None = None
     trusted: bool = False
     new_units: list[int] = field(default_factory=list)
+    applications: list[int] = field(default_factory=list)  # an application mail: what it stored
 
 
 class Refused(Exception):
@@ -241,7 +245,8 @@ def read_here(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTabl
     except MailUnreadable as error:
         raise Refused(f"邮件无法解析：{error.reason}") from error
     parsed = _parse_tables(walked, config)
-    judged(walked, parsed, config)
+    if parsed[0].kind != "application":  # an application is a proposal from anyone: judged by an officer
+        judged(walked, parsed, config)
     return walked, parsed
 
 
@@ -261,13 +266,13 @@ def judged(walked: Walked, parsed: list[ParsedTable], config: IntakeConfig) -> V
 
 
 def _parse_tables(walked: Walked, config: IntakeConfig) -> list[ParsedTable]:
+    tables = _tables(walked, config)
+    if forms := _application_forms(walked, tables, config):
+        return [ParsedTable("application", 0, records=list(forms))]
     said = kind_from_subject(walked.envelope.subject)
     hint = said or _kind_of_sender(walked, config)
     default = walked.envelope.date.date() if walked.envelope.date else None
-    parsed = [
-        parse_table(t.rows, kind_hint=hint, tz=config.tz, default_date=default)
-        for t in _tables(walked, config)
-    ]
+    parsed = [parse_table(t.rows, kind_hint=hint, tz=config.tz, default_date=default) for t in tables]
     known = [p for p in parsed if p.kind != "unknown"]
     if not known:
         raise Refused(no_table_reason(walked), hint or "unknown")
@@ -275,6 +280,28 @@ def _parse_tables(walked: Walked, config: IntakeConfig) -> list[ParsedTable]:
     if said is not None and said in REQUIRED_COLUMNS and first == "roster":  # it lost its key column
         raise Refused(f"主题表明这是{label('kind', said)}，但表格中没有{REQUIRED_COLUMNS[said]}列", said)
     return [p for p in known if p.kind == first]
+
+
+# ---- an emitter's 申请表: routed by its kind, before the sender is judged -----------------------------
+
+
+def _application_forms(walked: Walked, tables: list[Table], config: IntakeConfig) -> list[ApplicationForm]:
+    files = [(a.filename, a.content_type, a.data) for a in walked.attachments]
+    extra = form_tables(files, walked.text_body, config.limits.max_bytes)
+    return read_forms([*tables, *extra], walked.envelope.subject)
+
+
+def _take_applications(
+    session: Session, message: InboundMessage, walked: Walked, parsed: list[ParsedTable], now: datetime
+) -> Outcome:
+    """A proposal, whoever sent it: stored for an officer's decision, never applied to a unit."""
+    forms = [r for p in parsed for r in p.records if isinstance(r, ApplicationForm)]
+    sender = walked.envelope.sender
+    ids = store_forms(session, message.id or 0, forms, sender, known_at(walked, now))
+    message.kind, message.trusted, message.state, message.outcome = "application", False, "done", "received"
+    message.rows_applied = len(ids)
+    return Outcome(message.source, message.id, message.message_id, "application", "received", len(ids),
+                   sender=sender, applications=ids)  # fmt: skip
 
 
 def _kind_of_sender(walked: Walked, config: IntakeConfig) -> MessageKind | None:
@@ -338,7 +365,14 @@ def _apply_parsed(
     now: datetime,
     source: str,
 ) -> Outcome:
-    kind, named, automatic = parsed[0].kind, _named_province(walked, parsed), walked.envelope.automatic
+    kind = parsed[0].kind
+    if kind == "application":  # a proposal from anyone, waiting for an officer: never judged as data
+        taken = _take_applications(session, message, walked, parsed, now)
+        if config.notify is not None:
+            told = Told(walked.envelope.automatic, applications=tuple(taken.applications))
+            config.notify(session, message, told, now)
+        return taken
+    named, automatic = _named_province(walked, parsed), walked.envelope.automatic
     verdict = judged(walked, parsed, config)
     ctx = apply.Context(
         message.id or 0,

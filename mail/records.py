@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-MessageKind = Literal["roster", "weekly_summary", "cancellation_list", "offset_operations", "unknown"]
+MessageKind = Literal[
+    "roster", "weekly_summary", "cancellation_list", "offset_operations", "application", "unknown"
+]
 ApplicationResult = Literal["pending", "confirmed", "rejected"]
 OperationState = Literal["held", "used", "withdrawn"]  # 待抵销 / 已抵销 / 已撤销
 CcerKind = Literal["old", "new"]
@@ -107,7 +109,34 @@ class OperationRecord:
     ccer_kind: CcerKind | None
 
 
-Record = RosterRecord | ApplicationRecord | CancellationRecord | OperationRecord
+@dataclass(frozen=True)
+class FormProject:
+    """One CCER project of an emitter's application form (附件2 申请表)."""
+
+    project_no: str | None
+    project_name: str | None
+    vintage_start: date | None
+    vintage_end: date | None
+    requested_t: int | None
+
+
+@dataclass(frozen=True)
+class ApplicationForm:
+    """An emitter's 申请表 as read from a sheet, a Word table or the body: a proposal, never a fact.
+
+    `problems` are what could not be read (one line each); the form is kept with them for an officer."""
+
+    row: int
+    name: str | None
+    code: str | None
+    allowances_due_t: int | None
+    requested_t: int | None
+    account_no: str | None  # 全国碳排放权注册登记系统账户号
+    projects: tuple[FormProject, ...]
+    problems: tuple[str, ...] = ()
+
+
+Record = RosterRecord | ApplicationRecord | CancellationRecord | OperationRecord | ApplicationForm
 
 
 @dataclass

@@ -280,6 +280,11 @@ class OutboxItem(SQLModel, table=True):
     claimed_by: str | None = None
     claimed_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+    # An email on someone's behalf (the province's weekly summary to NCSC): its From, its copies and a file.
+    sender: str | None = None
+    cc: str | None = None  # addresses separated by ", "
+    attachment_name: str | None = None
+    attachment: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class ImapCursor(SQLModel, table=True):
@@ -288,3 +293,54 @@ class ImapCursor(SQLModel, table=True):
     uidvalidity: int = Field(sa_type=BigInteger)
     last_uid: int = Field(default=0, sa_type=BigInteger)
     last_mail_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+
+
+class OffsetApplication(SQLModel, table=True):
+    """An emitter's 申请表 as it came by mail: a proposal from an untrusted sender, waiting for an
+    officer. It changes no unit's state; the weekly summary the officers send does, once read back."""
+
+    __table_args__ = (Index("ix_offsetapplication_province_state", "province", "state"),)
+    id: int | None = Field(default=None, primary_key=True)
+    message_pk: int = Field(foreign_key="inboundmessage.id", index=True)
+    cycle: str
+    province: str | None = None  # the unit's; None: a unit nobody knows (national officers see it)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    code: str | None = None
+    name: str
+    sender: str | None = None
+    received_at: datetime = Field(sa_column=_at())
+    allowances_due_t: int | None = Field(default=None, sa_type=BigInteger)  # as the form states it
+    requested_t: int | None = Field(default=None, sa_type=BigInteger)
+    account_no: str | None = None
+    checks: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))  # JSON
+    problems: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))  # JSON
+    state: str = "pending"  # pending | confirmed | returned
+    decided_by: str | None = None  # the officer's chat: str(Peer), "telegram:1001"
+    decided_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+    reason: str | None = None  # why it was returned: a reason's key or the officer's words
+
+
+class OffsetApplicationProject(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="offsetapplication.id", index=True)
+    project_no: str | None = None
+    project_name: str | None = None
+    vintage_start: date | None = None
+    vintage_end: date | None = None
+    requested_t: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class SummaryDraft(SQLModel, table=True):
+    """A province's weekly summary composed from the officers' decisions, shown to them until one sends it."""
+
+    __table_args__ = (UniqueConstraint("province", "as_of", name="uq_summarydraft_province_as_of"),)
+    id: int | None = Field(default=None, primary_key=True)
+    province: str
+    cycle: str
+    as_of: date
+    composed_at: datetime = Field(sa_column=_at())
+    units: int = 0
+    xlsx: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    state: str = "shown"  # shown | sent
+    approved_by: str | None = None  # str(Peer)
+    approved_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))

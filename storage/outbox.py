@@ -33,6 +33,10 @@ class NewItem:
     kind: str
     body: str
     subject: str = ""
+    sender: str | None = None  # an email on someone's behalf: its From
+    cc: str | None = None
+    attachment_name: str | None = None
+    attachment: bytes | None = None
 
 
 def enqueue(session: Session, items: Sequence[NewItem], now: datetime) -> int:
@@ -52,6 +56,10 @@ def enqueue(session: Session, items: Sequence[NewItem], now: datetime) -> int:
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
+            "sender": i.sender,
+            "cc": i.cc,
+            "attachment_name": i.attachment_name,
+            "attachment": i.attachment,
         }
         for i in items
     ]

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.engine import Engine
 
@@ -15,6 +15,9 @@ from compliance.cycle import Cycle
 from storage.access import Identity
 from storage.peer import Peer
 from templates import render
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 T = TypeVar("T")
 Keyboard = tuple[tuple[Button, ...], ...]
@@ -32,6 +35,7 @@ class Query:
     now: datetime
     lang: str
     email_binding: bool = True  # whether a code can be mailed (SMTP is configured)
+    settings: Settings | None = None  # for views whose decisions someone must hear of (applications)
 
     def with_args(self, args: Sequence[str]) -> Query:
         return replace(self, args=tuple(args))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.chat import binding, documents, emitter, info, keyboards, lists, national, officer
+from bot.chat import applications, binding, documents, emitter, info, keyboards, lists, national, officer
 from bot.chat.base import Query, View, say
 from bot.chat.phrases import nearest_command
 from bot.chat.reply import Reply
@@ -60,6 +60,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("export", "officer", documents.export),
     Command("chart", "officer", documents.chart),
     Command("national", "officer", national.national),
+    Command("applications", "officer", applications.queue),
+    Command("summary", "officer", applications.week),
+    Command("application", "officer", applications.show, menu=False),
+    Command("confirm_application", "officer", applications.confirm, menu=False, writes=True),
+    Command("return_application", "officer", applications.return_, menu=False, writes=True),
+    Command("send_summary", "officer", applications.send_summary, menu=False, writes=True),
     Command("contacts", "public", info.contacts),
     Command("bind", "public", binding.bind, writes=True),
     Command("unbind", "public", binding.unbind, writes=True),

@@ -23,6 +23,7 @@ from bot.chat import commands, keyboards
 from bot.chat.base import Query
 from bot.chat.phrases import command_for
 from bot.chat.reply import Reply
+from bot.config import Settings
 from bot.context import AppContext
 from compliance.cycle import Cycle
 from storage.access import Identity
@@ -105,7 +106,16 @@ def _asked(
 def answer(ctx: AppContext, asked: Asked, now: datetime) -> Reply:
     mail = ctx.settings.smtp is not None  # without SMTP no binding code can be mailed
     return respond(
-        ctx.engine, ctx.cycle, asked.peer, asked.command, asked.args, now, asked.who, asked.lang, mail
+        ctx.engine,
+        ctx.cycle,
+        asked.peer,
+        asked.command,
+        asked.args,
+        now,
+        asked.who,
+        asked.lang,
+        mail,
+        settings=ctx.settings,
     )
 
 
@@ -139,6 +149,7 @@ def respond(
     who: Identity | None,
     lang: str,
     email_binding: bool = True,
+    settings: Settings | None = None,
 ) -> Reply:
     """Answer one command from one chat whose identity and language are known."""
     found = commands.BY_NAME.get(command)
@@ -146,7 +157,8 @@ def respond(
     if found is None and command != "unknown":  # a command the bot does not have: what was typed
         args = (f"/{command}",)
     peer = as_peer(chat)
-    return view(Query(engine, cycle, peer, who, tuple(args), now.astimezone(cycle.tz), lang, email_binding))
+    local = now.astimezone(cycle.tz)
+    return view(Query(engine, cycle, peer, who, tuple(args), local, lang, email_binding, settings))
 
 
 def ask(

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
+from bot.notices.applications import received as applications_received
 from bot.notices.compose import compose, item, key_for, write
 from bot.notices.keys import OutboxKey
 from bot.notices.recipients import Recipient, officers
@@ -51,6 +52,7 @@ class MessageNotices:
     def __call__(self, session: Session, message: InboundMessage, told: Told, now: datetime) -> None:
         items = [item for claim in told.claims for item in claim_alerts(session, self.settings, claim)]
         items += [contact_changed(c, message.id or 0, self.settings.lang) for c in told.contact_changes]
+        items += applications_received(session, self.settings, told.applications, now)
         if not told.automatic:  # answering an auto-reply or a bounce invites the next one (RFC 3834)
             items += self._answer(session, message, now)
         write(session, items, now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import mimetypes
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -24,6 +25,8 @@ from aiosmtplib import (
 from bot.config import SmtpConfig
 from bot.sender.policy import DeliveryError, PermanentError, TemporaryError
 from storage.models import OutboxItem
+
+_OCTET = "application/octet-stream"
 
 
 class EmailChannel:
@@ -67,8 +70,10 @@ class EmailChannel:
 
 def compose(item: OutboxItem, sender: str) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = sender
+    message["From"] = item.sender or sender  # a province's summary leaves from the province's address
     message["To"] = item.recipient
+    if item.cc:
+        message["Cc"] = item.cc
     message["Subject"] = item.subject
     message["Date"] = formatdate(localtime=True)
     # The same outbox item always carries the same Message-ID, so a copy sent again after a crash is one
@@ -76,6 +81,9 @@ def compose(item: OutboxItem, sender: str) -> EmailMessage:
     message["Message-ID"] = message_id(item.key, sender)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(item.body, charset="utf-8")
+    if item.attachment is not None:
+        maintype, subtype = (mimetypes.guess_type(item.attachment_name or "")[0] or _OCTET).split("/")
+        message.add_attachment(item.attachment, maintype, subtype, filename=item.attachment_name)
     return message
 
 
