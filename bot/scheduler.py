@@ -23,7 +23,7 @@ from bot.notices.anomalies import enqueue_new_anomalies
 from bot.notices.applications_summary import friday
 from bot.notices.reminders import enqueue_due
 from compliance.cycle import Cycle
-from compliance.schedule import reminder_slot
+from compliance.due import reminder_slot
 from storage.engine import session_scope
 from storage.models import InboundMessage
 

@@ -89,7 +89,9 @@ def receipt(message: InboundMessage, now: datetime, lang: str) -> NewItem:
         errors_unlisted=max(0, len(errors) - MAX_LISTED_ERRORS),
     )
     subject = render("receipt_subject", lang, subject=one_line(message.subject))
-    return item(OutboxKey("sender", "email", address, "receipt", (str(message.id),)), body, subject)
+    # the outcome is part of what makes it once: a retried message that now applies is answered again
+    key = OutboxKey("sender", "email", address, "receipt", (str(message.id), message.outcome or ""))
+    return item(key, body, subject)
 
 
 def row_errors(message: InboundMessage) -> list[ListedError]:

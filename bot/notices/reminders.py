@@ -1,4 +1,4 @@
-"""Reminders and alerts due at an instant: what compliance says is due (compliance.schedule), who hears
+"""Reminders and alerts due at an instant: what compliance says is due (compliance.due), who hears
 it (bot.notices.recipients), and the words each recipient gets, in its own language and channel."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from bot.notices.compose import compose, key_for, write
 from bot.notices.recipients import Recipient, emitters, officers
 from bot.reports import UnitReport, unit_reports
 from compliance.cycle import Cycle
-from compliance.schedule import DueItem, due_on, reminder_slot
+from compliance.due import DueItem, due_on, reminder_slot
 from storage.engine import session_scope
 from storage.outbox import NewItem
 from templates import render

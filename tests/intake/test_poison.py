@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from bot.cli import main
 from compliance.creditcode import make_code
-from storage import inbox
+from storage import inbox, outbox
 from storage.engine import make_engine
 from tests.intake.world import SD, SD_UNITS, Unit, roster_mail
 
@@ -49,6 +49,8 @@ def test_poison_is_quarantined_after_its_attempts_and_the_next_message_applies(
     folder, url = setup
     assert main(["--config", str(folder / "ccerbot.toml"), "--db", url, "ingest", str(folder / "mail")]) == 0
     assert "已处理 1" in capsys.readouterr().out
+    told = sorted((i.kind, i.recipient) for i in outbox.items(make_engine(url)))
+    assert told == [("receipt", SD), ("receipt", SD)]  # `ingest` answers like the service: both mails
     kept = inbox.quarantined(make_engine(url))
     assert len(kept) == 1 and kept[0].attempts == inbox.MAX_ATTEMPTS
     assert f"处理出错 {inbox.MAX_ATTEMPTS} 次" in (kept[0].reason or "") and "disk says no" in (
@@ -74,6 +76,9 @@ def test_a_quarantined_message_is_listed_shown_and_retried(
     capsys.readouterr()
     assert main([*base, "quarantine", "retry", str(message_pk)]) == 0
     assert capsys.readouterr().out.strip() == f"{message_pk}：已处理"
+    receipts = [i for i in outbox.items(make_engine(url)) if i.key.endswith(f"|receipt|{message_pk}|applied")]
+    assert [r.recipient for r in receipts] == [SD]  # the retry tells the sender, as any take does
+    assert "结果：已处理" in receipts[0].body
     assert main([*base, "status", POISON.code, "--json"]) == 0
     assert '"allowances_due_t": 1000000' in capsys.readouterr().out
     assert main([*base, "quarantine", "retry", str(message_pk)]) == 2

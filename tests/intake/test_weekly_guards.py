@@ -55,5 +55,5 @@ def test_an_empty_summary_changes_nothing_and_the_receipt_says_so(sqlite_engine:
     assert (outcome.outcome, outcome.rows_applied) == ("applied", 0)
     assert status(sqlite_engine, A).status.confirmed_t == 150_000
     assert status(sqlite_engine, B).status.application == "pending"
-    [receipt] = [i for i in outbox.items(sqlite_engine) if i.key.endswith(f"|{outcome.message_pk}")]
+    [receipt] = [i for i in outbox.items(sqlite_engine) if i.key.endswith(f"|{outcome.message_pk}|applied")]
     assert "没有任何申请行：未作任何更改" in receipt.body

@@ -53,7 +53,7 @@ def test_an_applied_message_gets_a_receipt_by_email(engine: Engine, intake_confi
     item = only(engine)
     assert written == 1
     assert (item.key, item.audience, item.channel, item.recipient, item.kind) == (
-        f"sender|email:{SHANDONG}|receipt|{outcome.message_pk}",
+        f"sender|email:{SHANDONG}|receipt|{outcome.message_pk}|applied",
         "sender",
         "email",
         SHANDONG,
@@ -195,7 +195,7 @@ def test_the_receipt_is_written_with_the_message_or_not_at_all(
     outcome = intake.take(engine, sample("002-roster"), "test", replace(told, notify=failing_once), NOW)
 
     assert (outcome.outcome, outcome.rows_applied, len(calls)) == ("applied", 8, 2)
-    assert only(engine).key == f"sender|email:{GUANGDONG}|receipt|{outcome.message_pk}"
+    assert only(engine).key == f"sender|email:{GUANGDONG}|receipt|{outcome.message_pk}|applied"
     with session_scope(engine) as session:
         assert len(session.exec(select(RosterEntry)).all()) == 8  # applied once, though tried twice
 

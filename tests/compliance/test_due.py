@@ -8,7 +8,7 @@ from types import MappingProxyType
 import pytest
 
 from compliance.cycle import Cycle, load_cycle
-from compliance.schedule import DueItem, due_on, reminder_slot
+from compliance.due import DueItem, due_on, reminder_slot
 from compliance.status import UnitFacts, UnitStatus, unit_status
 from tests.compliance.builders import SHANGHAI, at, cancelled, facts, line
 from tests.compliance.samples import GD, REMINDERS_1215, REMINDERS_1231, SD, UNITS
