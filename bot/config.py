@@ -1,8 +1,8 @@
 """Configuration: a TOML file, then CCERBOT_* environment variables on top (secrets come only from there).
 
 Every key of the file may also be set as CCERBOT_<KEY>, nested keys with a double underscore
-(CCERBOT_IMAP__HOST). The three secrets have the short names DESIGN.md gives: CCERBOT_TELEGRAM_TOKEN,
-CCERBOT_IMAP_PASSWORD, CCERBOT_SMTP_PASSWORD.
+(CCERBOT_IMAP__HOST). The secrets have short names: CCERBOT_TELEGRAM_TOKEN, CCERBOT_IMAP_PASSWORD,
+CCERBOT_SMTP_PASSWORD (as DESIGN.md gives them), CCERBOT_DINGTALK_CLIENT_SECRET, CCERBOT_FEISHU_APP_SECRET.
 """
 
 from __future__ import annotations
@@ -136,6 +136,26 @@ class GroupConfig(BaseModel):
         return self.province in (province, "*") and (self.kinds is None or kind in self.kinds)
 
 
+class DingTalkConfig(BaseModel):
+    """A DingTalk (钉钉, 浙政钉) enterprise-internal app whose robot runs in Stream mode."""
+
+    client_id: str  # the app's AppKey (Client ID)
+    client_secret: SecretStr | None = None  # from CCERBOT_DINGTALK_CLIENT_SECRET
+    robot_code: str | None = None  # the robot's code; unset: the client id, which it is for an app's robot
+    openapi_url: str = "https://api.dingtalk.com"  # the OpenAPI origin: the stream gateway, tokens, robot
+    oapi_url: str = "https://oapi.dingtalk.com"  # the older API origin that still holds media upload
+
+
+class FeishuConfig(BaseModel):
+    """A Feishu (飞书, Lark) self-built app receiving events over the long connection."""
+
+    app_id: str
+    app_secret: SecretStr | None = None  # from CCERBOT_FEISHU_APP_SECRET
+    domain: str = "https://open.feishu.cn"  # https://open.larksuite.com for Lark
+    # the long connection down for this long (the SDK's own reconnects failing) is started afresh
+    restart_after_s: float = Field(default=300.0, gt=0)
+
+
 class OfficerConfig(BaseModel):
     telegram_id: int
     province: str  # a province as `invite --officer` takes it (浙江 is 浙江省), or "*"
@@ -157,6 +177,10 @@ class Settings(BaseSettings):
     lang: Literal["zh", "en"] = "zh"
     senders: SendersConfig = Field(default_factory=SendersConfig)
     telegram: TelegramConfig | None = None
+    dingtalk: DingTalkConfig | None = None
+    feishu: FeishuConfig | None = None
+    # an HTTP proxy for every outbound HTTP connection; unset: HTTPS_PROXY / HTTP_PROXY when set
+    proxy: str | None = None
     imap: ImapConfig | None = None
     smtp: SmtpConfig | None = None
     officers: list[OfficerConfig] = Field(default_factory=list)
@@ -202,6 +226,8 @@ SECRETS = {
     "CCERBOT_TELEGRAM_TOKEN": ("telegram", "token"),
     "CCERBOT_IMAP_PASSWORD": ("imap", "password"),
     "CCERBOT_SMTP_PASSWORD": ("smtp", "password"),
+    "CCERBOT_DINGTALK_CLIENT_SECRET": ("dingtalk", "client_secret"),
+    "CCERBOT_FEISHU_APP_SECRET": ("feishu", "app_secret"),
 }
 
 

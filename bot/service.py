@@ -27,6 +27,7 @@ import aiohttp
 
 from bot.config import ConfigError, Settings
 from bot.context import AppContext
+from bot.net import http_session, proxy_url
 from bot.scheduler import Scheduler, enqueue_delivery_failed, enqueue_due
 from bot.sender.email import EmailChannel
 from bot.sender.groups import group_channels
@@ -102,13 +103,13 @@ async def standalone_channels(settings: Settings) -> AsyncIterator[dict[str, Cha
     channels: dict[str, Channel] = {}
     if settings.smtp is not None:
         channels["email"] = EmailChannel(settings.smtp)
-    async with aiohttp.ClientSession() as http:
+    async with http_session(settings) as http:
         if settings.groups:
             channels.update(group_channels(settings, http))
         if settings.telegram is None or settings.telegram.token is None:
             yield channels
             return
-        bot = build_bot(settings.telegram)
+        bot = build_bot(settings.telegram, proxy=proxy_url(settings))
         async with bot:
             channels["telegram"] = TelegramChannel(bot)
             yield channels
@@ -236,7 +237,7 @@ def _groups(
     if not settings.groups:
         announce("未运行：群机器人（未配置 [[groups]]）")
         return None
-    http = aiohttp.ClientSession()
+    http = http_session(settings)
     channels.update(group_channels(settings, http))
     kinds = "、".join(sorted({g.kind for g in settings.groups}))
     announce(f"运行：群机器人发件（{len(settings.groups)} 个：{kinds}，按各平台限速）")
@@ -269,7 +270,7 @@ async def _telegram(service: Service, channels: dict[str, Channel], announce: Ca
     if app_module is not None:
         service.application = app_module.build_application(service.ctx)
     limiter = getattr(getattr(service.application, "bot", None), "rate_limiter", None)
-    bot = build_bot(config, limiter)
+    bot = build_bot(config, limiter, proxy=proxy_url(service.ctx.settings))
     if not await _initialise(bot, service.stop):
         return None
     channels["telegram"] = TelegramChannel(bot)
