@@ -1,0 +1,15 @@
+"""Loopback servers that speak DingTalk's and Feishu's protocols, started per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.platforms.dingtalk_server import DingTalkGateway
+
+
+@pytest.fixture
+def dingtalk() -> Iterator[DingTalkGateway]:
+    with DingTalkGateway() as server:
+        yield server
