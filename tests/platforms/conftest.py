@@ -7,9 +7,16 @@ from collections.abc import Iterator
 import pytest
 
 from tests.platforms.dingtalk_server import DingTalkGateway
+from tests.platforms.feishu_server import FeishuPlatform
 
 
 @pytest.fixture
 def dingtalk() -> Iterator[DingTalkGateway]:
     with DingTalkGateway() as server:
+        yield server
+
+
+@pytest.fixture
+def feishu() -> Iterator[FeishuPlatform]:
+    with FeishuPlatform() as server:
         yield server

@@ -19,6 +19,7 @@ class Core:
     """answer/press as the chats call them; `slow_s` makes each answer take that long."""
 
     slow_s: float = 0.0
+    gate: threading.Event | None = None  # answers wait for it: an answer slower than any ack window
     asked: list[tuple[Peer, str]] = field(default_factory=list)
     pressed: list[tuple[Peer, str]] = field(default_factory=list)
     threads: set[str] = field(default_factory=set)
@@ -30,6 +31,8 @@ class Core:
             self.threads.add(threading.current_thread().name)
         if self.slow_s:
             time.sleep(self.slow_s)
+        if self.gate is not None:
+            self.gate.wait(30)
         if text == "/chart":
             return Reply("<b>图表</b>", attachment=Attachment("photo", PNG, "chart.png"))
         if text == "/export":
