@@ -6,24 +6,16 @@ environment, as aiohttp (trust_env), httpx (PTB) and requests (the SDKs' own cal
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import aiohttp
 
 from bot.config import Settings
 
-PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
-
 
 def proxy_url(settings: Settings) -> str | None:
     """The proxy named in the settings (None: the environment's, where each client looks itself)."""
     return settings.proxy or None
-
-
-def environment_proxy() -> str | None:
-    """The proxy the environment names, for clients that take one address rather than reading it."""
-    return next((os.environ[name] for name in PROXY_VARIABLES if os.environ.get(name)), None)
 
 
 def http_session(settings: Settings, **options: Any) -> aiohttp.ClientSession:

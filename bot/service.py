@@ -22,9 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
+from bot.chats import configured, platform_channels, start_chats
 from bot.config import ConfigError, Settings
 from bot.context import AppContext
 from bot.net import http_session, proxy_url
@@ -104,8 +106,9 @@ async def standalone_channels(settings: Settings) -> AsyncIterator[dict[str, Cha
     if settings.smtp is not None:
         channels["email"] = EmailChannel(settings.smtp)
     async with http_session(settings) as http:
-        if settings.groups:
-            channels.update(group_channels(settings, http))
+        groups = group_channels(settings, http) if settings.groups else {}
+        channels.update(groups)
+        channels.update(platform_channels(settings, http, groups))
         if settings.telegram is None or settings.telegram.token is None:
             yield channels
             return
@@ -201,7 +204,9 @@ async def serve(ctx: AppContext, stop: asyncio.Event, announce: Callable[[str], 
         announce(f"运行：邮件发件（SMTP {ctx.settings.smtp.host}:{ctx.settings.smtp.port}）")
     else:
         announce("未运行：邮件发件（未配置 [smtp]）")
-    http = _groups(ctx.settings, channels, announce)
+    http = _http_channels(ctx.settings, channels, announce)
+    if http is not None:
+        service.tasks.extend(start_chats(ctx, http, stop, announce))
     if channels:
         service.sender = Sender(ctx.engine, channels, on_failure=_failure_reporter(ctx, service.alerts))
         service.tasks.append(asyncio.create_task(service.sender.run(stop), name="sender"))
@@ -230,17 +235,30 @@ def _warn_unauthenticated(settings: Settings, announce: Callable[[str], None]) -
     )
 
 
-def _groups(
+def _http_channels(
     settings: Settings, channels: dict[str, Channel], announce: Callable[[str], None]
 ) -> aiohttp.ClientSession | None:
-    """The group robots' channels, sharing one HTTP session (returned, to be closed at the end)."""
+    """The group robots' and the DingTalk and Feishu apps' channels, sharing one HTTP session through the
+    proxy (returned, to be closed at the end; None when none of them is configured)."""
+    platforms = configured(settings)
     if not settings.groups:
         announce("未运行：群机器人（未配置 [[groups]]）")
+    if not settings.groups and not platforms:
+        announce("未运行：钉钉、飞书（未配置 [dingtalk] 或 [feishu] 及其密钥）")
         return None
     http = http_session(settings)
-    channels.update(group_channels(settings, http))
-    kinds = "、".join(sorted({g.kind for g in settings.groups}))
-    announce(f"运行：群机器人发件（{len(settings.groups)} 个：{kinds}，按各平台限速）")
+    groups = group_channels(settings, http) if settings.groups else {}
+    channels.update(groups)
+    if settings.groups:
+        kinds = "、".join(sorted({g.kind for g in settings.groups}))
+        announce(f"运行：群机器人发件（{len(settings.groups)} 个：{kinds}，按各平台限速）")
+    channels.update(platform_channels(settings, http, groups))
+    for platform in platforms:
+        name = {"dingtalk": "钉钉", "feishu": "飞书"}[platform]
+        announce(f"运行：{name}发件（单聊消息与该平台的群机器人，按平台限速）")
+    if settings.proxy:
+        where = urlsplit(settings.proxy)  # never its user and password
+        announce(f"运行：出站 HTTP 经代理 {where.hostname}:{where.port or ''}")
     return http
 
 
