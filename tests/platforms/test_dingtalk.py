@@ -136,3 +136,12 @@ async def test_one_to_one_messages_refresh_a_revoked_token_and_map_refusals(
         with pytest.raises(PermanentError):
             await api.send_to_users(["nobody"], "sampleText", {"content": "四"})
     assert [b["msgParam"]["content"] for b in dingtalk.sent_of("batch")] == ["一", "二"]
+
+
+async def test_an_expired_token_is_fetched_again(dingtalk: DingTalkGateway) -> None:
+    dingtalk.token_lifetime_s = 60  # within the minute kept in hand: expired as soon as it is cached
+    async with aiohttp.ClientSession() as http:
+        api = DingTalkApi(config(dingtalk), http)
+        await api.send_to_users(["staff001"], "sampleText", {"content": "一"})
+        await api.send_to_users(["staff001"], "sampleText", {"content": "二"})
+    assert len(dingtalk.tokens) == 2
