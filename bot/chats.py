@@ -1,5 +1,5 @@
-"""The DingTalk and Feishu parts of `ccerbot run`: their outbox channels, and their chats when the chat
-core answers.
+"""The DingTalk, Feishu and WeCom app parts of `ccerbot run`: their outbox channels, and their chats
+when the chat core answers.
 
 The chats take `answer(peer, text)` and `press(peer, data)`; here they are the chat core's
 `answer_text(ctx, peer, text, now)` and `answer_button(ctx, peer, data, now)` (bot/chat/core.py). A build
@@ -25,8 +25,11 @@ from bot.net import proxy_url
 from bot.sender.dingtalk import DingTalkChannel
 from bot.sender.feishu import FeishuChannel
 from bot.sender.loop import Channel
+from bot.sender.wecom import WeComChannel
+from bot.wecom.api import WeComApi
 
 CORE = "bot.chat.core"
+NAMES = {"dingtalk": "钉钉", "feishu": "飞书", "wecom": "企业微信"}
 
 
 def answering(ctx: AppContext) -> tuple[Answer, Press] | None:
@@ -54,6 +57,8 @@ def configured(settings: Settings) -> list[str]:
         found.append("dingtalk")
     if settings.feishu is not None and settings.feishu.app_secret is not None:
         found.append("feishu")
+    if settings.wecom is not None and settings.wecom.secret is not None:
+        found.append("wecom")
     return found
 
 
@@ -65,7 +70,7 @@ def platform_channels(
     channels: dict[str, Channel] = {}
     names = {
         kind: frozenset(recipient_of(i, g) for i, g in enumerate(settings.groups) if g.kind == kind)
-        for kind in ("dingtalk", "feishu")
+        for kind in ("dingtalk", "feishu", "wecom")
     }
     if "dingtalk" in configured(settings):
         assert settings.dingtalk is not None
@@ -75,6 +80,10 @@ def platform_channels(
         assert settings.feishu is not None
         feishu = FeishuApi(settings.feishu, http)
         channels["feishu"] = FeishuChannel(feishu, groups.get("feishu"), names["feishu"])
+    if "wecom" in configured(settings):
+        assert settings.wecom is not None
+        wecom = WeComApi(settings.wecom, http)
+        channels["wecom"] = WeComChannel(wecom, groups.get("wecom"), names["wecom"])
     return channels
 
 
@@ -87,7 +96,7 @@ def start_chats(
     """Start the chat of every configured platform; their tasks (none without the chat core)."""
     platforms = configured(ctx.settings)
     seam = answering(ctx) if platforms else None
-    names = {"dingtalk": "钉钉", "feishu": "飞书"}
+    names = NAMES
     if seam is None:
         for platform in platforms:
             announce(f"未运行：{names[platform]}聊天（聊天核心不可用），只发送提醒")
@@ -114,4 +123,17 @@ def start_chats(
         feishu = FeishuChat(FeishuApi(settings.feishu, http), answer, press)
         tasks.append(asyncio.create_task(feishu.run(stop), name="feishu"))
         announce(f"运行：飞书聊天（长连接，{settings.feishu.domain}）")
+    if "wecom" in platforms:
+        assert settings.wecom is not None
+        if settings.wecom.token is None or settings.wecom.encoding_aes_key is None:
+            announce(
+                "未运行：企业微信聊天（未设置 CCERBOT_WECOM_TOKEN 或 CCERBOT_WECOM_AES_KEY），只发送提醒"
+            )
+            return tasks
+        from bot.wecom.chat import WeComChat
+
+        wecom = WeComChat(WeComApi(settings.wecom, http), answer, press)
+        tasks.append(asyncio.create_task(wecom.run(stop), name="wecom"))
+        where = f"{settings.wecom.listen}:{settings.wecom.port}{settings.wecom.path}"
+        announce(f"运行：企业微信聊天（回调模式，监听 {where}）")
     return tasks

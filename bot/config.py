@@ -2,7 +2,8 @@
 
 Every key of the file may also be set as CCERBOT_<KEY>, nested keys with a double underscore
 (CCERBOT_IMAP__HOST). The secrets have short names: CCERBOT_TELEGRAM_TOKEN, CCERBOT_IMAP_PASSWORD,
-CCERBOT_SMTP_PASSWORD (as DESIGN.md gives them), CCERBOT_DINGTALK_CLIENT_SECRET, CCERBOT_FEISHU_APP_SECRET.
+CCERBOT_SMTP_PASSWORD (as DESIGN.md gives them), CCERBOT_DINGTALK_CLIENT_SECRET, CCERBOT_FEISHU_APP_SECRET,
+CCERBOT_WECOM_SECRET, CCERBOT_WECOM_TOKEN, CCERBOT_WECOM_AES_KEY.
 """
 
 from __future__ import annotations
@@ -156,6 +157,20 @@ class FeishuConfig(BaseModel):
     restart_after_s: float = Field(default=300.0, gt=0)
 
 
+class WeComConfig(BaseModel):
+    """A WeCom (企业微信, 政务微信) self-built app receiving messages in callback mode."""
+
+    corp_id: str  # 企业ID
+    agent_id: int  # the app's AgentId
+    secret: SecretStr | None = None  # from CCERBOT_WECOM_SECRET
+    token: SecretStr | None = None  # the callback's Token, from CCERBOT_WECOM_TOKEN
+    encoding_aes_key: SecretStr | None = None  # the callback's EncodingAESKey, from CCERBOT_WECOM_AES_KEY
+    api_url: str = "https://qyapi.weixin.qq.com"  # 政务微信 deployments have their own
+    listen: str = "127.0.0.1"  # the callback endpoint, behind the reverse proxy that WeCom reaches
+    port: int = 8090
+    path: str = "/wecom/callback"
+
+
 class OfficerConfig(BaseModel):
     telegram_id: int
     province: str  # a province as `invite --officer` takes it (浙江 is 浙江省), or "*"
@@ -179,6 +194,7 @@ class Settings(BaseSettings):
     telegram: TelegramConfig | None = None
     dingtalk: DingTalkConfig | None = None
     feishu: FeishuConfig | None = None
+    wecom: WeComConfig | None = None
     # an HTTP proxy for every outbound HTTP connection; unset: HTTPS_PROXY / HTTP_PROXY when set
     proxy: str | None = None
     imap: ImapConfig | None = None
@@ -228,6 +244,9 @@ SECRETS = {
     "CCERBOT_SMTP_PASSWORD": ("smtp", "password"),
     "CCERBOT_DINGTALK_CLIENT_SECRET": ("dingtalk", "client_secret"),
     "CCERBOT_FEISHU_APP_SECRET": ("feishu", "app_secret"),
+    "CCERBOT_WECOM_SECRET": ("wecom", "secret"),
+    "CCERBOT_WECOM_TOKEN": ("wecom", "token"),
+    "CCERBOT_WECOM_AES_KEY": ("wecom", "encoding_aes_key"),
 }
 
 

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from bot.chats import configured, platform_channels, start_chats
+from bot.chats import NAMES, configured, platform_channels, start_chats
 from bot.config import ConfigError, Settings
 from bot.context import AppContext
 from bot.net import http_session, proxy_url
@@ -244,7 +244,7 @@ def _http_channels(
     if not settings.groups:
         announce("未运行：群机器人（未配置 [[groups]]）")
     if not settings.groups and not platforms:
-        announce("未运行：钉钉、飞书（未配置 [dingtalk] 或 [feishu] 及其密钥）")
+        announce("未运行：钉钉、飞书、企业微信应用（未配置 [dingtalk]、[feishu] 或 [wecom] 及其密钥）")
         return None
     http = http_session(settings)
     groups = group_channels(settings, http) if settings.groups else {}
@@ -254,7 +254,7 @@ def _http_channels(
         announce(f"运行：群机器人发件（{len(settings.groups)} 个：{kinds}，按各平台限速）")
     channels.update(platform_channels(settings, http, groups))
     for platform in platforms:
-        name = {"dingtalk": "钉钉", "feishu": "飞书"}[platform]
+        name = NAMES[platform]
         announce(f"运行：{name}发件（单聊消息与该平台的群机器人，按平台限速）")
     if settings.proxy:
         where = urlsplit(settings.proxy)  # never its user and password

@@ -69,6 +69,8 @@ class DingTalkChat:
                 delay = self.first_retry_s
             except (DeliveryError, ConnectionClosed, InvalidHandshake, InvalidURI, OSError) as error:
                 log.warning("DingTalk stream: %s: %s; again in %.0f s", type(error).__name__, error, delay)
+            except Exception:  # whatever else breaks a connection must not end the chat
+                log.exception("DingTalk stream failed; again in %.0f s", delay)
             self.connected.clear()
             if stop.is_set() or await _stopped_within(stop, delay):
                 break

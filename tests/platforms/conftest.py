@@ -8,6 +8,7 @@ import pytest
 
 from tests.platforms.dingtalk_server import DingTalkGateway
 from tests.platforms.feishu_server import FeishuPlatform
+from tests.platforms.wecom_server import WeComServer
 
 
 @pytest.fixture
@@ -19,4 +20,10 @@ def dingtalk() -> Iterator[DingTalkGateway]:
 @pytest.fixture
 def feishu() -> Iterator[FeishuPlatform]:
     with FeishuPlatform() as server:
+        yield server
+
+
+@pytest.fixture
+def wecom() -> Iterator[WeComServer]:
+    with WeComServer() as server:
         yield server

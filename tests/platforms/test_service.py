@@ -8,16 +8,17 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from bot.config import DingTalkConfig, FeishuConfig
+from bot.config import DingTalkConfig, FeishuConfig, WeComConfig
 from bot.context import AppContext
 from bot.service import serve
 from tests.platforms.dingtalk_server import DingTalkGateway
 from tests.platforms.feishu_server import FeishuPlatform
+from tests.platforms.wecom_server import WeComServer
 from tests.reminders.helpers import GUARD_S, settings
 
 
 async def test_run_says_which_platforms_it_runs(
-    tmp_path: Path, dingtalk: DingTalkGateway, feishu: FeishuPlatform
+    tmp_path: Path, dingtalk: DingTalkGateway, feishu: FeishuPlatform, wecom: WeComServer
 ) -> None:
     configured = settings(f"sqlite:///{tmp_path / 'run.db'}").model_copy(
         update={
@@ -29,6 +30,7 @@ async def test_run_says_which_platforms_it_runs(
             "feishu": FeishuConfig(
                 app_id=feishu.app_id, app_secret=SecretStr(feishu.app_secret), domain=feishu.url
             ),
+            "wecom": WeComConfig(corp_id=wecom.corp_id, agent_id=wecom.agent_id, secret=SecretStr("s")),
             "proxy": "http://user:password@proxy.example:3128",
         }
     )
@@ -44,10 +46,12 @@ async def test_run_says_which_platforms_it_runs(
     assert "运行：出站 HTTP 经代理 proxy.example:3128" in said and not any(
         "password" in line for line in said
     )
-    assert service.sender is not None and {"dingtalk", "feishu"} <= set(service.sender.channels)
+    assert "运行：企业微信发件（单聊消息与该平台的群机器人，按平台限速）" in said
+    assert service.sender is not None and {"dingtalk", "feishu", "wecom"} <= set(service.sender.channels)
     if importlib.util.find_spec("bot.chat.core") is None:
         assert "未运行：钉钉聊天（聊天核心不可用），只发送提醒" in said
         assert "未运行：飞书聊天（聊天核心不可用），只发送提醒" in said
+        assert "未运行：企业微信聊天（聊天核心不可用），只发送提醒" in said
     else:
         assert any(line.startswith("运行：钉钉聊天") for line in said)
         assert any(line.startswith("运行：飞书聊天") for line in said)
