@@ -114,6 +114,10 @@ class DingTalkChat:
         message = self.sdk.ChatbotMessage.from_dict(data)
         if not message.message_id or not self.seen.first(message.message_id):
             return
+        if message.conversation_type != "1":
+            # in a group every member would read the answer: an officer's province, a unit's figures
+            log.info("DingTalk: a group message, not answered (the robot answers 1:1 only)")
+            return
         text = " ".join(part.strip() for part in (message.get_text_list() or []) if part).strip()
         staff_id = message.sender_staff_id or message.sender_id
         if not text or not staff_id:

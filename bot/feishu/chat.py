@@ -136,6 +136,8 @@ class FeishuChat:
         message, sender = data.event.message, data.event.sender
         if message.message_type != "text" or sender.sender_id is None:
             return
+        if message.chat_type != "p2p":  # in a group every member would read the answer
+            return
         text = str(json.loads(message.content or "{}").get("text", "")).strip()
         if text:
             self._hand_off(self._respond(Peer("feishu", sender.sender_id.open_id), text, press=False))

@@ -75,9 +75,9 @@ class DingTalkGateway(LoopbackServer):
 
     # --- what the tests do -------------------------------------------------------------------------
 
-    def push(self, staff_id: str, text: str, message_id: str | None = None) -> str:
-        """A user's 1:1 message to the robot, pushed on the open connection; its message id."""
-        return self.call(self._push(staff_id, text, message_id or f"msg{secrets.token_hex(6)}"))
+    def push(self, staff_id: str, text: str, message_id: str | None = None, *, group: bool = False) -> str:
+        """A user's 1:1 message to the robot (or in a group), pushed on the open connection; its id."""
+        return self.call(self._push(staff_id, text, message_id or f"msg{secrets.token_hex(6)}", group))
 
     def drop(self) -> None:
         """The connection breaks (no close frame)."""
@@ -131,7 +131,7 @@ class DingTalkGateway(LoopbackServer):
         async with self._connected:
             await self._connected.wait_for(lambda: len(self._sockets) >= 1 and self.opened >= count)
 
-    async def _push(self, staff_id: str, text: str, message_id: str) -> str:
+    async def _push(self, staff_id: str, text: str, message_id: str, group: bool = False) -> str:
         session = secrets.token_hex(8)
         self._sessions[session] = staff_id
         data = {
@@ -145,7 +145,7 @@ class DingTalkGateway(LoopbackServer):
             "sessionWebhookExpiredTime": int(time.time() * 1000) + 5_400_000,
             "createAt": int(time.time() * 1000),
             "senderCorpId": "dingcorp",
-            "conversationType": "1",
+            "conversationType": "2" if group else "1",
             "senderId": f"$:LWCP_v1:${staff_id}",
             "sessionWebhook": f"http://{HOST}:{self.port}/robot/sendBySession?session={session}",
             "text": {"content": f" {text}"},

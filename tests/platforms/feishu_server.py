@@ -81,7 +81,7 @@ class FeishuPlatform(LoopbackServer):
     def connections(self) -> int:
         return len(self._sockets)
 
-    def say(self, open_id: str, text: str, event_id: str | None = None) -> str:
+    def say(self, open_id: str, text: str, event_id: str | None = None, *, chat_type: str = "p2p") -> str:
         """A user's p2p text message, as an im.message.receive_v1 event; its event id."""
         event_id = event_id or f"ev{secrets.token_hex(6)}"
         event = {
@@ -97,7 +97,7 @@ class FeishuPlatform(LoopbackServer):
                     "message_id": f"om_{secrets.token_hex(6)}",
                     "create_time": str(int(time.time() * 1000)),
                     "chat_id": f"oc_{open_id}",
-                    "chat_type": "p2p",
+                    "chat_type": chat_type,
                     "message_type": "text",
                     "content": json.dumps({"text": text}, ensure_ascii=False),
                 },

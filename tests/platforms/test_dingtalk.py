@@ -145,3 +145,12 @@ async def test_an_expired_token_is_fetched_again(dingtalk: DingTalkGateway) -> N
         await api.send_to_users(["staff001"], "sampleText", {"content": "一"})
         await api.send_to_users(["staff001"], "sampleText", {"content": "二"})
     assert len(dingtalk.tokens) == 2
+
+
+async def test_a_message_in_a_group_is_not_answered_there(dingtalk: DingTalkGateway) -> None:
+    core = Core()
+    async with running(dingtalk, core):
+        await asyncio.to_thread(dingtalk.push, "officer01", "/overview", group=True)
+        await asyncio.to_thread(dingtalk.push, "officer01", "/status")
+        await until(lambda: len(dingtalk.sent_of("webhook")) == 1)
+    assert core.asked == [(Peer("dingtalk", "officer01"), "/status")]

@@ -141,3 +141,12 @@ async def test_messages_retry_once_with_a_fresh_token_and_map_refusals(feishu: F
         with pytest.raises(PermanentError):
             await api.send("ou_nobody", "text", {"text": "四"})
     assert [m["content"]["text"] for m in feishu.sent_of("message")] == ["一", "二"]
+
+
+async def test_a_message_in_a_group_is_not_answered_there(feishu: FeishuPlatform) -> None:
+    core = Core()
+    async with running(feishu, core):
+        await asyncio.to_thread(feishu.say, "ou_officer", "/overview", chat_type="group")
+        await asyncio.to_thread(feishu.say, "ou_officer", "/status")
+        await until(lambda: len(feishu.sent_of("message")) == 1)
+    assert core.asked == [(Peer("feishu", "ou_officer"), "/status")]
