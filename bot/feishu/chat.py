@@ -126,7 +126,9 @@ class FeishuChat:
 
     def _stop_sdk_loop(self) -> None:
         loop = self.lark.ws.client.loop
-        loop.call_soon_threadsafe(loop.stop)
+        # a stop asked of a loop that is not running would cut short the next client's first connect
+        if loop.is_running():
+            loop.call_soon_threadsafe(loop.stop)
 
     # --- events (on the SDK's loop: return at once) ------------------------------------------------
 

@@ -209,6 +209,7 @@ class Sender:
             return
         await asyncio.shield(asyncio.to_thread(outbox.mark_sent, self.engine, item.id or 0, self._clock()))
         self.tally.sent += 1
+        self.deferred.discard(item.key)
 
     async def _attempt(self, channel: Channel, item: OutboxItem) -> None:
         try:
@@ -238,6 +239,7 @@ class Sender:
                 return
         else:
             await asyncio.to_thread(outbox.mark_failed, self.engine, item.id or 0, decision.reason)
+        self.deferred.discard(item.key)
         log.warning("outbox item %s (%s) failed for good: %s", item.id, item.key, decision.reason)
         self.tally.failed += 1
         if self._on_failure is not None:
