@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bench.season import season
 from bot.config import load_settings
 from bot.demo import season2025
-from mail.intake import IntakeConfig, ingest
+from mail.intake import IntakeConfig, take
 from mail.mime import walk
 from mail.tables import read_tables
 from mail.trust import Senders
@@ -41,7 +41,7 @@ def full_ingest(raws: list[bytes], url: str, config: IntakeConfig) -> tuple[floa
     outcomes: dict[str, int] = {}
     start, rows = time.perf_counter(), 0
     for n, raw in enumerate(raws):
-        outcome = ingest(engine, raw, f"{n}.eml", config, _now())
+        outcome = take(engine, raw, f"{n}.eml", config, _now())
         outcomes[outcome.outcome] = outcomes.get(outcome.outcome, 0) + 1
         rows += outcome.rows_applied
     elapsed = time.perf_counter() - start

@@ -6,7 +6,7 @@ import argparse
 from datetime import date
 from typing import Any
 
-from bot.cmd_query import emit_json
+from bot.cli_output import emit_json
 from bot.context import AppContext, UsageError
 from bot.provinces import UnknownProvince, canonical_province
 from compliance.creditcode import is_valid_code, normalize_code

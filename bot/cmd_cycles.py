@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.cmd_query import emit_json
+from bot.cli_output import emit_json
 from bot.context import AppContext
 from compliance.cycle import Cycle, all_cycles, with_overrides
 from templates import render

@@ -7,9 +7,9 @@ import sys
 from collections import Counter
 from typing import Any
 
-from bot.cmd_query import emit_json
+from bot.cli_output import emit_json
 from bot.context import AppContext, UsageError
-from mail.intake import Outcome, ingest, resume
+from mail.intake import Outcome, resume, take
 from mail.sources import SourceError, iter_paths
 from templates import render
 
@@ -44,7 +44,7 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
     outcomes = resume(engine, config, ctx.now())
     progress = Progress(len(files), enabled=not args.json and sys.stderr.isatty())
     for path in files:
-        outcomes.append(ingest(engine, path.read_bytes(), str(path), config, ctx.now()))
+        outcomes.append(take(engine, path.read_bytes(), str(path), config, ctx.now()))
         progress.step()
     progress.close()
     if args.json:

@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from datetime import datetime
 from typing import Any
 
+from bot.cli_output import emit_json, time_left
 from bot.context import AppContext, UsageError
 from bot.provinces import UnknownProvince, canonical_province
-from bot.reports import national_report, province_report, unit_report
-from bot.telegram.base import time_left as left_of
+from bot.reports import national_report, no_unit, province_report, unit_report
 from compliance.creditcode import is_valid_code, normalize_code
 from templates import render
-
-
-def emit_json(value: Any) -> None:
-    json.dump(value, sys.stdout, ensure_ascii=False, indent=1, default=str)
-    sys.stdout.write("\n")
-
-
-def time_left(deadline: datetime | None, at: datetime, lang: str) -> str:
-    """The chat's words for the time left (one phrase for a passed deadline everywhere); "" without one."""
-    if deadline is None:
-        return ""
-    return render("cli", lang, part="time_left", left=left_of(deadline, at))
 
 
 def add_status(commands: Any) -> None:
@@ -42,6 +27,8 @@ def status(ctx: AppContext, args: argparse.Namespace) -> int:
         raise UsageError(key="bad_code", code=args.code)
     at = ctx.instant(args.at)
     report = unit_report(ctx.engine, ctx.cycle, code, at)
+    if report is None:
+        raise no_unit(ctx.engine, ctx.cycle, code, at)
     if args.json:
         emit_json(report.to_json())
     else:
@@ -118,10 +105,10 @@ def add_reminders(commands: Any) -> None:
 
 
 def reminders(ctx: AppContext, args: argparse.Namespace) -> int:
-    from bot.reminders import reminders_at
+    from bot.notices.reminders import reminders_at
 
     if args.send:
-        from bot.service import send_due
+        from bot.reminders_send import send_due
 
         summary, text = send_due(ctx, ctx.instant(args.at))
         if args.json:

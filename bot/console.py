@@ -1,7 +1,8 @@
 """The console chat of `ccerbot demo`: the chat's own views, typed at a terminal.
 
-The console is one more chat (CHAT_ID): /bind, /lang and every other command act on the database as they
-would from Telegram. `/as` lets one person try each role without binding: it stands in for the binding.
+The console is one more chat, on platform "console" (PEER): /bind, /lang and every other command act on
+the database as they would from any other platform, through the same core. `/as` lets one person try each
+role without binding: it stands in for the binding.
 """
 
 from __future__ import annotations
@@ -12,18 +13,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.chat import core
 from bot.chat.reply import Button, Reply, plain_text
 from bot.context import AppContext
 from bot.reports import province_names
-from bot.telegram import keyboards
-from bot.telegram.views import ask, identify, read_text
 from compliance.creditcode import is_valid_code, normalize_code
 from storage.access import Identity
 from storage.engine import session_scope
+from storage.peer import Peer
 from storage.units import find_unit, search_units, unit_named
 from templates import render
 
-CHAT_ID = 0  # never a Telegram chat id
+PEER = Peer("console", "0")
 QUIT = ("/quit", "/exit", "/q")
 
 
@@ -40,7 +41,7 @@ class Console:
         return self.now or self.ctx.now()
 
     def lang(self) -> str:
-        return identify(self.ctx.engine, CHAT_ID)[1]
+        return core.identify(self.ctx.engine, PEER)[1]
 
     def say(self, what: str, **context: Any) -> None:
         self.out.write(render("chat_console", self.lang(), what=what, **context) + "\n")
@@ -55,12 +56,11 @@ class Console:
         elif text == "/at" or text.startswith("/at "):
             self.move_to(text.removeprefix("/at").strip())
         else:
-            command, args = read_text(text)
-            self.answer(command, args)
+            self.answer(core.read_text(self.ctx, PEER, text, self.acting_as))
 
-    def answer(self, command: str, args: tuple[str, ...]) -> None:
-        reply = ask(self.ctx.engine, self.ctx.cycle, CHAT_ID, command, args, self.instant(), self.acting_as)
-        if command == "unbind":
+    def answer(self, asked: core.Asked) -> None:
+        reply = core.answer(self.ctx, asked, self.instant())
+        if asked.command == "unbind":
             self.acting_as = None
         self.show(reply)
 
@@ -68,8 +68,7 @@ class Console:
         if not 1 <= number <= len(self.choices):
             self.say("no_such_choice", count=len(self.choices))
             return
-        command, args = keyboards.parse(self.choices[number - 1].data)
-        self.answer(command, args)
+        self.answer(core.read_button(self.ctx, PEER, self.choices[number - 1].data, self.acting_as))
 
     def show(self, reply: Reply) -> None:
         self.out.write(plain_text(reply.text) + "\n")
@@ -112,7 +111,7 @@ class Console:
         if name is None:
             self.say("no_such_unit", code=code)
             return
-        self.acting_as = Identity(CHAT_ID, "emitter", code, None, self.lang())
+        self.acting_as = Identity(PEER, "emitter", code, None, self.lang())
         self.say("as_emitter", code=code, name=name)
 
     def as_officer(self, province: str) -> None:
@@ -120,11 +119,11 @@ class Console:
         if province != "*" and province not in known:
             self.say("no_such_province", province=province, known=known)
             return
-        self.acting_as = Identity(CHAT_ID, "officer", None, province, self.lang())
+        self.acting_as = Identity(PEER, "officer", None, province, self.lang())
         self.say("as_officer", province=province)
 
     def whoami(self) -> None:
-        who = self.acting_as or identify(self.ctx.engine, CHAT_ID)[0]
+        who = self.acting_as or core.identify(self.ctx.engine, PEER)[0]
         self.say("whoami", who=who, acting=self.acting_as is not None, at=self.instant())
 
     def move_to(self, text: str) -> None:

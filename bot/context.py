@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from bot.config import Settings, load_settings
+from bot.notices.message import MessageNotices
 from bot.telling import Telling
 from compliance.cycle import Cycle, current_cycle, load_cycle, with_overrides
 from mail.intake import IntakeConfig
@@ -93,6 +94,7 @@ class AppContext:
             earliest=self.cycle.window_opens,
             contact_wait=timedelta(days=self.settings.contact_confirm_days),
             sandbox=self.sandbox if sandboxed else None,
+            notify=MessageNotices(self.settings),
         )
 
     def close_sandbox(self) -> None:

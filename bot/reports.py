@@ -179,18 +179,17 @@ def report_of(facts: UnitFacts, email: str | None, cycle: Cycle, at: datetime) -
     )
 
 
-def find_unit_report(engine: Engine, cycle: Cycle, code: str, at: datetime) -> UnitReport | None:
-    """The unit's report at `at`; None when no roster known then lists it."""
+def unit_report(engine: Engine, cycle: Cycle, code: str, at: datetime) -> UnitReport | None:
+    """The unit's report at `at`; None when no roster known then lists it. The one way to one unit's
+    report: each caller says "not found" its own way (the chat in its answer, the CLI by `no_unit`)."""
     found = unit_facts(engine, code, at)
     return report_of(*found, cycle, at) if found else None
 
 
-def unit_report(engine: Engine, cycle: Cycle, code: str, at: datetime) -> UnitReport:
-    found = unit_reports(engine, cycle, at, codes=[code])
-    if not found:
-        _require_rosters(engine, cycle, at)
-        raise NotFound(key="no_unit", code=code, at=at)
-    return found[0]
+def no_unit(engine: Engine, cycle: Cycle, code: str, at: datetime) -> Telling:
+    """Why a unit has no report, for the command line: no roster at all yet, or none listing it."""
+    _require_rosters(engine, cycle, at)
+    return NotFound(key="no_unit", code=code, at=at)
 
 
 def province_report(engine: Engine, cycle: Cycle, province: str, at: datetime) -> ProvinceReport:

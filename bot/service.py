@@ -4,24 +4,19 @@ Telegram (long polling or a webhook) when a token is set; intake from IMAP, or f
 folder; the scheduler, every minute (PTB's JobQueue when Telegram runs, a plain asyncio loop otherwise);
 the outbox sender, for each channel that is configured. At start-up it says on stderr, one line each, what
 runs and what is left out; SIGINT or SIGTERM stop it cleanly (deliveries under way are finished first).
-
-Also `reminders --send`: write what is due to the outbox, then send until those items are settled.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -30,16 +25,20 @@ from bot.chats import NAMES, configured, platform_channels, start_chats
 from bot.config import ConfigError, Settings
 from bot.context import AppContext
 from bot.net import http_session, proxy_url
-from bot.scheduler import Scheduler, enqueue_delivery_failed, enqueue_due
+from bot.notices.silence import silence_alerts
+from bot.reminders_send import failure_reporter
+from bot.scheduler import Scheduler
 from bot.sender.email import EmailChannel
 from bot.sender.groups import group_channels
 from bot.sender.loop import Channel, Sender
 from bot.sender.telegram import TelegramChannel, build_bot
-from storage.models import OutboxItem
+from bot.telegram import app as telegram_app
+from mail.imap_source import ImapIntake, ImapSettings
+from mail.intake import take
+from mail.silence import DEFAULT_SILENCE_H
+from mail.sources import iter_paths
+from storage.engine import session_scope
 from templates import render
-
-if TYPE_CHECKING:
-    from mail.imap_source import ImapSettings
 
 log = logging.getLogger(__name__)
 
@@ -48,84 +47,8 @@ FOLDER_POLL_S = 10.0
 SETTLE_S = 2.0  # a file written to the watched folder is taken once it has not changed for this long
 
 
-def say(line: str) -> None:
+def to_operator(line: str) -> None:
     print(f"ccerbot: {line}", file=sys.stderr, flush=True)
-
-
-# --- reminders --send ------------------------------------------------------------------------------
-
-
-def send_due(ctx: AppContext, at: datetime) -> tuple[dict[str, Any], str]:
-    """Write what is due at `at` into the outbox and deliver it; a summary (JSON and text)."""
-    return asyncio.run(_send_due(ctx, at))
-
-
-async def _send_due(ctx: AppContext, at: datetime) -> tuple[dict[str, Any], str]:
-    engine, settings, cycle = ctx.engine, ctx.settings, ctx.cycle
-    enqueued = await asyncio.to_thread(enqueue_due, engine, settings, cycle, at, ctx.now())
-    alerts: list[str] = []
-    async with standalone_channels(settings) as channels:
-        sender = Sender(engine, channels, on_failure=_failure_reporter(ctx, alerts))
-        states = await sender.run_until_settled(enqueued.keys)
-        states.update(await sender.run_until_settled(alerts))
-    due_states = {key: states.get(key, "pending") for key in enqueued.keys}
-    summary = _summary(at, enqueued.keys, enqueued.new, due_states, set(channels), len(alerts))
-    text = render("reminder_summary", settings.lang, **summary)
-    return {**summary, "at": at.isoformat(), "items": due_states, "alerts": alerts}, text
-
-
-def _summary(
-    at: datetime, keys: list[str], new: int, states: dict[str, str], channels: set[str], alerts: int
-) -> dict[str, Any]:
-    by_channel: dict[str, int] = {}
-    for key in keys:
-        by_channel[_channel_of(key)] = by_channel.get(_channel_of(key), 0) + 1
-    counted = {s: sum(1 for v in states.values() if v == s) for s in ("sent", "failed")}
-    idle = sorted(c for c in by_channel if c not in channels)
-    waiting = len(keys) - counted["sent"] - counted["failed"] - sum(by_channel[c] for c in idle)
-    return {
-        "at": at,
-        "total": len(keys),
-        "new": new,
-        "states": counted,
-        "waiting": waiting,
-        "idle_channels": idle,
-        "by_channel": by_channel,
-        "alerts": alerts,
-    }
-
-
-def _channel_of(key: str) -> str:
-    return key.split("|", 2)[1].split(":", 1)[0]
-
-
-@asynccontextmanager
-async def standalone_channels(settings: Settings) -> AsyncIterator[dict[str, Channel]]:
-    """The channels `reminders --send` can use: a bot that only sends, and SMTP."""
-    channels: dict[str, Channel] = {}
-    if settings.smtp is not None:
-        channels["email"] = EmailChannel(settings.smtp)
-    async with http_session(settings) as http:
-        groups = group_channels(settings, http) if settings.groups else {}
-        channels.update(groups)
-        channels.update(platform_channels(settings, http, groups))
-        if settings.telegram is None or settings.telegram.token is None:
-            yield channels
-            return
-        bot = build_bot(settings.telegram, proxy=proxy_url(settings))
-        async with bot:
-            channels["telegram"] = TelegramChannel(bot)
-            yield channels
-
-
-def _failure_reporter(ctx: AppContext, written: list[str]) -> Callable[[OutboxItem, str], Awaitable[None]]:
-    async def report(item: OutboxItem, reason: str) -> None:
-        keys = await asyncio.to_thread(
-            enqueue_delivery_failed, ctx.engine, ctx.settings, ctx.cycle, item, reason, ctx.now()
-        )
-        written.extend(keys)
-
-    return report
 
 
 # --- ccerbot run -----------------------------------------------------------------------------------
@@ -145,7 +68,7 @@ async def _run(ctx: AppContext) -> int:
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
-    say("已停止")
+    to_operator("已停止")
     return 0
 
 
@@ -175,16 +98,14 @@ class Service:
 
     def _silence_alerts(self) -> int:
         """Officers hear of an intake that has gone quiet during the cycle (only when intake runs here)."""
-        from mail.silence import DEFAULT_SILENCE_H, enqueue_silence_alerts
-        from storage.engine import session_scope
-
         if not self.intake:
             return 0
         settings, cycle = self.ctx.settings, self.ctx.cycle
         hours = settings.imap.silence_alert_h if settings.imap else DEFAULT_SILENCE_H
         with session_scope(self.ctx.engine) as session:
-            return enqueue_silence_alerts(
+            return silence_alerts(
                 session,
+                settings,
                 self.ctx.now(),
                 window_opens=cycle.window_opens,
                 compliance_deadline=cycle.compliance_deadline,
@@ -193,7 +114,9 @@ class Service:
             )
 
 
-async def serve(ctx: AppContext, stop: asyncio.Event, announce: Callable[[str], None] = say) -> Service:
+async def serve(
+    ctx: AppContext, stop: asyncio.Event, announce: Callable[[str], None] = to_operator
+) -> Service:
     """Run every configured part until `stop` is set."""
     announce(render("cli", ctx.settings.lang, part="run_cycle", cycle=ctx.cycle, chosen=ctx.cycle_chosen))
     service = Service(ctx, stop, Scheduler(ctx.engine, ctx.settings, ctx.cycle))
@@ -208,7 +131,7 @@ async def serve(ctx: AppContext, stop: asyncio.Event, announce: Callable[[str], 
     if http is not None:
         service.tasks.extend(start_chats(ctx, http, stop, announce))
     if channels:
-        service.sender = Sender(ctx.engine, channels, on_failure=_failure_reporter(ctx, service.alerts))
+        service.sender = Sender(ctx.engine, channels, on_failure=failure_reporter(ctx, service.alerts))
         service.tasks.append(asyncio.create_task(service.sender.run(stop), name="sender"))
     else:
         announce("未运行：发件箱发送（没有可用的渠道：提醒留在发件箱中）")
@@ -284,28 +207,22 @@ async def _telegram(service: Service, channels: dict[str, Channel], announce: Ca
     if config is None or config.token is None:
         announce("未运行：Telegram 聊天与发件（未配置 [telegram] 或 CCERBOT_TELEGRAM_TOKEN）")
         return None
-    app_module = _optional("bot.telegram.app")
-    if app_module is not None:
-        service.application = app_module.build_application(service.ctx)
+    service.application = telegram_app.build_application(service.ctx)
     limiter = getattr(getattr(service.application, "bot", None), "rate_limiter", None)
     bot = build_bot(config, limiter, proxy=proxy_url(service.ctx.settings))
     if not await _initialise(bot, service.stop):
         return None
     channels["telegram"] = TelegramChannel(bot)
     announce("运行：Telegram 发件（全局限速，每个聊天每秒至多 1 条）")
-    if service.application is None:
-        announce("未运行：Telegram 聊天（处理程序不可用），只发送提醒")
-        return bot
     mode = f"webhook {config.webhook_url}" if config.webhook_url else "长轮询"
     announce(f"运行：Telegram 聊天（{mode}）")
-    runner = getattr(app_module, "run_until", None) or app_module.run_polling_until
-    service.tasks.append(asyncio.create_task(_chat(service, runner, announce), name="telegram"))
+    service.tasks.append(asyncio.create_task(_chat(service, announce), name="telegram"))
     return bot
 
 
-async def _chat(service: Service, runner: Any, announce: Callable[[str], None]) -> None:
+async def _chat(service: Service, announce: Callable[[str], None]) -> None:
     try:
-        outcome = await runner(service.application, service.stop)
+        outcome: str = await telegram_app.run_until(service.application, service.stop)
     except Exception:  # the chat failing must not take reminders down with it
         log.exception("the Telegram chat stopped")
         outcome = "failed"
@@ -338,13 +255,9 @@ async def _initialise(bot: Any, stop: asyncio.Event) -> bool:
 # --- intake ----------------------------------------------------------------------------------------
 
 
-# Reading mail in a worker process (mail/sandbox.py) hangs the service's intake: it is off until mended.
-READ_IN_WORKER = False
-
-
 def _intake(service: Service, announce: Callable[[str], None]) -> None:
     settings = service.ctx.settings
-    if settings.imap is not None and _optional("mail.imap_source") is not None:
+    if settings.imap is not None:
         service.intake = True
         service.tasks.append(asyncio.create_task(_imap(service), name="imap"))
         imap = settings.imap
@@ -356,22 +269,23 @@ def _intake(service: Service, announce: Callable[[str], None]) -> None:
         announce(f"运行：监视邮件文件夹 {settings.mail_folder}")
     else:
         announce("未运行：收件（未配置 [imap] 或 mail_folder）")
+        return
+    # the reading worker imports its readers while the rest starts: the first message does not wait
+    service.tasks.append(asyncio.create_task(asyncio.to_thread(service.ctx.sandbox.warm), name="reader"))
+    limits = f"{settings.read_memory_mb} MB，{settings.read_timeout_s:g} 秒"
+    announce(f"运行：邮件在独立的工作进程中读取（每封至多 {limits}）")
 
 
 def _imap(service: Service) -> Coroutine[Any, Any, None]:
-    from mail.imap_source import ImapIntake
-
     ctx = service.ctx
     intake = ImapIntake(imap_settings(ctx.settings))
     return intake.run(
-        ctx.engine, ctx.intake_config(sandboxed=READ_IN_WORKER), service.stop, ctx.now, _on_outcome(service)
+        ctx.engine, ctx.intake_config(sandboxed=True), service.stop, ctx.now, _on_outcome(service)
     )
 
 
 def imap_settings(settings: Settings) -> ImapSettings:
     """What the IMAP intake needs, from the [imap] section."""
-    from mail.imap_source import ImapSettings
-
     imap = settings.imap
     assert imap is not None
     return ImapSettings(
@@ -387,7 +301,6 @@ def imap_settings(settings: Settings) -> ImapSettings:
         idle_timeout_s=imap.idle_timeout_s,
         timeout_s=imap.timeout_s,
         since=imap.since,
-        receipt_lang=settings.lang,
         client_id=tuple(imap.id.items()),
     )
 
@@ -408,7 +321,7 @@ async def _watch_folder(service: Service, folder: Path) -> None:
     seen: dict[Path, tuple[float, int]] = {}
     while not service.stop.is_set():
         try:
-            taken = await asyncio.to_thread(_take_folder, service.ctx, folder, seen)
+            taken = await asyncio.to_thread(_take_folder, service.ctx, folder, seen, service.stop)
         except Exception:  # a database outage or an unreadable folder must not end intake
             log.exception("mail folder %s: intake failed", folder)
             taken = 0
@@ -418,25 +331,19 @@ async def _watch_folder(service: Service, folder: Path) -> None:
             return
 
 
-def _take_folder(ctx: AppContext, folder: Path, seen: dict[Path, tuple[float, int]]) -> int:
-    from mail.intake import ingest
-    from mail.receipts import enqueue_receipt
-    from mail.sources import iter_paths
-    from storage.engine import session_scope
-
+def _take_folder(
+    ctx: AppContext, folder: Path, seen: dict[Path, tuple[float, int]], stop: asyncio.Event
+) -> int:
+    """Take the folder's new files, one by one, until stopped: a stop waits for one message at most."""
     taken = 0
     settled_before = time.time() - SETTLE_S
     for path in iter_paths([str(folder)]) if folder.is_dir() else []:
         stat = path.stat()
         if seen.get(path) == (stat.st_mtime, stat.st_size) or stat.st_mtime > settled_before:
             continue  # taken already, or still being written
-        outcome = ingest(
-            ctx.engine, path.read_bytes(), str(path), ctx.intake_config(sandboxed=READ_IN_WORKER), ctx.now()
-        )
-        with session_scope(ctx.engine) as session:
-            enqueue_receipt(
-                session, outcome, ctx.now(), ctx.settings.lang, senders=ctx.settings.trusted_senders()
-            )
+        if stop.is_set():
+            break
+        take(ctx.engine, path.read_bytes(), str(path), ctx.intake_config(sandboxed=True), ctx.now())
         seen[path] = (stat.st_mtime, stat.st_size)
         taken += 1
     return taken
@@ -478,13 +385,3 @@ async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
     except TimeoutError:
         return False
     return True
-
-
-def _optional(module: str) -> Any:
-    """A part written separately that may not be installed in this build."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as error:
-        if error.name != module:
-            raise
-        return None

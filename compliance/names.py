@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_SPACE = re.compile(r"\s+")
+# white space, and the zero-width characters names copied from web pages and Word documents carry
+_SPACE = re.compile(r"[\s\u200b\u200c\u200d\ufeff]+")
 
 
 def name_key(name: str) -> str:

@@ -7,7 +7,7 @@ another province's unit, a row without a code for a unit the bot does not knowâ€
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import insert
@@ -16,13 +16,13 @@ from sqlmodel import Session, SQLModel, col, select
 
 from compliance.divisions import province_of_code
 from compliance.names import name_key
-from mail.contact_notice import announce_changes
 from mail.cycles import RosterFigures, message_cycle, roster_figures
 from mail.operation_keys import rekey_matched
-from mail.province_claims import Claim, alert_claims
+from mail.province_claims import Claim
 from mail.record_keys import cancellation_key, rekeyed, same_day_parts
 from mail.records import ApplicationRecord, CancellationRecord, ProjectLine, RosterRecord, RowError
-from storage.contacts import DEFAULT_CONFIRM_DAYS, changes_of
+from storage.contacts import DEFAULT_CONFIRM_DAYS, Change, changes_of
+from storage.contacts import record as record_changes
 from storage.models import ApplicationLine, OffsetOperation, RosterEntry, RosterYear, Unit, WeeklySnapshot
 from storage.models import CancellationRecord as CancellationRow
 from storage.units import UnitFields, UnitIndex, upsert_units
@@ -37,6 +37,8 @@ class Applied:
     new_units: list[int] = field(default_factory=list)
     superseded: bool = False
     note: str | None = None  # what the receipt says when nothing was applied on purpose
+    claims: list[Claim] = field(default_factory=list)  # another province's unit named: both are told
+    contact_changes: list[Change] = field(default_factory=list)  # the old addresses are told
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def _foreign(record_province: str | None, ctx: Context) -> bool:
 def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context) -> Applied:
     index, applied = UnitIndex.load(session), Applied()
     accepted: list[tuple[RosterRecord, UnitFields, list[RosterFigures]]] = []
-    claims: list[Claim] = []
+    claims = applied.claims
     for record in records:
         province = record.province or ctx.province
         code = record.code or _code_by_name(session, index, record.name)
@@ -90,11 +92,11 @@ def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context
             accepted.append((record, fields, figures))
             if held and held != province:  # taken first by another province; the code says it is this one's
                 claims.append(Claim(code, record.name, held, province, province))
-    alert_claims(session, claims, ctx.now)
     known = set(index.by_kind["code"])
     changed = changes_of(session, [(f.code, f.contact_email) for _, f, _ in accepted])
     ids = upsert_units(session, index, [fields for _, fields, _ in accepted], ctx.now)
-    announce_changes(session, changed, ctx.message_pk, ctx.known_at, ctx.contact_wait, ctx.now)
+    record_changes(session, changed, ctx.message_pk, ctx.known_at, ctx.contact_wait)
+    applied.contact_changes = [replace(c, usable_from=ctx.known_at + ctx.contact_wait) for c in changed]
     applied.new_units = sorted({ids[f.code] for _, f, _ in accepted if f.code not in known})
     entries = [
         (_roster_row(record, fields, ids[fields.code], ctx, cycle), cycle)

@@ -19,9 +19,7 @@ from sqlalchemy.engine import Engine
 
 from mail import imap_cursor, imap_session
 from mail.imap_session import CONNECTION_ERRORS, Endpoint, FolderState
-from mail.intake import IntakeConfig, Outcome, ingest
-from mail.receipts import enqueue_receipt
-from storage.engine import session_scope
+from mail.intake import IntakeConfig, Outcome, take
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +46,6 @@ class ImapSettings:
     timeout_s: float = 30.0
     reconnect_initial_s: float = 1.0
     reconnect_max_s: float = 300.0
-    receipt_lang: str | None = "zh"  # None: write no receipts
     client_id: tuple[tuple[str, str], ...] = ()  # RFC 2971 ID fields, sent when the server offers ID
 
     def __post_init__(self) -> None:
@@ -236,12 +233,7 @@ class ImapIntake:
             imap_cursor.advance(engine, key, state.uidvalidity, uid, None)
             return None
         now = now_fn()
-        outcome = ingest(engine, raw, f"imap://{key};uid={uid}", intake_config, now)
-        if self.settings.receipt_lang:
-            with session_scope(engine) as session:
-                enqueue_receipt(
-                    session, outcome, now, self.settings.receipt_lang, senders=intake_config.senders
-                )
+        outcome = take(engine, raw, f"imap://{key};uid={uid}", intake_config, now)
         self._file(box, uid, outcome)
         imap_cursor.advance(engine, key, state.uidvalidity, uid, now)
         return outcome

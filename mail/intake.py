@@ -1,8 +1,11 @@
-"""One message in, one outcome out: stored raw, classified, judged, applied in one transaction.
+"""One message in, one outcome out: `take` stores it raw, reads it, judges it and applies it in one
+transaction, in which whoever must hear of it is told (the notifier the caller gives: receipts, alerts).
 
-received → processing (attempts + 1, committed first) → done | quarantined. A message whose processing
-raises is tried again up to MAX_ATTEMPTS times and then quarantined, so one poison message never stops
-the loop; a crash between the steps leaves it in the queue, and `resume` finishes it.
+Every way a message arrives (IMAP, a folder, `ingest`, `quarantine retry`, the demo) goes through `take`
+or, for a message already stored, `process`. received → processing (attempts + 1, committed first) →
+done | quarantined. A message whose processing raises is tried again up to MAX_ATTEMPTS times and then
+quarantined, so one poison message never stops the loop; a crash between the steps leaves it in the
+queue, and `resume` finishes it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlmodel import Session
 from mail import apply, operations
 from mail.classify import kind_from_subject, province_from_text
 from mail.mime import Attachment, Envelope, MailUnreadable, Walked, read_envelope, walk
+from mail.province_claims import Claim
 from mail.records import MessageKind, ParsedTable, Record, RowError
 from mail.refusals import no_table_reason
 from mail.rows import parse_table, snapshot_date
@@ -27,7 +31,7 @@ from mail.sniff import sniff
 from mail.tables import Limits, Table, TableUnreadable, read_tables, tables_from_html
 from mail.trust import Senders, judge
 from storage import inbox
-from storage.contacts import DEFAULT_CONFIRM_DAYS
+from storage.contacts import DEFAULT_CONFIRM_DAYS, Change
 from storage.engine import session_scope
 from storage.models import InboundMessage
 from templates import label
@@ -50,6 +54,21 @@ class Reader(Protocol):
 
 
 @dataclass(frozen=True)
+class Told:
+    """What a finished message makes known beyond its own state, for the notifier to tell."""
+
+    automatic: bool  # an auto-reply or a bounce: answering it invites the next one
+    claims: tuple[Claim, ...] = ()  # units two provinces claim
+    contact_changes: tuple[Change, ...] = ()  # contact addresses a roster replaced
+
+
+class Notify(Protocol):
+    """Writes what a message's senders and officers must hear, in the transaction that finishes it."""
+
+    def __call__(self, session: Session, message: InboundMessage, told: Told, now: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
 class IntakeConfig:
     senders: Senders
     tz: ZoneInfo
@@ -58,6 +77,7 @@ class IntakeConfig:
     earliest: datetime | None = None  # the cycle's start: a cancellation dated before it is a row error
     contact_wait: timedelta = timedelta(days=DEFAULT_CONFIRM_DAYS)  # a changed contact address waits
     sandbox: Reader | None = None  # reads untrusted bytes in a worker process; None: in this one
+    notify: Notify | None = None  # None: nobody is told (benchmarks, tests of the state alone)
 
 
 @dataclass
@@ -79,15 +99,21 @@ class Outcome:
 class Refused(Exception):
     """The whole message is refused: it goes to quarantine with this reason."""
 
-    def __init__(self, reason: str, kind: MessageKind = "unknown", province: str | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        kind: MessageKind = "unknown",
+        province: str | None = None,
+        automatic: bool | None = None,
+    ) -> None:
         super().__init__(reason)
-        self.reason, self.kind, self.province = reason, kind, province
+        self.reason, self.kind, self.province, self.automatic = reason, kind, province, automatic
 
-    def __reduce__(self) -> tuple[type[Refused], tuple[str, MessageKind, str | None]]:
-        return Refused, (self.reason, self.kind, self.province)  # it crosses from the worker process
+    def __reduce__(self) -> tuple[type[Refused], tuple[str, MessageKind, str | None, bool | None]]:
+        return Refused, (self.reason, self.kind, self.province, self.automatic)  # from the worker process
 
 
-def ingest(engine: Engine, raw: bytes, source: str, config: IntakeConfig, now: datetime) -> Outcome:
+def take(engine: Engine, raw: bytes, source: str, config: IntakeConfig, now: datetime) -> Outcome:
     """Store the bytes, then process them unless they were seen before.
 
     Only the headers are read before the bytes are stored (within the size limits): a message whose
@@ -146,22 +172,28 @@ def process(
         attempts = 1 if counted else inbox.begin_attempt(engine, message_pk)
         counted = False
         if attempts > config.max_attempts:
-            return _quarantine(engine, message_pk, source, Refused(f"处理失败 {attempts - 1} 次，已隔离"))
+            refused = Refused(f"处理失败 {attempts - 1} 次，已隔离")
+            return _quarantine(engine, message_pk, source, refused, config, now)
         try:
             return _apply_message(engine, message_pk, config, now, source, raw)
         except Refused as refused:
-            return _quarantine(engine, message_pk, source, refused)
+            return _quarantine(engine, message_pk, source, refused, config, now)
         except Exception as error:  # one poison message must never stop intake
             log.exception("message %s failed on attempt %s", message_pk, attempts)
             if attempts >= config.max_attempts:
                 reason = f"处理出错 {attempts} 次，已隔离：{type(error).__name__}: {error}"[:400]
-                return _quarantine(engine, message_pk, source, Refused(reason))
+                return _quarantine(engine, message_pk, source, Refused(reason), config, now)
 
 
-def _quarantine(engine: Engine, message_pk: int, source: str, refused: Refused) -> Outcome:
-    inbox.quarantine(engine, message_pk, refused.reason, refused.kind, refused.province)
-    message = inbox.get(engine, message_pk)
-    assert message is not None
+def _quarantine(
+    engine: Engine, message_pk: int, source: str, refused: Refused, config: IntakeConfig, now: datetime
+) -> Outcome:
+    with session_scope(engine) as session:
+        message = inbox.quarantine(session, message_pk, refused.reason, refused.kind, refused.province)
+        if config.notify is not None:
+            automatic = refused.automatic
+            told = Told(_automatic(message) if automatic is None else automatic)
+            config.notify(session, message, told, now)
     return Outcome(
         source,
         message_pk,
@@ -184,6 +216,14 @@ def _apply_message(
         assert message is not None
         walked, parsed = read_message(raw if raw is not None else message.raw, config)
         return _apply_parsed(session, message, walked, parsed, config, now, source)
+
+
+def _automatic(message: InboundMessage) -> bool:
+    """Whether a message refused before it was read is an auto-reply: its headers alone say."""
+    try:
+        return read_envelope(message.raw).automatic
+    except MailUnreadable:
+        return False
 
 
 def read_message(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
@@ -282,14 +322,15 @@ def _apply_parsed(
     kind = parsed[0].kind
     named = _named_province(walked, parsed)
     envelope = walked.envelope
+    automatic = envelope.automatic
     if envelope.sender is None and envelope.sender_problem:
-        raise Refused(f"无发件人：{envelope.sender_problem}", kind, named)
+        raise Refused(f"无发件人：{envelope.sender_problem}", kind, named, automatic)
     verdict = judge(config.senders, envelope.sender, kind, named)
-    if not verdict.trusted:
-        raise Refused(verdict.reason or "发件人不可信", kind, named)  # its province's officers see it
+    if not verdict.trusted:  # its province's officers see it
+        raise Refused(verdict.reason or "发件人不可信", kind, named, automatic)
     refusal = config.senders.auth.refusal(envelope.sender or "", envelope.auth_results)
     if refusal is not None:
-        raise Refused(refusal, kind, named)
+        raise Refused(refusal, kind, named, automatic)
     ctx = apply.Context(
         message.id or 0,
         known_at(walked, now),
@@ -308,6 +349,9 @@ def _apply_parsed(
     message.state, message.outcome, message.rows_applied = "done", outcome, applied.rows
     message.row_errors = inbox.encode_row_errors([(e.row, e.reason) for e in errors])
     message.reason = applied.note
+    if config.notify is not None:
+        told = Told(automatic, tuple(applied.claims), tuple(applied.contact_changes))
+        config.notify(session, message, told, now)
     return Outcome(
         source,
         message.id,

@@ -88,6 +88,7 @@ class Envelope:
     date: datetime | None  # aware
     sender_problem: str | None = None  # why From gave no sender (none, two, a name without an address)
     auth_results: tuple[str, ...] = ()  # Authentication-Results headers, as written
+    automatic: bool = False  # an auto-reply, a bounce or bulk mail: never answered (RFC 3834)
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,24 @@ def envelope_of(msg: Message, *, local_tz: tzinfo = DEFAULT_TZ) -> Envelope:
         date=_date(raw_header(msg, "date"), local_tz),
         sender_problem=sender.problem,
         auth_results=tuple(as_text(raw) for raw in raw_headers(msg, "authentication-results")),
+        automatic=is_automatic(msg),
+    )
+
+
+# Answering an out-of-office reply or a bounce invites the next one (RFC 3834): those get no answer.
+_AUTOMATIC_PRECEDENCE = frozenset({"bulk", "junk", "auto_reply"})
+_AUTOMATIC_HEADERS = ("X-Autoreply", "X-Autorespond")
+
+
+def is_automatic(msg: Message) -> bool:
+    """An auto-reply, a bounce or bulk mail, by its headers."""
+    submitted = str(msg.get("Auto-Submitted", "no")).strip().lower()
+    precedence = str(msg.get("Precedence", "")).strip().lower()
+    return (
+        submitted != "no"
+        or precedence in _AUTOMATIC_PRECEDENCE
+        or msg.get_content_type() == "multipart/report"
+        or any(name in msg for name in _AUTOMATIC_HEADERS)
     )
 
 

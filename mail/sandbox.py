@@ -9,6 +9,7 @@ quarantines it with the reason, once: it is stored before it is read, so it is n
 from __future__ import annotations
 
 import multiprocessing
+import os
 import resource
 import threading
 from dataclasses import dataclass, field, replace
@@ -52,7 +53,7 @@ class Sandbox:
 
         with self._lock:  # one message at a time, as intake takes them
             pool = self._started()
-            pending = pool.apply_async(_read, (raw, replace(config, sandbox=None)))
+            pending = pool.apply_async(_read, (raw, replace(config, sandbox=None, notify=None)))
             try:
                 return pending.get(self.wall_s)
             except multiprocessing.TimeoutError:
@@ -70,6 +71,10 @@ class Sandbox:
 
     def _started(self) -> Pool:
         if self._pool is None:
+            # The fork server starts as `python -c …`, which puts the working directory first on sys.path
+            # (Python 3.11 does not apply the parent's path there): a folder named like one of our
+            # packages — a mail folder called "mail" — would be imported instead of it.
+            os.environ["PYTHONSAFEPATH"] = "1"
             context = multiprocessing.get_context(self.method)
             if self.method == "forkserver":
                 # each worker forked later (after a timeout or an exhausted memory) starts with them loaded

@@ -34,7 +34,6 @@ _TIME = r"(?P<H>\d{1,2})\s*[:时]\s*(?P<M>\d{1,2})(?:\s*[:分]\s*(?P<S>\d{1,2})(
 _DATETIME = re.compile(rf"(?:{_DATE})(?:\s*T?\s*(?:{_TIME}))?")
 _CLOCK = re.compile(rf"(?:{_TIME})")
 _DATE_ANYWHERE = re.compile(_DATE)
-_NAME_SPACE = re.compile(r"[\s\u200b\u200c\u200d\ufeff]+")
 _WHITE_RUN = re.compile(r"\s+")
 _DIGIT = re.compile(r"\d")
 _MONTH = re.compile(r"(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*月?")
@@ -72,11 +71,6 @@ def clean_text(cell: Cell) -> str | None:
     if isinstance(cell, str):
         return unicodedata.normalize("NFKC", cell).strip(_EDGE_SPACE) or None
     return show(cell)
-
-
-def name_key(name: str) -> str:
-    """The key unit names are matched by: NFKC with all white space removed."""
-    return _NAME_SPACE.sub("", unicodedata.normalize("NFKC", name))
 
 
 # ---- amounts -----------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""Who a chat is: bindings, one-time codes (stored hashed, single-use, expiring) and guess throttling."""
+"""Who a chat is: bindings, one-time codes (stored hashed, single-use, expiring) and guess throttling.
+
+A chat is a Peer (platform, id as text); a plain number is taken for a Telegram chat id. One person may be
+bound on several platforms: a row on each, each answered alike."""
 
 from __future__ import annotations
 
@@ -6,11 +9,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import and_, update
 from sqlmodel import Session, col, func, select
 
 from storage.models import BindAttempt, ChatBinding, ChatPreference, OneTimeCode
+from storage.peer import Peer, Platform, as_peer
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed by hand
 CODE_LENGTH = 8
@@ -24,7 +29,7 @@ class Throttled(Exception):
 
 @dataclass(frozen=True)
 class Identity:
-    chat_id: int
+    peer: Peer
     role: str  # emitter | officer
     unit_code: str | None
     province: str | None
@@ -58,12 +63,28 @@ def new_code(
     return plain
 
 
-def failures_last_hour(session: Session, chat_id: int, now: datetime) -> int:
+def _of(peer: Peer) -> Any:
+    """The binding row of a chat, as a WHERE clause."""
+    return and_(col(ChatBinding.platform) == peer.platform, col(ChatBinding.chat_id) == peer.id)
+
+
+def _binding(session: Session, peer: Peer) -> ChatBinding | None:
+    return session.exec(select(ChatBinding).where(_of(peer))).first()
+
+
+def attempt(peer: Peer, now: datetime, ok: bool) -> BindAttempt:
+    """A try at binding, counted against the chat's guesses."""
+    return BindAttempt(platform=peer.platform, chat_id=peer.id, at=now, ok=ok)
+
+
+def failures_last_hour(session: Session, chat: Peer | int, now: datetime) -> int:
+    peer = as_peer(chat)
     query = (
         select(func.count())
         .select_from(BindAttempt)
         .where(
-            BindAttempt.chat_id == chat_id,
+            col(BindAttempt.platform) == peer.platform,
+            col(BindAttempt.chat_id) == peer.id,
             col(BindAttempt.ok).is_(False),
             BindAttempt.at > now - timedelta(hours=1),
         )
@@ -71,30 +92,31 @@ def failures_last_hour(session: Session, chat_id: int, now: datetime) -> int:
     return int(session.exec(query).one())
 
 
-def redeem(session: Session, chat_id: int, code: str, now: datetime) -> Identity | None:
+def redeem(session: Session, chat: Peer | int, code: str, now: datetime) -> Identity | None:
     """Bind the chat with a valid code; None for a wrong, used or expired code. Raises Throttled."""
-    if failures_last_hour(session, chat_id, now) >= MAX_FAILURES_PER_HOUR:
+    peer = as_peer(chat)
+    if failures_last_hour(session, peer, now) >= MAX_FAILURES_PER_HOUR:
         raise Throttled
     found = session.exec(select(OneTimeCode).where(OneTimeCode.code_hash == _digest(code))).first()
     usable = (
         found is not None
         and found.used_at is None
         and found.expires_at > now
-        and _take(session, found, chat_id, now)
+        and _take(session, found, peer, now)
     )
-    session.add(BindAttempt(chat_id=chat_id, at=now, ok=usable))
+    session.add(attempt(peer, now, usable))
     if not usable or found is None:
         return None
-    return bind(session, chat_id, found.role, now, unit_code=found.unit_code, province=found.province)
+    return bind(session, peer, found.role, now, unit_code=found.unit_code, province=found.province)
 
 
-def _take(session: Session, found: OneTimeCode, chat_id: int, now: datetime) -> bool:
+def _take(session: Session, found: OneTimeCode, peer: Peer, now: datetime) -> bool:
     """Mark the code used only if nobody did meanwhile: one conditional UPDATE, so two chats redeeming the
     same code at the same moment cannot both win."""
     taken = session.execute(
         update(OneTimeCode)
         .where(col(OneTimeCode.id) == found.id, col(OneTimeCode.used_at).is_(None))
-        .values(used_at=now, used_by_chat=chat_id)
+        .values(used_at=now, used_by_chat=str(peer))
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(taken, "rowcount", 0) == 1)
@@ -102,62 +124,79 @@ def _take(session: Session, found: OneTimeCode, chat_id: int, now: datetime) -> 
 
 def bind(
     session: Session,
-    chat_id: int,
+    chat: Peer | int,
     role: str,
     now: datetime,
     *,
     unit_code: str | None = None,
     province: str | None = None,
 ) -> Identity:
-    binding = session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
-    lang = binding.lang if binding else language(session, chat_id)
+    peer = as_peer(chat)
+    binding = _binding(session, peer)
+    lang = binding.lang if binding else language(session, peer)
     if binding is None:
-        binding = ChatBinding(chat_id=chat_id, role=role, bound_at=now, lang=lang)
+        binding = ChatBinding(platform=peer.platform, chat_id=peer.id, role=role, bound_at=now, lang=lang)
         session.add(binding)
     binding.role, binding.unit_code, binding.province, binding.bound_at = role, unit_code, province, now
-    return Identity(chat_id, role, unit_code, province, lang)
+    return Identity(peer, role, unit_code, province, lang)
 
 
-def unbind(session: Session, chat_id: int) -> bool:
-    binding = session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
+def unbind(session: Session, chat: Peer | int) -> bool:
+    binding = _binding(session, as_peer(chat))
     if binding is None:
         return False
     session.delete(binding)
     return True
 
 
-def identity(session: Session, chat_id: int) -> Identity | None:
-    binding = session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
+def identity(session: Session, chat: Peer | int) -> Identity | None:
+    peer = as_peer(chat)
+    binding = _binding(session, peer)
     if binding is None:
         return None
-    return Identity(chat_id, binding.role, binding.unit_code, binding.province, binding.lang)
+    return identity_of(binding)
 
 
-def language(session: Session, chat_id: int) -> str:
-    binding = session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
+def identity_of(binding: ChatBinding) -> Identity:
+    peer = Peer(cast(Platform, binding.platform), binding.chat_id)
+    return Identity(peer, binding.role, binding.unit_code, binding.province, binding.lang)
+
+
+def language(session: Session, chat: Peer | int) -> str:
+    peer = as_peer(chat)
+    binding = _binding(session, peer)
     if binding is not None:
         return binding.lang
-    preference = session.get(ChatPreference, chat_id)
+    preference = session.get(ChatPreference, (peer.platform, peer.id))
     return preference.lang if preference else "zh"
 
 
-def set_language(session: Session, chat_id: int, lang: str) -> None:
-    binding = session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
+def set_language(session: Session, chat: Peer | int, lang: str) -> None:
+    peer = as_peer(chat)
+    binding = _binding(session, peer)
     if binding is not None:
         binding.lang = lang
-    preference = session.get(ChatPreference, chat_id) or ChatPreference(chat_id=chat_id)
+    preference = session.get(ChatPreference, (peer.platform, peer.id)) or ChatPreference(
+        platform=peer.platform, chat_id=peer.id
+    )
     preference.lang = lang
     session.add(preference)
 
 
 def chats_for_unit(session: Session, unit_code: str) -> list[ChatBinding]:
+    """The unit's chats on every platform (each row says its `.platform`)."""
     query = select(ChatBinding).where(ChatBinding.role == "emitter", ChatBinding.unit_code == unit_code)
     return list(session.exec(query))
 
 
 def officer_chats(session: Session, province: str) -> list[ChatBinding]:
-    """Officers of the province and national officers ("*")."""
+    """Officers of the province and national officers ("*"), on every platform (see `.platform`)."""
     query = select(ChatBinding).where(
         ChatBinding.role == "officer", col(ChatBinding.province).in_([province, "*"])
     )
     return list(session.exec(query))
+
+
+def all_officer_chats(session: Session) -> list[ChatBinding]:
+    """Every officer bound in a chat, of every province."""
+    return list(session.exec(select(ChatBinding).where(ChatBinding.role == "officer")))

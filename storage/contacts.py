@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from storage.models import ContactChange, Unit
+from storage.peer import Peer
 
 DEFAULT_CONFIRM_DAYS = 7
 
@@ -24,6 +25,7 @@ class Change:
     name: str
     old_address: str
     new_address: str
+    usable_from: datetime | None = None  # set once recorded: when codes may go to the new address
 
 
 def changes_of(session: Session, wanted: Sequence[tuple[str, str | None]]) -> list[Change]:
@@ -79,8 +81,8 @@ def pending(session: Session, unit_id: int, now: datetime) -> ContactChange | No
     return newest if newest is not None and not _settled(newest, now) else None
 
 
-def confirm(session: Session, unit_id: int, chat_id: int, now: datetime) -> ContactChange | None:
+def confirm(session: Session, unit_id: int, by: Peer, now: datetime) -> ContactChange | None:
     change = pending(session, unit_id, now)
     if change is not None:
-        change.confirmed_at, change.confirmed_by = now, chat_id
+        change.confirmed_at, change.confirmed_by = now, str(by)
     return change

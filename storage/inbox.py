@@ -96,14 +96,14 @@ def begin_attempt(engine: Engine, message_pk: int) -> int:
 
 
 def quarantine(
-    engine: Engine, message_pk: int, reason: str, kind: str | None = None, province: str | None = None
-) -> None:
-    with session_scope(engine) as session:
-        message = session.get(InboundMessage, message_pk)
-        assert message is not None
-        message.state, message.outcome, message.reason = "quarantined", "quarantined", reason
-        message.kind = kind or message.kind
-        message.province = province or message.province
+    session: Session, message_pk: int, reason: str, kind: str | None = None, province: str | None = None
+) -> InboundMessage:
+    message = session.get(InboundMessage, message_pk, options=WITHOUT_RAW)
+    assert message is not None
+    message.state, message.outcome, message.reason = "quarantined", "quarantined", reason
+    message.kind = kind or message.kind
+    message.province = province or message.province
+    return message
 
 
 def unfinished(engine: Engine) -> list[InboundMessage]:

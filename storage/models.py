@@ -109,7 +109,7 @@ class ContactChange(SQLModel, table=True):
     known_at: datetime = Field(sa_column=_at())
     usable_from: datetime = Field(sa_column=_at())
     confirmed_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
-    confirmed_by: int | None = Field(default=None, sa_type=BigInteger)
+    confirmed_by: str | None = None  # the officer's chat: str(Peer), "telegram:1001"
 
 
 class WeeklySnapshot(SQLModel, table=True):
@@ -209,9 +209,18 @@ class OperationEvent(SQLModel, table=True):
     state: str
 
 
+def _platform() -> Any:
+    return Field(default="telegram", sa_column_kwargs={"server_default": "telegram"})
+
+
 class ChatBinding(SQLModel, table=True):
+    """A chat bound to a unit (emitter) or a province (officer). A chat is (platform, chat id as text):
+    one person bound on several platforms has a row on each."""
+
+    __table_args__ = (Index("ix_chatbinding_platform_chat", "platform", "chat_id", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
-    chat_id: int = Field(sa_type=BigInteger, unique=True, index=True)
+    platform: str = _platform()
+    chat_id: str
     role: str  # emitter | officer
     unit_code: str | None = None
     province: str | None = None  # officer: a province or "*"
@@ -222,7 +231,8 @@ class ChatBinding(SQLModel, table=True):
 class ChatPreference(SQLModel, table=True):
     """Language of a chat that is not bound (yet)."""
 
-    chat_id: int = Field(sa_type=BigInteger, primary_key=True)
+    platform: str = Field(default="telegram", primary_key=True)
+    chat_id: str = Field(primary_key=True)
     lang: str = "zh"
 
 
@@ -235,13 +245,14 @@ class OneTimeCode(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_at())
     expires_at: datetime = Field(sa_column=_at())
     used_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
-    used_by_chat: int | None = Field(default=None, sa_type=BigInteger)
+    used_by_chat: str | None = None  # str(Peer), "telegram:1001"
 
 
 class BindAttempt(SQLModel, table=True):
-    __table_args__ = (Index("ix_bindattempt_chat_at", "chat_id", "at"),)
+    __table_args__ = (Index("ix_bindattempt_chat_at", "platform", "chat_id", "at"),)
     id: int | None = Field(default=None, primary_key=True)
-    chat_id: int = Field(sa_type=BigInteger)
+    platform: str = _platform()
+    chat_id: str
     at: datetime = Field(sa_column=_at())
     ok: bool = False
 

@@ -1,1 +1,2 @@
-"""The chat, whatever the platform: who is asking (Peer), what is answered (Reply), and the views."""
+"""The chat, whatever the platform: who is asking (Peer), the commands (commands.py), the views, what is
+answered (Reply), and the one entry point of every adapter (core.py)."""

@@ -10,9 +10,9 @@ from pathlib import Path
 from bot.cmd_ingest import summary
 from bot.context import AppContext
 from bot.demo.story import TZ, build_mailbox, load_story
-from bot.reminders import reminders_at
+from bot.notices.reminders import reminders_at
 from bot.reports import province_report
-from mail.intake import ingest
+from mail.intake import take
 from templates import render
 
 INSTANTS = (
@@ -58,7 +58,7 @@ def take_in(demo: AppContext, paths: list[Path], mailbox: Path, database: Path) 
     print(render("cli", lang, part="demo_header", folder=mailbox, count=len(paths), database=database) + "\n")
     outcomes = []
     for path in paths:
-        outcome = ingest(demo.engine, path.read_bytes(), str(path), demo.intake_config(), demo.now())
+        outcome = take(demo.engine, path.read_bytes(), str(path), demo.intake_config(), demo.now())
         outcomes.append(outcome)
         print("  " + render("cli", lang, part="demo_message", name=path.name, outcome=outcome))
     print("\n" + summary(outcomes, lang) + "\n")

@@ -44,6 +44,7 @@ class FeishuChat:
         self.seen = Seen()
         self.starts = 0  # clients started (a restart makes it 2)
         self._client: Any = None
+        self._in_start = False  # the SDK thread is inside client.start()
         self._stopping = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._answers: set[Future[None]] = set()
@@ -106,6 +107,7 @@ class FeishuChat:
             )
             self._client = client
             self.starts += 1
+            self._in_start = True
             try:
                 client.start()
             except RuntimeError:  # the loop was stopped: a restart, or the service stopping
@@ -113,6 +115,7 @@ class FeishuChat:
             except Exception as error:  # refused credentials, an endpoint that gave up
                 log.warning("Feishu long connection ended: %s: %s", type(error).__name__, error)
                 self._stopping.wait(min(self.restart_after_s, 30.0))
+            self._in_start = False
             self._client = None
             _close(loop, client)
 
@@ -126,8 +129,9 @@ class FeishuChat:
 
     def _stop_sdk_loop(self) -> None:
         loop = self.lark.ws.client.loop
-        # a stop asked of a loop that is not running would cut short the next client's first connect
-        if loop.is_running():
+        # only a client's start() is stopped: a stop asked of a loop that is not running would cut short
+        # the next client's first connect, and one during the clean-up would leave the old tasks pending
+        if self._in_start and loop.is_running():
             loop.call_soon_threadsafe(loop.stop)
 
     # --- events (on the SDK's loop: return at once) ------------------------------------------------

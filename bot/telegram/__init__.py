@@ -1,1 +1,1 @@
-"""The chat: views that answer a person (shared with the console chat) and the Telegram adapters."""
+"""The Telegram adapter: the Bot API application, its handlers, how a Reply is sent (the chat: bot.chat)."""

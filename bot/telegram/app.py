@@ -24,10 +24,11 @@ from telegram.ext import (
     filters,
 )
 
+from bot.chat.commands import COMMANDS, MENU
 from bot.config import ConfigError
 from bot.context import AppContext
 from bot.telegram import handlers
-from bot.telegram.polling import Outcome, run_polling_until
+from bot.telegram.polling import ChatEnd, run_polling_until
 from storage import access
 from storage.engine import session_scope
 from templates import label
@@ -43,24 +44,6 @@ __all__ = [
 
 log = logging.getLogger("ccerbot.telegram")
 MAX_CONCURRENT_UPDATES = 64
-COMMANDS = (
-    "status",
-    "deadlines",
-    "overview",
-    "pending",
-    "unit",
-    "anomalies",
-    "unmatched",
-    "quarantine",
-    "export",
-    "chart",
-    "national",
-    "contacts",
-    "bind",
-    "unbind",
-    "lang",
-    "help",
-)
 
 
 class ChatOrderedProcessor(BaseUpdateProcessor):
@@ -129,23 +112,9 @@ def build_application(
 
 
 def register_handlers(application: Application) -> None:
-    application.add_handler(CommandHandler("start", handlers.start))
-    application.add_handler(CommandHandler("help", handlers.help_command))
-    application.add_handler(CommandHandler("bind", handlers.bind))
-    application.add_handler(CommandHandler("unbind", handlers.unbind))
-    application.add_handler(CommandHandler("lang", handlers.lang))
-    application.add_handler(CommandHandler("status", handlers.status))
-    application.add_handler(CommandHandler("deadlines", handlers.deadlines))
-    application.add_handler(CommandHandler("overview", handlers.overview))
-    application.add_handler(CommandHandler("pending", handlers.pending))
-    application.add_handler(CommandHandler("unit", handlers.unit))
-    application.add_handler(CommandHandler("anomalies", handlers.anomalies))
-    application.add_handler(CommandHandler("unmatched", handlers.unmatched))
-    application.add_handler(CommandHandler("quarantine", handlers.quarantine))
-    application.add_handler(CommandHandler("export", handlers.export))
-    application.add_handler(CommandHandler("chart", handlers.chart))
-    application.add_handler(CommandHandler("national", handlers.national))
-    application.add_handler(CommandHandler("contacts", handlers.contacts))
+    """A CommandHandler for every command of the table, then buttons, then words."""
+    for command in COMMANDS:
+        application.add_handler(CommandHandler(command.name, handlers.command_handler(command.name)))
     application.add_handler(CallbackQueryHandler(handlers.button))
     # Last: words such as 状态 or "status", and commands the bot does not know.
     application.add_handler(MessageHandler(filters.TEXT, handlers.plain_message))
@@ -158,14 +127,20 @@ def bind_configured_officers(ctx: AppContext, now: datetime) -> None:
         return
     with session_scope(ctx.engine) as session:
         for officer in ctx.settings.officers:
-            access.bind(session, officer.telegram_id, "officer", now, province=officer.province.strip())
+            access.bind(
+                session,
+                handlers.peer_of(officer.telegram_id),
+                "officer",
+                now,
+                province=officer.province.strip(),
+            )
 
 
 async def set_commands(application: Application) -> None:
     """The command menu Telegram shows, in Chinese and in English; a failure here stops nothing."""
     try:
         for lang, code in (("zh", None), ("en", "en")):
-            commands = [BotCommand(c, label("chat_command", c, lang)) for c in COMMANDS]
+            commands = [BotCommand(c.name, label("chat_command", c.label_key, lang)) for c in MENU]
             await application.bot.set_my_commands(commands, language_code=code)
     except TelegramError as error:
         log.warning("could not set the command menu: %s", error)
@@ -176,7 +151,7 @@ def webhook_secret(token: str) -> str:
     return hashlib.sha256(f"ccerbot-webhook|{token}".encode()).hexdigest()[:48]
 
 
-async def run_webhook_until(application: Application, stop: asyncio.Event) -> Outcome:
+async def run_webhook_until(application: Application, stop: asyncio.Event) -> ChatEnd:
     """Receive updates by webhook (telegram.webhook_url) until `stop` is set."""
     ctx: AppContext = application.bot_data[handlers.CTX]
     config = ctx.settings.telegram
@@ -203,7 +178,7 @@ async def run_webhook_until(application: Application, stop: asyncio.Event) -> Ou
     return "stopped"
 
 
-async def run_until(application: Application, stop: asyncio.Event) -> Outcome:
+async def run_until(application: Application, stop: asyncio.Event) -> ChatEnd:
     """Webhook when telegram.webhook_url is set, long polling otherwise."""
     ctx: AppContext = application.bot_data[handlers.CTX]
     config = ctx.settings.telegram

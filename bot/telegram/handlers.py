@@ -1,129 +1,71 @@
-"""Telegram handlers: one a command, each a thin adapter from an update to a view and back.
+"""Telegram handlers: thin adapters from an update to the chat core and back.
 
-Views are answered by bot.telegram.views; the reply goes back through send.py.
+Every command of bot.chat.commands gets the one handler `command_handler` makes; the answer comes from
+bot.chat.core and goes back through send.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.chat import core
 from bot.chat.reply import Reply
-from bot.telegram import keyboards
+from bot.context import AppContext
 from bot.telegram.send import edit_reply, send_reply
-from bot.telegram.views import identify, needs_a_thread, read_text, respond
+from storage.peer import Peer
 from templates import render
 
 log = logging.getLogger(__name__)
 CTX = "ctx"  # bot_data key: the AppContext
 CLOCK = "clock"  # bot_data key: a function giving the instant to answer at
 Context = ContextTypes.DEFAULT_TYPE
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
-async def reply_for(bot_data: dict[str, Any], chat_id: int, command: str, args: tuple[str, ...]) -> Reply:
-    """The view's reply: in place when it reads a few rows (well under a millisecond, less than handing it
-    to a thread costs under load), in a worker thread when it may take long."""
-    ctx = bot_data[CTX]
+def peer_of(chat_id: int) -> Peer:
+    return Peer("telegram", str(chat_id))
+
+
+async def reply_for(bot_data: dict[str, Any], asked: core.Asked) -> Reply:
+    """The answer: in place when it reads a few rows (well under a millisecond, less than handing it to a
+    thread costs under load), in a worker thread when it may take long."""
+    ctx: AppContext = bot_data[CTX]
     clock: Callable[[], datetime] = bot_data[CLOCK]
-    who, lang = identify(ctx.engine, chat_id)
-    mail = ctx.settings.smtp is not None  # without SMTP no binding code can be mailed
-    if needs_a_thread(command, who):
-        return await asyncio.to_thread(
-            respond, ctx.engine, ctx.cycle, chat_id, command, args, clock(), who, lang, mail
-        )
-    return respond(ctx.engine, ctx.cycle, chat_id, command, args, clock(), who, lang, mail)
+    if asked.slow:
+        return await asyncio.to_thread(core.answer, ctx, asked, clock())
+    return core.answer(ctx, asked, clock())
 
 
-async def answer(update: Update, context: Context, command: str, args: tuple[str, ...] | None = None) -> None:
-    chat = update.effective_chat
-    if chat is None:
-        return
-    given = tuple(context.args or ()) if args is None else args
-    reply = await reply_for(context.bot_data, chat.id, command, given)
-    await send_reply(context.bot, chat.id, reply)
+def command_handler(name: str) -> Handler:
+    """The handler of /name: the command's words, as typed, to the core."""
 
+    async def handle(update: Update, context: Context) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        text = " ".join([f"/{name}", *(context.args or ())])
+        asked = core.read_text(context.bot_data[CTX], peer_of(chat.id), text)
+        await send_reply(context.bot, chat.id, await reply_for(context.bot_data, asked))
 
-async def start(update: Update, context: Context) -> None:
-    await answer(update, context, "start")
-
-
-async def help_command(update: Update, context: Context) -> None:
-    await answer(update, context, "help")
-
-
-async def bind(update: Update, context: Context) -> None:
-    await answer(update, context, "bind")
-
-
-async def unbind(update: Update, context: Context) -> None:
-    await answer(update, context, "unbind")
-
-
-async def lang(update: Update, context: Context) -> None:
-    await answer(update, context, "lang")
-
-
-async def status(update: Update, context: Context) -> None:
-    await answer(update, context, "status")
-
-
-async def deadlines(update: Update, context: Context) -> None:
-    await answer(update, context, "deadlines")
-
-
-async def overview(update: Update, context: Context) -> None:
-    await answer(update, context, "overview")
-
-
-async def pending(update: Update, context: Context) -> None:
-    await answer(update, context, "pending")
-
-
-async def unit(update: Update, context: Context) -> None:
-    await answer(update, context, "unit")
-
-
-async def anomalies(update: Update, context: Context) -> None:
-    await answer(update, context, "anomalies")
-
-
-async def unmatched(update: Update, context: Context) -> None:
-    await answer(update, context, "unmatched")
-
-
-async def quarantine(update: Update, context: Context) -> None:
-    await answer(update, context, "quarantine")
-
-
-async def export(update: Update, context: Context) -> None:
-    await answer(update, context, "export")
-
-
-async def chart(update: Update, context: Context) -> None:
-    await answer(update, context, "chart")
-
-
-async def national(update: Update, context: Context) -> None:
-    await answer(update, context, "national")
-
-
-async def contacts(update: Update, context: Context) -> None:
-    await answer(update, context, "contacts")
+    handle.__name__ = handle.__qualname__ = f"on_{name}"
+    return handle
 
 
 async def plain_message(update: Update, context: Context) -> None:
     """Words instead of a command ("状态", "进度", "status"), or a command the bot does not know."""
     message = update.effective_message
-    if message is None or not message.text:
+    chat = update.effective_chat
+    if message is None or not message.text or chat is None:
         return
-    command, args = read_text(message.text)
-    await answer(update, context, command, args)
+    asked = core.read_text(context.bot_data[CTX], peer_of(chat.id), message.text)
+    await send_reply(context.bot, chat.id, await reply_for(context.bot_data, asked))
 
 
 async def button(update: Update, context: Context) -> None:
@@ -133,9 +75,8 @@ async def button(update: Update, context: Context) -> None:
     if query is None or chat is None:
         return
     await query.answer()
-    command, args = keyboards.parse(query.data or "")
-    reply = await reply_for(context.bot_data, chat.id, command, args)
-    await edit_reply(query, reply)
+    asked = core.read_button(context.bot_data[CTX], peer_of(chat.id), query.data or "")
+    await edit_reply(query, await reply_for(context.bot_data, asked))
 
 
 async def on_error(update: object, context: Context) -> None:

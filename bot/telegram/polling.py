@@ -18,7 +18,7 @@ from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
 log = logging.getLogger("ccerbot.telegram")
-Outcome = Literal["stopped", "conflict"]
+ChatEnd = Literal["stopped", "conflict"]
 POLL_TIMEOUT_S = 10
 MAX_PAUSE_S = 30.0
 CONFLICT_LOG = "另一个进程正在使用此令牌轮询（Telegram：%s）；本进程停止轮询 Telegram。"
@@ -28,7 +28,7 @@ async def run_polling_until(
     application: Application,
     stop: asyncio.Event,
     poll_timeout: int = POLL_TIMEOUT_S,
-) -> Outcome:
+) -> ChatEnd:
     """Answer chats until `stop` is set ("stopped") or another process polls the token ("conflict")."""
     async with application:
         if application.post_init is not None:  # as Application.run_polling would
@@ -40,7 +40,7 @@ async def run_polling_until(
             await application.stop()
 
 
-async def poll(application: Application, stop: asyncio.Event, poll_timeout: int) -> Outcome:
+async def poll(application: Application, stop: asyncio.Event, poll_timeout: int) -> ChatEnd:
     bot: Bot = application.bot
     offset = 0
     pause = 0.0

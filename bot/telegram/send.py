@@ -16,8 +16,8 @@ from telegram import (
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest
 
+from bot.chat.base import Keyboard
 from bot.chat.reply import Reply, plain_text, split_text
-from bot.telegram.base import Keyboard
 
 log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)

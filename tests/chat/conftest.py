@@ -6,10 +6,11 @@ from datetime import datetime
 import pytest
 from sqlalchemy.engine import Engine
 
+from bot.chat.core import ask, parse_text
 from bot.chat.reply import Reply, plain_text
-from bot.telegram.views import ask, read_text
 from compliance.cycle import Cycle, load_cycle
 from storage.access import Identity
+from storage.peer import Peer, as_peer
 from tests.chat.data import NOW, SHANDONG, Cast, populate
 
 Ask = Callable[..., Reply]
@@ -28,8 +29,8 @@ def story(sqlite_engine: Engine) -> Cast:
 def chat_on(engine: Engine, cycle: Cycle) -> Ask:
     """chat(chat_id, "/command args", as_=Identity|None, now=NOW) -> Reply, as the views answer it."""
 
-    def send(chat_id: int, text: str, as_: Identity | None = None, now: datetime = NOW) -> Reply:
-        command, args = read_text(text)
+    def send(chat_id: Peer | int, text: str, as_: Identity | None = None, now: datetime = NOW) -> Reply:
+        command, args = parse_text(text)
         return ask(engine, cycle, chat_id, command, args, now, as_)
 
     return send
@@ -41,11 +42,11 @@ def chat(sqlite_engine: Engine, cycle: Cycle, story: Cast) -> Ask:
 
 
 def emitter(code: str, chat_id: int = 11) -> Identity:
-    return Identity(chat_id, "emitter", code, None, "zh")
+    return Identity(as_peer(chat_id), "emitter", code, None, "zh")
 
 
 def officer(province: str = SHANDONG, chat_id: int = 21) -> Identity:
-    return Identity(chat_id, "officer", None, province, "zh")
+    return Identity(as_peer(chat_id), "officer", None, province, "zh")
 
 
 def words(reply: Reply) -> str:

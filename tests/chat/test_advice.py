@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
+from bot.chat.core import parse_text
 from bot.config import Settings
 from bot.console import console_chat
 from bot.context import AppContext
-from bot.telegram.views import read_text
 from storage.engine import session_scope
 from storage.models import InboundMessage
 from tests.chat.conftest import Ask, buttons, emitter, officer, words
@@ -118,7 +118,7 @@ def test_a_units_history_is_what_was_known_at_the_instant(chat: Ask, story: Cast
     ],
 )
 def test_questions_as_people_type_them(typed: str, command: str) -> None:
-    assert read_text(typed) == (command, ())
+    assert parse_text(typed) == (command, ())
 
 
 def test_a_question_gets_its_answer_not_a_shrug(chat: Ask, story: Cast) -> None:

@@ -8,9 +8,10 @@ import pytest
 from matplotlib.dates import num2date
 from sqlalchemy.engine import Engine
 
-from bot.telegram.base import Query
-from bot.telegram.documents import chart_figure
+from bot.chat.base import Query
+from bot.chat.documents import chart_figure
 from compliance.cycle import Cycle
+from storage.peer import as_peer
 from tests.chat.conftest import officer
 from tests.chat.data import NOW, SHANDONG, TZ, Cast
 
@@ -24,7 +25,7 @@ INSTANTS = {
 @pytest.mark.parametrize("when", sorted(INSTANTS))
 def test_the_axis_is_the_cycles(sqlite_engine: Engine, cycle: Cycle, story: Cast, when: str) -> None:
     now = INSTANTS[when]
-    drawn = chart_figure(Query(sqlite_engine, cycle, 21, officer(), (), now, "zh"), SHANDONG)
+    drawn = chart_figure(Query(sqlite_engine, cycle, as_peer(21), officer(), (), now, "zh"), SHANDONG)
     assert drawn is not None
     axes = drawn[0].axes[0]
     left, right = (num2date(x, TZ) for x in axes.get_xlim())

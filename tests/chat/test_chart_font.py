@@ -10,8 +10,8 @@ from pathlib import Path
 
 from matplotlib.ft2font import FT2Font
 
-from bot.telegram import chart
-from bot.telegram.fontsubset import chart_characters
+from bot.chat import chart
+from bot.chat.fontsubset import chart_characters
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,7 @@ import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 from matplotlib import font_manager, rc_context
-from bot.telegram import chart
+from bot.chat import chart
 
 tz = ZoneInfo("Asia/Shanghai")
 start = datetime(2021, 10, 26, tzinfo=tz)
@@ -60,7 +60,7 @@ def test_without_fontconfig_the_shipped_font_draws_the_chinese(tmp_path: Path) -
 
 
 def test_the_shipped_font_has_every_character_a_chart_shows() -> None:
-    """Fails when a chart label or a province name gains a character: `python -m bot.telegram.fontsubset`."""
+    """Fails when a chart label or a province name gains a character: `python -m bot.chat.fontsubset`."""
     has = set(FT2Font(str(chart.SHIPPED)).get_charmap())
     assert "".join(c for c in chart_characters() if ord(c) not in has) == ""
 

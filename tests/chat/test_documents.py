@@ -5,8 +5,8 @@ from io import BytesIO
 
 from openpyxl import load_workbook
 
-from bot.telegram import chart
-from bot.telegram.documents import sample_instants
+from bot.chat import chart
+from bot.chat.documents import sample_instants
 from compliance.cycle import Cycle
 from tests.chat.conftest import Ask, officer, words
 from tests.chat.data import NOW, SHANDONG, Cast

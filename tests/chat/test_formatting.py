@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.chat import keyboards
 from bot.chat.reply import MAX_TEXT, split_text
-from bot.telegram import keyboards
 from storage.access import Identity
 from tests.chat.conftest import Ask, emitter, officer
 from tests.chat.data import CAST, SHANDONG, Cast
@@ -48,7 +48,7 @@ ASKED = (
 @pytest.mark.parametrize("person", list(PEOPLE))
 def test_every_answer_is_valid_telegram_html(chat: Ask, story: Cast, person: str, lang: str) -> None:
     who: Identity | None = PEOPLE[person]
-    chat_id = who.chat_id if who else 99
+    chat_id = who.peer if who else 99
     chat(chat_id, f"/lang {lang}")
     for text in ASKED:
         reply = chat(chat_id, text, who)

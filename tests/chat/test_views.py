@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.telegram import keyboards
-from bot.telegram.views import VIEWS, read_text
+from bot.chat import keyboards
+from bot.chat.commands import VIEWS
+from bot.chat.core import parse_text
 from storage import access, outbox
 from storage.engine import session_scope
 from tests.chat.conftest import Ask, buttons, emitter, officer, words
@@ -28,13 +29,13 @@ OFFICER_VIEWS = (
 
 
 def test_reading_what_people_type() -> None:
-    assert read_text("/pending@ccerbot cancel_ccer 2") == ("pending", ("cancel_ccer", "2"))
-    assert read_text(" 状态 ") == ("status", ())
-    assert read_text("我的状态？") == ("status", ())
-    assert read_text("Status") == ("status", ())
-    assert read_text("进度") == ("status", ())
-    assert read_text("/nonsense") == ("nonsense", ())
-    assert read_text("早上好") == ("unknown", ("早上好",))
+    assert parse_text("/pending@ccerbot cancel_ccer 2") == ("pending", ("cancel_ccer", "2"))
+    assert parse_text(" 状态 ") == ("status", ())
+    assert parse_text("我的状态？") == ("status", ())
+    assert parse_text("Status") == ("status", ())
+    assert parse_text("进度") == ("status", ())
+    assert parse_text("/nonsense") == ("nonsense", ())
+    assert parse_text("早上好") == ("unknown", ("早上好",))
 
 
 @pytest.mark.parametrize(
@@ -229,7 +230,7 @@ def test_binding_by_credit_code_mails_a_code(sqlite_engine: Engine, chat: Ask, s
         "bind_code",
         "emitter",
     )
-    assert item.key.startswith(f"bindcode|email:{story.email}|{story.applied}|")
+    assert item.key.startswith(f"emitter|email:{story.email}|bind_code|{story.applied}|")
     plain = item.body.split("/bind ")[1].split()[0]
     assert plain not in item.key
     assert "绑定成功：华能济宁电厂" in words(chat(46, f"/bind {plain}"))

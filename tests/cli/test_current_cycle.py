@@ -85,8 +85,8 @@ def test_an_export_has_a_row_for_each_obligation_year_and_the_sector() -> None:
 
     from openpyxl import load_workbook
 
+    from bot.chat.export import province_workbook
     from bot.reports import UnitReport
-    from bot.telegram.export import province_workbook
     from compliance.cycle import load_cycle
     from compliance.status import YearFacts, unit_status
     from tests.compliance.builders import at, facts

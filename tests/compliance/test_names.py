@@ -20,3 +20,7 @@ def test_accounts_ignore_case_width_and_spaces() -> None:
 def test_keys_are_idempotent(text: str) -> None:
     assert name_key(name_key(text)) == name_key(text)
     assert account_key(account_key(text)) == account_key(text)
+
+
+def test_zero_width_characters_do_not_tell_two_names_apart() -> None:
+    assert name_key("烟台\u200b测试能源\ufeff有限公司") == name_key("烟台测试能源有限公司")

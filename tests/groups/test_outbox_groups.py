@@ -11,8 +11,8 @@ import aiohttp
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings, load_settings
-from bot.reminders import reminders_at
-from bot.scheduler import enqueue_delivery_failed, enqueue_due
+from bot.notices.failures import enqueue_delivery_failed
+from bot.notices.reminders import enqueue_due, reminders_at
 from bot.sender.groups import group_channels
 from bot.sender.loop import Sender
 from compliance.cycle import load_cycle

@@ -8,15 +8,17 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from mail.intake import IntakeConfig, Outcome, ingest
+from mail import intake
+from mail.intake import IntakeConfig, Outcome
 from mail.trust import Senders
 from storage.engine import session_scope
 from storage.state import KnownUnit, UnitFacts, facts_at
 from tests.intake.world import GD, NCSC, SD, TZ, Unit, xlsx_mail
+from tests.told import notifying
 
 REGISTRY = "lvyue@chinacrc.example"
 SENDERS = Senders.build([NCSC], {"山东省": [SD], "广东省": [GD]}, registry=[REGISTRY])
-CONFIG = IntakeConfig(senders=SENDERS, tz=TZ)
+CONFIG = notifying(IntakeConfig(senders=SENDERS, tz=TZ))
 OPERATIONS_HEADER = (
     "序号", "业务编号", "操作日期", "重点排放单位名称", "统一社会信用代码", "项目编号", "项目名称",
     "项目类型", "抵销年度", "申请抵销量（吨）", "状态", "CCER类型",
@@ -36,7 +38,7 @@ class Op:
 
 
 def take(engine: Engine, raw: bytes, now: datetime, name: str = "mail.eml") -> Outcome:
-    return ingest(engine, raw, name, CONFIG, now)
+    return intake.take(engine, raw, name, CONFIG, now)
 
 
 def per_year_roster_rows(

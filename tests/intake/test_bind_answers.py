@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.telegram.views import ask, identify, respond
+from bot.chat.core import ask, identify, respond
 from compliance.creditcode import make_code
 from compliance.cycle import load_cycle
 from storage.models import OutboxItem

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.telegram.views import ask
+from bot.chat.core import ask
 from compliance.cycle import load_cycle
 from storage import access
 from storage.models import ContactChange, OutboxItem

@@ -6,11 +6,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from compliance.status import YearFacts
-from mail.receipts import enqueue_receipt
+from mail import intake
 from storage.cycles import cycle_at
 from storage.engine import session_scope
 from storage.models import OutboxItem, RosterEntry
 from storage.state import unmatched_operations
+from tests.intake.cycles_world import CONFIG as CYCLES_CONFIG
 from tests.intake.cycles_world import (
     REGISTRY,
     Op,
@@ -34,6 +35,7 @@ from tests.intake.world import (
     xlsx_mail,
 )
 from tests.intake.world import take as take_first
+from tests.told import notifying
 
 A, B, C = SD_UNITS
 G1, G2 = GD_UNITS
@@ -294,9 +296,10 @@ def test_an_unmatched_operation_is_kept_and_matched_when_a_roster_brings_its_uni
 def test_the_receipt_names_the_operations_kind(engine: Engine) -> None:
     second_cycle_rosters(engine)
     ops = [Op("OP-1", "2023-09-10", A, 2021, 3_000, "待抵销")]
-    outcome = take(engine, operations_mail(REGISTRY, "2023-09-11T09:00", ops), NOW)
+    intake.take(
+        engine, operations_mail(REGISTRY, "2023-09-11T09:00", ops), "ops.eml", notifying(CYCLES_CONFIG), NOW
+    )
     with session_scope(engine) as session:
-        assert enqueue_receipt(session, outcome, NOW) == 1
         item = session.exec(select(OutboxItem).where(OutboxItem.recipient == REGISTRY)).one()
     assert "类型：全国履约抵销操作记录" in item.body
 

@@ -8,8 +8,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
+from bot.chat.export import province_workbook
 from bot.reports import province_report
-from bot.telegram.export import province_workbook
 from compliance.creditcode import make_code
 from tests.intake.world import CYCLE, LATER, SD, TZ, Unit, at, roster_rows, take
 from tests.mail.corpus import build_message, csv_bytes

@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 from sqlalchemy.engine import Engine
 
+from mail import intake
 from mail.authn import SenderAuth, aligned, strict_mailbox
-from mail.intake import ingest
 from tests.intake.world import CONFIG, LATER, SD, SD_UNITS, roster_mail, take
 
 AUTH = SenderAuth.build("mx.example", ["gdee.guangdong.example"])
@@ -62,7 +62,7 @@ def test_only_the_configured_server_s_results_authenticate(
     sqlite_engine: Engine, header: str | None, applied: bool
 ) -> None:
     raw = _results(header) if header else roster_mail(SD, SD_UNITS)
-    outcome = ingest(sqlite_engine, raw, "mail.eml", AUTHENTICATING, LATER)
+    outcome = intake.take(sqlite_engine, raw, "mail.eml", AUTHENTICATING, LATER)
     assert (outcome.outcome == "applied") == applied, outcome.reason
     if not applied:
         assert "发件人未通过身份验证" in (outcome.reason or "")
@@ -72,7 +72,8 @@ def test_a_domain_named_as_unable_to_pass_is_taken_on_its_from_line(sqlite_engin
     from tests.intake.world import GD, GD_UNITS
 
     assert (
-        ingest(sqlite_engine, roster_mail(GD, GD_UNITS), "m.eml", AUTHENTICATING, LATER).outcome == "applied"
+        intake.take(sqlite_engine, roster_mail(GD, GD_UNITS), "m.eml", AUTHENTICATING, LATER).outcome
+        == "applied"
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from bot.reports import find_unit_report as chat_report
+from bot.reports import unit_report as chat_report
 from compliance.creditcode import make_code
 from tests.intake.world import (
     CYCLE,

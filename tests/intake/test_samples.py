@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.config import load_settings
-from bot.reminders import reminders_at
+from bot.notices.reminders import reminders_at
 from bot.reports import province_report, unit_reports
 from compliance.cycle import load_cycle
-from mail.intake import IntakeConfig, Outcome, ingest
+from mail.intake import IntakeConfig, Outcome, take
 from mail.sources import iter_paths
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
@@ -43,7 +43,7 @@ def _ingest_all(engine: Engine) -> list[Outcome]:
     settings = load_settings(str(SAMPLES / "ccerbot.toml"))
     config = IntakeConfig(senders=settings.trusted_senders(), tz=settings.tz)
     now = datetime(2022, 1, 10, tzinfo=settings.tz)
-    return [ingest(engine, p.read_bytes(), str(p), config, now) for p in iter_paths([str(SAMPLES / "mail")])]
+    return [take(engine, p.read_bytes(), str(p), config, now) for p in iter_paths([str(SAMPLES / "mail")])]
 
 
 def test_every_unit_province_and_message_outcome(engine: Engine, expected: dict) -> None:  # type: ignore[type-arg]

@@ -3,15 +3,19 @@ stopped and quarantined once with the reason, and the next message is read as us
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from mail.intake import ingest
+from mail.intake import take
 from mail.sandbox import MiB, Sandbox
 from storage import inbox
+from tests import shared
 from tests.intake.world import CONFIG, LATER, SD, SD_UNITS, at, roster_mail
 from tests.mail.corpus import build_message
 
@@ -30,10 +34,40 @@ def test_a_message_over_the_memory_limit_is_quarantined_once(sqlite_engine: Engi
     bomb = build_message(
         sender=SD, to="bot@example.cn", subject="名录", date=at("2021-10-25T14:00"), html_body=cells
     )
-    outcome = ingest(sqlite_engine, bomb, "bomb.eml", config, LATER)
+    outcome = take(sqlite_engine, bomb, "bomb.eml", config, LATER)
     assert outcome.outcome == "quarantined"
     assert "读取邮件所需内存超过 250 MB" in (outcome.reason or "")
-    assert ingest(sqlite_engine, bomb, "bomb.eml", config, LATER).outcome == "duplicate"
+    assert take(sqlite_engine, bomb, "bomb.eml", config, LATER).outcome == "duplicate"
     [kept] = inbox.quarantined(sqlite_engine)
     assert kept.attempts == 1
-    assert ingest(sqlite_engine, roster_mail(SD, SD_UNITS), "ok.eml", config, LATER).outcome == "applied"
+    assert take(sqlite_engine, roster_mail(SD, SD_UNITS), "ok.eml", config, LATER).outcome == "applied"
+
+
+def test_the_worker_reads_with_our_packages_whatever_the_working_directory(tmp_path: Path) -> None:
+    """A mail folder named "mail" in the service's working directory once shadowed the `mail` package in
+    the worker process: every message was quarantined with "headers.toml not found"."""
+    (tmp_path / "mail").mkdir()  # as with mail_folder = "mail"
+    (tmp_path / "compliance").mkdir()
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from zoneinfo import ZoneInfo\n"
+        "from mail.intake import IntakeConfig, read_message\n"
+        "from mail.sandbox import Sandbox\n"
+        "from mail.trust import Senders\n"
+        "if __name__ == '__main__':\n"  # the worker imports this file again, as any program's
+        "    sandbox = Sandbox(wall_s=60)\n"
+        "    config = IntakeConfig(Senders.build([], {}), ZoneInfo('Asia/Shanghai'), sandbox=sandbox)\n"
+        "    walked, parsed = read_message(Path(sys.argv[1]).read_bytes(), config)\n"
+        "    sandbox.close()\n"
+        "    print(parsed[0].kind, len(parsed[0].records))\n"
+    )
+    runner = tmp_path / "bin" / "read_one.py"  # as the `ccerbot` script: its own folder first on sys.path
+    runner.parent.mkdir()
+    runner.write_text(script, encoding="utf-8")
+    sample = shared.SAMPLES / "mail" / "001-roster.eml"
+    done = subprocess.run(
+        [sys.executable, str(runner), str(sample)], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["roster", "8"]

@@ -389,7 +389,7 @@ def test_a_quarantined_message_is_tagged_with_the_province_it_names(sqlite_engin
 
 
 def test_an_enormous_html_body_is_refused_before_it_is_parsed(sqlite_engine: Engine) -> None:
-    from mail.intake import IntakeConfig, ingest
+    from mail.intake import IntakeConfig, take
     from mail.tables import Limits
     from tests.intake.world import CONFIG, LATER
 
@@ -403,5 +403,5 @@ def test_an_enormous_html_body_is_refused_before_it_is_parsed(sqlite_engine: Eng
         date=at("2021-11-12T16:30"),
         html_body=html_table(rows),
     )
-    outcome = ingest(sqlite_engine, raw, "big.eml", small, LATER)
+    outcome = take(sqlite_engine, raw, "big.eml", small, LATER)
     assert outcome.outcome == "quarantined" and "邮件正文超过" in (outcome.reason or "")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from mail.receipts import enqueue_receipt
+from mail import intake
 from storage import outbox
 from tests.intake.world import (
+    CONFIG,
     SD,
     SD_UNITS,
     WEEKLY_HEADER,
@@ -19,6 +19,7 @@ from tests.intake.world import (
     weekly_subject,
     xlsx_mail,
 )
+from tests.told import notifying
 
 A, B, _ = SD_UNITS
 
@@ -49,11 +50,10 @@ def test_an_empty_summary_changes_nothing_and_the_receipt_says_so(sqlite_engine:
     full = weekly_rows([(A, 150_000, "已确认"), (B, 400_000, "待确认")], "2021年11月5日")
     take(sqlite_engine, _weekly(full, "2021年11月5日", "2021-11-05T16:00"))
     empty = [["CCER抵销配额清缴申请汇总表"], ["截至日期：2021年11月12日"], list(WEEKLY_HEADER)]
-    outcome = take(sqlite_engine, _weekly(empty, "2021年11月12日", "2021-11-12T16:00"))
+    raw = _weekly(empty, "2021年11月12日", "2021-11-12T16:00")
+    outcome = intake.take(sqlite_engine, raw, "mail.eml", notifying(CONFIG), at("2021-11-12T16:05"))
     assert (outcome.outcome, outcome.rows_applied) == ("applied", 0)
     assert status(sqlite_engine, A).status.confirmed_t == 150_000
     assert status(sqlite_engine, B).status.application == "pending"
-    with Session(sqlite_engine) as session, session.begin():
-        enqueue_receipt(session, outcome, at("2021-11-12T16:05"))
     [receipt] = [i for i in outbox.items(sqlite_engine) if i.key.endswith(f"|{outcome.message_pk}")]
     assert "没有任何申请行：未作任何更改" in receipt.body

@@ -7,15 +7,14 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from mail.receipts import enqueue_receipt
-from storage.engine import session_scope
+from mail import intake
 from storage.outbox import items
 from tests.intake.world import (
+    CONFIG,
     LATER,
     NCSC,
     SD,
     SD_UNITS,
-    SENDERS,
     Unit,
     at,
     seeded,
@@ -25,15 +24,14 @@ from tests.intake.world import (
     xlsx_mail,
 )
 from tests.mail.corpus import build_message
+from tests.told import notifying
 
 A, B, C = SD_UNITS
 WRONG = Unit(B.province, B.name, B.code[:-1] + ("0" if B.code[-1] != "0" else "1"), B.account, B.due)
 
 
 def receipt(engine: Engine, raw: bytes, lang: str = "zh") -> tuple[str, str]:
-    outcome = take(engine, raw)
-    with session_scope(engine) as session:
-        enqueue_receipt(session, outcome, LATER, lang, senders=SENDERS)
+    outcome = intake.take(engine, raw, "mail.eml", notifying(CONFIG, lang), LATER)
     return outcome.outcome, items(engine)[-1].body
 
 

@@ -13,9 +13,11 @@ from bot.demo.story import load_story
 from bot.reports import UnitReport, province_report, unit_report
 from compliance.creditcode import make_code
 from compliance.cycle import load_cycle
-from mail.intake import IntakeConfig, Outcome, ingest
+from mail import intake
+from mail.intake import IntakeConfig, Outcome
 from mail.trust import Senders
 from tests.mail.corpus import XLSX_TYPE, build_message, xlsx_bytes
+from tests.told import notifying
 
 TZ = ZoneInfo("Asia/Shanghai")
 CYCLE = load_cycle("2019-2020")
@@ -23,7 +25,8 @@ NCSC = "registry@ccersc.org.cn"
 SD = "ccer@sthj.shandong.example"
 GD = "tanjiaoyi@gdee.guangdong.example"
 SENDERS = Senders.build([NCSC, "registry@ccer-sc.org.cn"], {"山东省": [SD], "广东省": [GD]})
-CONFIG = IntakeConfig(senders=SENDERS, tz=TZ, earliest=CYCLE.window_opens)
+# as the service takes mail: senders and officers are told
+CONFIG = notifying(IntakeConfig(senders=SENDERS, tz=TZ, earliest=CYCLE.window_opens))
 LATER = datetime(2022, 1, 10, tzinfo=TZ)
 
 
@@ -144,7 +147,7 @@ def daily_subject(province: str, day: str) -> str:
 
 
 def take(engine: Engine, raw: bytes, name: str = "mail.eml", now: datetime = LATER) -> Outcome:
-    return ingest(engine, raw, name, CONFIG, now)
+    return intake.take(engine, raw, name, CONFIG, now)
 
 
 def seeded(engine: Engine) -> Engine:
@@ -155,7 +158,9 @@ def seeded(engine: Engine) -> Engine:
 
 
 def status(engine: Engine, unit: Unit, when: datetime = LATER) -> UnitReport:
-    return unit_report(engine, CYCLE, unit.code, when)
+    report = unit_report(engine, CYCLE, unit.code, when)
+    assert report is not None, f"no roster lists {unit.code} at {when}"
+    return report
 
 
 def unmatched(engine: Engine, province: str, when: datetime = LATER) -> int:

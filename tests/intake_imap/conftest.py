@@ -14,11 +14,13 @@ from mail.imap_source import ImapSettings
 from mail.intake import IntakeConfig
 from tests.intake_imap.messages import SENDERS, TZ
 from tests.servers.dovecot import Dovecot, ImapAccount, quote_mailbox
+from tests.told import notifying
 
 
 @pytest.fixture
 def intake_config() -> IntakeConfig:
-    return IntakeConfig(SENDERS, TZ)
+    """As the service takes mail: senders get receipts, officers warnings."""
+    return notifying(IntakeConfig(SENDERS, TZ))
 
 
 def settings_for(account: ImapAccount, **overrides: object) -> ImapSettings:

@@ -2,33 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 
-from mail.intake import IntakeConfig, Outcome, ingest
-from mail.receipts import enqueue_receipt
+from bot.config import Settings
+from bot.notices.message import MessageNotices
+from mail import intake
+from mail.intake import IntakeConfig, Outcome, Told
 from storage import access
 from storage.engine import session_scope
-from storage.models import OutboxItem
+from storage.models import InboundMessage, OutboxItem, RosterEntry
 from storage.outbox import items
 from tests.intake_imap.messages import (
     GUANGDONG,
     NOW,
-    SENDERS,
     SHANDONG,
     from_stranger,
     roster_unreadable,
     roster_with_bad_rows,
     sample,
 )
+from tests.told import notifying
 
 
 def take(engine: Engine, config: IntakeConfig, raw: bytes, lang: str = "zh") -> tuple[Outcome, int]:
-    outcome = ingest(engine, raw, "test", config, NOW)
-    with session_scope(engine) as session:
-        written = enqueue_receipt(session, outcome, NOW, lang, senders=SENDERS)
-    return outcome, written
+    """Take the message as the service does; how many outbox items it wrote."""
+    before = len(items(engine))
+    outcome = intake.take(engine, raw, "test", notifying(config, lang), NOW)
+    return outcome, len(items(engine)) - before
 
 
 def bind_officers(engine: Engine) -> None:
@@ -175,22 +179,34 @@ def test_a_message_taken_twice_is_answered_once(engine: Engine, intake_config: I
     assert [i.recipient for i in items(engine)] == [GUANGDONG, "502", "503"]
 
 
-def test_a_receipt_lost_in_a_crash_is_written_when_the_message_comes_again(
+def test_the_receipt_is_written_with_the_message_or_not_at_all(
     engine: Engine, intake_config: IntakeConfig
 ) -> None:
-    first = ingest(engine, sample("002-roster"), "test", intake_config, NOW)  # crashed before its receipt
-    again, written = take(engine, intake_config, sample("002-roster"))
+    told = notifying(intake_config)
+    calls: list[int] = []
 
-    assert (again.outcome, again.message_pk, written) == ("duplicate", first.message_pk, 1)
-    assert only(engine).key == f"sender|email:{GUANGDONG}|receipt|{first.message_pk}"
+    def failing_once(session: Session, message: InboundMessage, facts: Told, now: datetime) -> None:
+        calls.append(message.id or 0)
+        if len(calls) == 1:
+            raise ConnectionError("the database went away while the receipt was written")
+        assert told.notify is not None
+        told.notify(session, message, facts, now)
 
+    outcome = intake.take(engine, sample("002-roster"), "test", replace(told, notify=failing_once), NOW)
 
-def test_without_the_sender_list_only_stored_trust_counts(
-    engine: Engine, intake_config: IntakeConfig
-) -> None:
-    outcome = ingest(engine, sample("001-roster"), "test", intake_config, NOW)
+    assert (outcome.outcome, outcome.rows_applied, len(calls)) == ("applied", 8, 2)
+    assert only(engine).key == f"sender|email:{GUANGDONG}|receipt|{outcome.message_pk}"
     with session_scope(engine) as session:
-        assert enqueue_receipt(session, outcome, NOW + timedelta(minutes=1)) == 1
+        assert len(session.exec(select(RosterEntry)).all()) == 8  # applied once, though tried twice
+
+
+def test_a_message_stored_as_trusted_is_answered_whatever_the_notifier_knows(
+    engine: Engine, intake_config: IntakeConfig
+) -> None:
+    notifier = MessageNotices(Settings(cycle="2019-2020"))  # knows no province's senders
+    intake.take(engine, sample("001-roster"), "test", replace(intake_config, notify=notifier), NOW)
+
+    assert only(engine).recipient == SHANDONG
 
 
 def test_auto_replies_are_never_answered(engine: Engine, intake_config: IntakeConfig) -> None:

@@ -71,7 +71,9 @@ def test_untrusted_mail_goes_to_quarantine_unread(
     assert dovecot.folder_uids(imap_account.user, "INBOX") == []
     assert [b"\\Seen" in f for f in flags_of(imap_account, "Quarantine")] == [False]
     assert [b"\\Seen" in f for f in flags_of(imap_account, "Processed")] == [True]
-    assert [i.recipient for i in items(sqlite_engine)] == [SHANDONG]  # the stranger gets no receipt
+    # the stranger gets no receipt; the province, with no officer in a chat, is warned at its address
+    told = sorted((i.kind, i.recipient) for i in items(sqlite_engine))
+    assert told == [("receipt", SHANDONG), ("untrusted_mail", SHANDONG)]
 
 
 def test_a_restart_neither_misses_nor_repeats(

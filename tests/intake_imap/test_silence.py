@@ -6,10 +6,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
+from bot.config import Settings
+from bot.notices.silence import silence_alerts
 from compliance.cycle import load_cycle
 from mail import imap_cursor
-from mail.intake import IntakeConfig, ingest
-from mail.silence import enqueue_silence_alerts, last_arrival, silent_since
+from mail.intake import IntakeConfig, take
+from mail.silence import last_arrival, silent_since
 from storage import access
 from storage.engine import session_scope
 from storage.outbox import items
@@ -18,6 +20,7 @@ from tests.intake_imap.messages import TZ, sample
 CYCLE = load_cycle("2019-2020")
 OPENS, DEADLINE = CYCLE.window_opens, CYCLE.compliance_deadline
 H = timedelta(hours=1)
+SETTINGS = Settings(cycle="2019-2020")
 
 
 def at(day: int, month: int = 11, hour: int = 9) -> datetime:
@@ -26,7 +29,7 @@ def at(day: int, month: int = 11, hour: int = 9) -> datetime:
 
 def check(engine: Engine, now: datetime) -> int:
     with session_scope(engine) as session:
-        return enqueue_silence_alerts(session, now, window_opens=OPENS, compliance_deadline=DEADLINE)
+        return silence_alerts(session, SETTINGS, now, window_opens=OPENS, compliance_deadline=DEADLINE)
 
 
 def test_silence_counts_only_inside_the_window() -> None:
@@ -48,7 +51,7 @@ def test_a_shorter_threshold_can_be_configured() -> None:
 
 
 def test_every_officer_is_told_once_a_day(engine: Engine, intake_config: IntakeConfig) -> None:
-    ingest(engine, sample("001-roster"), "test", intake_config, at(1))
+    take(engine, sample("001-roster"), "test", intake_config, at(1))
     with session_scope(engine) as session:
         access.bind(session, 501, "officer", at(1), province="山东省")
         access.bind(session, 503, "officer", at(1), province="*")
@@ -59,7 +62,7 @@ def test_every_officer_is_told_once_a_day(engine: Engine, intake_config: IntakeC
     assert check(engine, at(2, hour=23)) == 0  # same day
     assert check(engine, at(3, hour=9)) == 2
 
-    alerts = items(engine)
+    alerts = [i for i in items(engine) if i.kind == "intake_silent"]
     assert [a.key for a in alerts] == [
         "officer|telegram:501|intake_silent|2021-11-02",
         "officer|telegram:503|intake_silent|2021-11-02",

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mail.values import MAX_TONNES, name_key, parse_amount, parse_date
+from compliance.names import name_key
+from mail.values import MAX_TONNES, parse_amount, parse_date
 
 TZ = ZoneInfo("Asia/Shanghai")
 FULL_WIDTH = str.maketrans("0123456789,.-", "０１２３４５６７８９，．－")

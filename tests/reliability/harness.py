@@ -34,7 +34,7 @@ from bot.sender.email import message_id
 from bot.sender.telegram import plain_text
 from compliance.creditcode import make_code
 from compliance.cycle import load_cycle
-from mail.intake import IntakeConfig, ingest
+from mail.intake import IntakeConfig, take
 from mail.trust import Senders
 from storage import access, outbox
 from storage.engine import make_engine, session_scope
@@ -434,7 +434,7 @@ def anomalies_seen(mail: Sequence[bytes], folder: Path) -> tuple[set[tuple[str, 
     ever: set[tuple[str, str]] = set()
     current: set[tuple[str, str]] = set()
     for n, raw in enumerate(mail):
-        ingest(engine, raw, f"prefix-{n}", config, now)
+        take(engine, raw, f"prefix-{n}", config, now)
         current = {(a, r.code) for r in unit_reports(engine, CYCLE, now) for a in r.status.anomalies}
         ever |= current
     engine.dispose()

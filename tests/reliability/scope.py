@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from bot.reports import unit_reports
 from compliance.cycle import load_cycle
-from mail.intake import IntakeConfig, ingest
+from mail.intake import IntakeConfig, take
 from mail.trust import Senders
 from storage.engine import make_engine
 from storage.migrate import upgrade
@@ -94,7 +94,7 @@ def build_world(folder: Path, mail: Iterable[bytes]) -> World:
     upgrade(engine)
     senders = Senders.build(STORY["senders"]["ncsc"], STORY["senders"]["provinces"])
     for n, raw in enumerate(mail):
-        ingest(engine, raw, f"story-{n}", IntakeConfig(senders, CYCLE.tz), NOW)
+        take(engine, raw, f"story-{n}", IntakeConfig(senders, CYCLE.tz), NOW)
     world = World(engine)
     with Session(engine) as session:
         for unit in session.exec(select(Unit)):

@@ -13,12 +13,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
+from bot.chat.core import ask
 from bot.chat.reply import plain_text
 from bot.config import Settings, TelegramConfig
 from bot.context import AppContext
 from bot.telegram.app import build_application
 from bot.telegram.polling import run_polling_until
-from bot.telegram.views import ask
 from compliance.cycle import load_cycle
 from storage import access
 from storage.engine import make_engine, session_scope
@@ -126,5 +126,5 @@ async def test_guesses_sent_all_at_once_get_no_more_tries_than_one_by_one(sqlite
     assert "绑定成功" in plain_text(botapi.sent_texts(neighbour)[0])
     with session_scope(sqlite_engine) as session:
         assert access.identity(session, guesser) is None
-        tried = session.exec(select(func.count()).where(BindAttempt.chat_id == guesser)).one()
+        tried = session.exec(select(func.count()).where(BindAttempt.chat_id == str(guesser))).one()
         assert tried == access.MAX_FAILURES_PER_HOUR

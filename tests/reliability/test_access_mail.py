@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.reports import province_report, unit_report, unit_reports
-from mail.intake import IntakeConfig, Outcome, ingest
+from mail import intake
+from mail.intake import IntakeConfig, Outcome
 from mail.trust import Senders
 from storage.engine import make_engine
 from tests.intake.world import (
@@ -65,7 +66,7 @@ def as_unit(code: str, province: str, due: int = 9_800_000) -> Unit:
 
 
 def take(engine: Engine, raw: bytes) -> Outcome:
-    return ingest(engine, raw, "forged.eml", CONFIG, NOW)
+    return intake.take(engine, raw, "forged.eml", CONFIG, NOW)
 
 
 def test_a_roster_from_another_province_cannot_take_over_a_unit(engine: Engine) -> None:

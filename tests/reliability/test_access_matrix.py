@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from bot.chat.officer import STEPS
 from bot.chat.reply import plain_text
 from bot.config import Settings, TelegramConfig
-from bot.console import CHAT_ID, Console
+from bot.console import Console
 from bot.context import AppContext
 from bot.telegram.app import build_application
-from bot.telegram.officer import STEPS
 from bot.telegram.polling import run_polling_until
 from storage import access
 from storage.engine import session_scope
@@ -27,6 +27,7 @@ from tests.reliability.scope import NOW, Reader, World, build_world, leaks, seen
 from tests.servers.botapi import BotApiServer, Call
 
 GUARD_S = 60.0  # a guard against a hung test, not a measurement
+NO_TELEGRAM_CHAT = 0  # the console is its own chat (bot.console.PEER): a reader there has no Telegram id
 COMMANDS = (
     "status",
     "deadlines",
@@ -139,8 +140,8 @@ def test_a_console_bound_by_a_code_sees_only_what_its_binding_may(world: World, 
     province = world.provinces[0]
     with session_scope(world.engine) as session:
         plain = access.new_code(session, role="officer", province=province, now=NOW)
-    console, out = console_as(world, Reader("unbound", CHAT_ID), tmp_path)
-    reader = Reader(f"console officer {province}", CHAT_ID, "officer", province=province)
+    console, out = console_as(world, Reader("unbound", NO_TELEGRAM_CHAT), tmp_path)
+    reader = Reader(f"console officer {province}", NO_TELEGRAM_CHAT, "officer", province=province)
     try:
         assert "绑定成功" in console_says(console, out, tmp_path, f"/bind {plain}")
         marks: set[str] = set()

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings, load_settings
-from mail.intake import IntakeConfig, ingest
+from mail.intake import IntakeConfig, take
 from mail.sources import iter_paths
 from storage.engine import make_engine
 from storage.migrate import upgrade
@@ -39,7 +39,7 @@ def sample_db_file(
     upgrade(engine)
     config = IntakeConfig(senders=sample_settings.trusted_senders(), tz=sample_settings.tz)
     for mail in iter_paths([str(samples / "mail")]):
-        assert ingest(engine, mail.read_bytes(), str(mail), config, utc_now()).outcome == "applied", mail
+        assert take(engine, mail.read_bytes(), str(mail), config, utc_now()).outcome == "applied", mail
     engine.dispose()
     return path
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from mail.intake import IntakeConfig, ingest
+from mail.intake import IntakeConfig, take
 from mail.sources import iter_paths
 from storage import access, outbox
 from storage.engine import make_engine, session_scope
@@ -75,7 +75,7 @@ def test_two_send_commands_at_once_send_each_reminder_once(
     try:
         config = IntakeConfig(senders=sample_settings.trusted_senders(), tz=sample_settings.tz)
         for mail in iter_paths([str(samples / "mail")]):
-            ingest(engine, mail.read_bytes(), str(mail), config, utc_now())
+            take(engine, mail.read_bytes(), str(mail), config, utc_now())
         with session_scope(engine) as session:
             access.bind(session, 4242, "emitter", utc_now(), unit_code="913703082HD1TJ3Y9U")
             access.bind(session, 7001, "officer", utc_now(), province="广东省")

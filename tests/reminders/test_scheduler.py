@@ -8,8 +8,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
+from bot.notices.anomalies import enqueue_new_anomalies
+from bot.notices.failures import enqueue_delivery_failed
+from bot.notices.reminders import enqueue_due
 from bot.reports import unit_reports
-from bot.scheduler import Scheduler, enqueue_delivery_failed, enqueue_due, enqueue_new_anomalies
+from bot.scheduler import Scheduler
 from compliance.cycle import load_cycle
 from storage import access, outbox
 from storage.engine import session_scope

@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from bot.scheduler import enqueue_delivery_failed, enqueue_due, enqueue_new_anomalies
+from bot.notices.anomalies import enqueue_new_anomalies
+from bot.notices.failures import enqueue_delivery_failed
+from bot.notices.reminders import enqueue_due
 from compliance.cycle import load_cycle
 from compliance.kinds import ALL_KINDS
 from storage import access, outbox

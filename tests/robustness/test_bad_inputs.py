@@ -32,7 +32,7 @@ from sqlmodel import SQLModel
 
 from bot.reports import province_report, unit_reports
 from compliance.cycle import load_cycle
-from mail.intake import ingest
+from mail import intake
 from storage import inbox
 from storage.engine import make_engine
 from storage.models import InboundMessage
@@ -105,7 +105,7 @@ def run_entry(
         before = before or snapshot(engine)
         raw = raw_of(name)
         try:
-            outcome = ingest(engine, raw, f"corpus/{name}.eml", CONFIG, LATER)
+            outcome = intake.take(engine, raw, f"corpus/{name}.eml", CONFIG, LATER)
         except Exception as error:  # reported, not raised: the child must still answer
             return {"raised": f"{type(error).__name__}: {error}"[:500]}
         stored = inbox.get(engine, outcome.message_pk or 0)
@@ -207,8 +207,10 @@ def judge(bad: Bad, result: dict[str, Any]) -> None:
 def _nothing_else_changed(bad: Bad, before: dict[str, Any], after: dict[str, Any]) -> None:
     expect = bad.expect
     grown = {t: after["counts"][t] - before["counts"][t] for t in before["counts"] if t not in expect.loose}
+    told = grown.pop("outboxitem", 0)  # the sender's receipt: what it says is tested with the receipts
     wanted = {t: 0 for t in grown} | {"inboundmessage": 1} | dict(expect.grows)
     assert grown == wanted, "table row counts"
+    assert told <= 1, "one receipt at most (no officer is bound in this database)"
     touched_provinces = set()
     for when in before["units"]:
         was, now = before["units"][when], after["units"][when]

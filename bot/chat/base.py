@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from bot.chat.reply import Button, Reply
 from compliance.cycle import Cycle
 from storage.access import Identity
+from storage.peer import Peer
 from templates import render
 
 T = TypeVar("T")
@@ -25,7 +26,7 @@ class Query:
 
     engine: Engine
     cycle: Cycle
-    chat_id: int
+    peer: Peer  # the chat asking, on its platform
     identity: Identity | None  # None: the chat is not bound
     args: tuple[str, ...]
     now: datetime

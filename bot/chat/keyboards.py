@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from bot.chat.base import Keyboard
 from bot.chat.reply import Button
-from bot.telegram.base import Keyboard
 from templates import label
 
 MAX_DATA = 64

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bot.chat import keyboards
+from bot.chat.base import Query, View, officers_only, say
 from bot.chat.reply import Reply
 from bot.reports import province_names
-from bot.telegram import keyboards
-from bot.telegram.base import Query, View, officers_only, say
 
 ProvinceView = Callable[[Query, str], Reply]
 NATIONAL = "*"

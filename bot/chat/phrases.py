@@ -1,4 +1,4 @@
-"""Reading what people type: phrases that mean a command (bot/telegram/phrases.toml), and the command a
+"""Reading what people type: phrases that mean a command (bot/chat/phrases.toml), and the command a
 mistyped one most likely meant."""
 
 from __future__ import annotations

@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import col
 
+from bot.chat import keyboards
+from bot.chat.base import Query, as_page, officers_only, page_of, say
+from bot.chat.officer import PAGE, menu, no_data, province_or_none, quarantined_by
 from bot.chat.reply import Reply
-from bot.telegram import keyboards
-from bot.telegram.base import Query, as_page, officers_only, page_of, say
-from bot.telegram.officer import PAGE, menu, no_data, province_or_none, quarantined_by
-from bot.telegram.scope import NATIONAL, scoped
+from bot.chat.scope import NATIONAL, scoped
 from storage.engine import session_scope
 from storage.models import InboundMessage
 

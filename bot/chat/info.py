@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from bot.chat.base import Query, say
 from bot.chat.reply import Reply
 from bot.contacts import contacts as listed
-from bot.telegram.base import Query, say
 
 
 def contacts(q: Query) -> Reply:

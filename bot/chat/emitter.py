@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.chat import keyboards
+from bot.chat.base import Keyboard, Query, bound_only, emitters_only, say, time_left
 from bot.chat.reply import Reply
-from bot.reports import UnitReport, find_unit_report, report_of, unit_facts
-from bot.telegram import keyboards
-from bot.telegram.base import Keyboard, Query, bound_only, emitters_only, say, time_left
+from bot.reports import UnitReport, report_of, unit_facts, unit_report
 from compliance.deadline_marks import DeadlineMark, deadline_marks
 from compliance.status import UnitFacts
 
@@ -19,7 +19,7 @@ class CalendarEntry:
 
 
 def report_or_none(q: Query, code: str) -> UnitReport | None:
-    return find_unit_report(q.engine, q.cycle, code, q.now)
+    return unit_report(q.engine, q.cycle, code, q.now)
 
 
 @emitters_only

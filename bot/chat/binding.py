@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-from datetime import datetime, timedelta
-
-from sqlmodel import Session, col, func, select
-
+from bot.chat import keyboards
+from bot.chat.base import Keyboard, Query, officers_only, say
 from bot.chat.reply import Reply
-from bot.telegram import keyboards
-from bot.telegram.base import Keyboard, Query, officers_only, say
+from bot.notices import bind_codes
 from compliance.creditcode import is_valid_code, normalize_code
 from storage import access
 from storage.contacts import bind_address, confirm
 from storage.engine import session_scope
-from storage.models import BindAttempt, OutboxItem
-from storage.outbox import NewItem, enqueue
 from storage.units import find_unit
-from templates import LANGS, render
-
-MAILS_PER_ADDRESS_PER_HOUR = 3  # so that many chats together cannot flood a unit's mailbox either
-MAILS_PER_UNIT_PER_DAY = 5  # and a unit whose address changed cannot be mailed without end either
+from templates import LANGS
 
 
 def start(q: Query) -> Reply:
@@ -62,12 +53,12 @@ def bind(q: Query) -> Reply:
 def _redeem(q: Query, given: str) -> Reply:
     with session_scope(q.engine) as session:
         try:
-            who = access.redeem(session, q.chat_id, given, q.now)
+            who = access.redeem(session, q.peer, given, q.now)
         except access.Throttled:
             return say("chat_bind", q, outcome="throttled")
     if who is None:
         return say("chat_bind", q, outcome="wrong")
-    bound = Query(q.engine, q.cycle, q.chat_id, who, (), q.now, who.lang)
+    bound = Query(q.engine, q.cycle, q.peer, who, (), q.now, who.lang)
     return say(
         "chat_bind", bound, menu(bound), outcome="bound", who=who, unit_name=_unit_name(bound, who.unit_code)
     )
@@ -77,54 +68,17 @@ def _mail_code(q: Query, code: str) -> Reply:
     """Mail a code to the unit's trusted address; the reply is the same whether the unit exists or not,
     whether it has an address or not, and whether a mail went or a cap held it back."""
     with session_scope(q.engine) as session:
-        if access.failures_last_hour(session, q.chat_id, q.now) >= access.MAX_FAILURES_PER_HOUR:
+        if access.failures_last_hour(session, q.peer, q.now) >= access.MAX_FAILURES_PER_HOUR:
             return say("chat_bind", q, outcome="throttled")
         # A request counts as a try, so that one chat cannot make the bot mail a unit again and again.
-        session.add(BindAttempt(chat_id=q.chat_id, at=q.now, ok=False))
+        session.add(access.attempt(q.peer, q.now, ok=False))
         unit = find_unit(session, code)
         address = bind_address(session, unit, q.now) if unit is not None else None
-        if (
-            unit is not None
-            and address
-            and _recent_mails(session, _address_key(address), q.now, timedelta(hours=1))
-            < MAILS_PER_ADDRESS_PER_HOUR
-            and _recent_mails(session, _unit_key(code), q.now, timedelta(days=1)) < MAILS_PER_UNIT_PER_DAY
-        ):
+        if unit is not None and address and bind_codes.may_mail(session, address, code, q.now):
             plain = access.new_code(session, role="emitter", unit_code=code, now=q.now)
-            enqueue(session, [_bind_mail(q, address, unit.name, code, plain)], q.now)
+            expires = q.now + access.CODE_TTL
+            bind_codes.mail_code(session, address, unit.name, code, plain, expires, q.lang, q.now)
     return say("chat_bind", q, outcome="maybe_mailed")
-
-
-def _address_key(address: str) -> str:
-    return f"bindcode|email:{address.lower()}|%"
-
-
-def _unit_key(code: str) -> str:
-    return f"bindcode|email:%|{code}|%"
-
-
-def _recent_mails(session: Session, pattern: str, now: datetime, within: timedelta) -> int:
-    query = (
-        select(func.count())
-        .select_from(OutboxItem)
-        .where(col(OutboxItem.key).like(pattern), OutboxItem.created_at > now - within)
-    )
-    return int(session.exec(query).one())
-
-
-def _bind_mail(q: Query, address: str, name: str, code: str, plain: str) -> NewItem:
-    text = render("chat_bindmail", q.lang, name=name, code=code, plain=plain, expires=q.now + access.CODE_TTL)
-    subject, _, body = text.partition("\n")
-    digest = hashlib.sha256(plain.encode()).hexdigest()[:16]
-    return NewItem(
-        key=f"bindcode|email:{address.lower()}|{code}|{digest}",
-        audience="emitter",
-        channel="email",
-        recipient=address,
-        kind="bind_code",
-        body=body.strip() + "\n",
-        subject=subject.strip(),
-    )
 
 
 def mask_address(address: str) -> str:
@@ -145,7 +99,7 @@ def confirm_contact(q: Query) -> Reply:
         # another province's unit is answered like a unit with nothing to confirm
         if unit is None or q.identity.province not in ("*", unit.province):
             return say("chat_contact", q, outcome="nothing", code=given)
-        change = confirm(session, unit.id or 0, q.chat_id, q.now)
+        change = confirm(session, unit.id or 0, q.peer, q.now)
         if change is None:
             return say("chat_contact", q, outcome="nothing", code=given)
         return say("chat_contact", q, outcome="confirmed", code=given, name=unit.name, new=change.new_address)
@@ -153,7 +107,7 @@ def confirm_contact(q: Query) -> Reply:
 
 def unbind(q: Query) -> Reply:
     with session_scope(q.engine) as session:
-        done = access.unbind(session, q.chat_id)
+        done = access.unbind(session, q.peer)
     return say("chat_unbind", q, outcome="done" if done else "not_bound")
 
 
@@ -162,6 +116,6 @@ def lang(q: Query) -> Reply:
     if wanted not in LANGS:
         return say("chat_lang", q, outcome="usage")
     with session_scope(q.engine) as session:
-        access.set_language(session, q.chat_id, wanted)
-    switched = Query(q.engine, q.cycle, q.chat_id, q.identity, (), q.now, wanted)
+        access.set_language(session, q.peer, wanted)
+    switched = Query(q.engine, q.cycle, q.peer, q.identity, (), q.now, wanted)
     return say("chat_lang", switched, menu(switched), outcome="set")

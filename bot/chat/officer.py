@@ -11,13 +11,13 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, func, select
 
+from bot.chat import keyboards
+from bot.chat.base import Keyboard, Query, as_page, officers_only, page_of, say, time_left
+from bot.chat.emitter import report_or_none as unit_or_none
+from bot.chat.emitter import unit_status
 from bot.chat.reply import Reply
+from bot.chat.scope import NATIONAL, scoped
 from bot.reports import NotFound, ProvinceReport, UnitReport, province_report
-from bot.telegram import keyboards
-from bot.telegram.base import Keyboard, Query, as_page, officers_only, page_of, say, time_left
-from bot.telegram.emitter import report_or_none as unit_or_none
-from bot.telegram.emitter import unit_status
-from bot.telegram.scope import NATIONAL, scoped
 from compliance.creditcode import is_valid_code, normalize_code
 from compliance.names import name_key
 from storage.engine import session_scope

@@ -1,10 +1,10 @@
 """Makes the CJK font the charts ship with: the characters the chart can show, cut from a full font.
 
 Charts use a full Chinese font when fontconfig knows one; on a machine without one (a fresh clone, the
-demo) they use bot/telegram/fonts/chart-cjk.ttf, which this makes from WenQuanYi Micro Hei (Debian's
+demo) they use bot/chat/fonts/chart-cjk.ttf, which this makes from WenQuanYi Micro Hei (Debian's
 fonts-wqy-microhei; Apache-2.0). Run again when a chart label gains a character (a test says so):
 
-    python -m bot.telegram.fontsubset /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+    python -m bot.chat.fontsubset /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import tomllib
 from importlib import resources
 from typing import Any
 
-from bot.telegram.chart import SHIPPED
+from bot.chat.chart import SHIPPED
 
 FAMILY = "ccerbot Chart CJK"
 # what a chart may show besides its labels and the province names: dates, percentages, brackets

@@ -6,13 +6,13 @@ from datetime import datetime, time, timedelta
 
 from matplotlib.figure import Figure
 
+from bot.chat import chart as charts
+from bot.chat.base import Query, say
+from bot.chat.export import province_workbook
+from bot.chat.officer import menu, no_data, province_or_none
 from bot.chat.reply import Attachment, Reply
+from bot.chat.scope import scoped
 from bot.reports import unit_reports
-from bot.telegram import chart as charts
-from bot.telegram.base import Query, say
-from bot.telegram.export import province_workbook
-from bot.telegram.officer import menu, no_data, province_or_none
-from bot.telegram.scope import scoped
 from compliance.cycle import Cycle
 from templates import label
 

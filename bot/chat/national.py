@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from bot.chat import keyboards
+from bot.chat.base import Query, officers_only, refuse, say, time_left
 from bot.chat.reply import Reply
+from bot.chat.scope import NATIONAL
 from bot.reports import national_report
-from bot.telegram import keyboards
-from bot.telegram.base import Query, officers_only, refuse, say, time_left
-from bot.telegram.scope import NATIONAL
 
 
 @officers_only
