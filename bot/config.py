@@ -1,8 +1,9 @@
 """Configuration: a TOML file, then CCERBOT_* environment variables on top (secrets come only from there).
 
 Every key of the file may also be set as CCERBOT_<KEY>, nested keys with a double underscore
-(CCERBOT_IMAP__HOST). The three secrets have the short names DESIGN.md gives: CCERBOT_TELEGRAM_TOKEN,
-CCERBOT_IMAP_PASSWORD, CCERBOT_SMTP_PASSWORD.
+(CCERBOT_IMAP__HOST). The secrets have short names: CCERBOT_TELEGRAM_TOKEN, CCERBOT_IMAP_PASSWORD,
+CCERBOT_SMTP_PASSWORD (as DESIGN.md gives them), CCERBOT_DINGTALK_CLIENT_SECRET, CCERBOT_FEISHU_APP_SECRET,
+CCERBOT_WECOM_SECRET, CCERBOT_WECOM_TOKEN, CCERBOT_WECOM_AES_KEY.
 """
 
 from __future__ import annotations
@@ -144,6 +145,40 @@ class ApplicationsConfig(BaseModel):
     summary_cc: list[str] = Field(default_factory=list)  # more copies: the bot's own intake address
 
 
+class DingTalkConfig(BaseModel):
+    """A DingTalk (钉钉, 浙政钉) enterprise-internal app whose robot runs in Stream mode."""
+
+    client_id: str  # the app's AppKey (Client ID)
+    client_secret: SecretStr | None = None  # from CCERBOT_DINGTALK_CLIENT_SECRET
+    robot_code: str | None = None  # the robot's code; unset: the client id, which it is for an app's robot
+    openapi_url: str = "https://api.dingtalk.com"  # the OpenAPI origin: the stream gateway, tokens, robot
+    oapi_url: str = "https://oapi.dingtalk.com"  # the older API origin that still holds media upload
+
+
+class FeishuConfig(BaseModel):
+    """A Feishu (飞书, Lark) self-built app receiving events over the long connection."""
+
+    app_id: str
+    app_secret: SecretStr | None = None  # from CCERBOT_FEISHU_APP_SECRET
+    domain: str = "https://open.feishu.cn"  # https://open.larksuite.com for Lark
+    # the long connection down for this long (the SDK's own reconnects failing) is started afresh
+    restart_after_s: float = Field(default=300.0, gt=0)
+
+
+class WeComConfig(BaseModel):
+    """A WeCom (企业微信, 政务微信) self-built app receiving messages in callback mode."""
+
+    corp_id: str  # 企业ID
+    agent_id: int  # the app's AgentId
+    secret: SecretStr | None = None  # from CCERBOT_WECOM_SECRET
+    token: SecretStr | None = None  # the callback's Token, from CCERBOT_WECOM_TOKEN
+    encoding_aes_key: SecretStr | None = None  # the callback's EncodingAESKey, from CCERBOT_WECOM_AES_KEY
+    api_url: str = "https://qyapi.weixin.qq.com"  # 政务微信 deployments have their own
+    listen: str = "127.0.0.1"  # the callback endpoint, behind the reverse proxy that WeCom reaches
+    port: int = 8090
+    path: str = "/wecom/callback"
+
+
 class OfficerConfig(BaseModel):
     telegram_id: int
     province: str  # a province as `invite --officer` takes it (浙江 is 浙江省), or "*"
@@ -165,6 +200,11 @@ class Settings(BaseSettings):
     lang: Literal["zh", "en"] = "zh"
     senders: SendersConfig = Field(default_factory=SendersConfig)
     telegram: TelegramConfig | None = None
+    dingtalk: DingTalkConfig | None = None
+    feishu: FeishuConfig | None = None
+    wecom: WeComConfig | None = None
+    # an HTTP proxy for every outbound HTTP connection; unset: HTTPS_PROXY / HTTP_PROXY when set
+    proxy: str | None = None
     imap: ImapConfig | None = None
     smtp: SmtpConfig | None = None
     officers: list[OfficerConfig] = Field(default_factory=list)
@@ -211,6 +251,11 @@ SECRETS = {
     "CCERBOT_TELEGRAM_TOKEN": ("telegram", "token"),
     "CCERBOT_IMAP_PASSWORD": ("imap", "password"),
     "CCERBOT_SMTP_PASSWORD": ("smtp", "password"),
+    "CCERBOT_DINGTALK_CLIENT_SECRET": ("dingtalk", "client_secret"),
+    "CCERBOT_FEISHU_APP_SECRET": ("feishu", "app_secret"),
+    "CCERBOT_WECOM_SECRET": ("wecom", "secret"),
+    "CCERBOT_WECOM_TOKEN": ("wecom", "token"),
+    "CCERBOT_WECOM_AES_KEY": ("wecom", "encoding_aes_key"),
 }
 
 

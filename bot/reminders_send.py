@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-import aiohttp
-
+from bot.chats import platform_channels
 from bot.config import Settings
 from bot.context import AppContext
+from bot.net import http_session, proxy_url
 from bot.notices.failures import enqueue_delivery_failed
 from bot.notices.keys import OutboxKey
 from bot.notices.reminders import enqueue_due
@@ -73,13 +73,14 @@ async def standalone_channels(settings: Settings) -> AsyncIterator[dict[str, Cha
     channels: dict[str, Channel] = {}
     if settings.smtp is not None:
         channels["email"] = EmailChannel(settings.smtp)
-    async with aiohttp.ClientSession() as http:
-        if settings.groups:
-            channels.update(group_channels(settings, http))
+    async with http_session(settings) as http:
+        groups = group_channels(settings, http) if settings.groups else {}
+        channels.update(groups)
+        channels.update(platform_channels(settings, http))
         if settings.telegram is None or settings.telegram.token is None:
             yield channels
             return
-        bot = build_bot(settings.telegram)
+        bot = build_bot(settings.telegram, proxy=proxy_url(settings))
         async with bot:
             channels["telegram"] = TelegramChannel(bot)
             yield channels

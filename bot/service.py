@@ -17,11 +17,14 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
+from bot.chats import NAMES, configured, platform_channels, start_chats
 from bot.config import ConfigError, Settings
 from bot.context import AppContext
+from bot.net import http_session, proxy_url
 from bot.notices.silence import silence_alerts
 from bot.reminders_send import failure_reporter
 from bot.scheduler import Scheduler
@@ -124,7 +127,9 @@ async def serve(
         announce(f"运行：邮件发件（SMTP {ctx.settings.smtp.host}:{ctx.settings.smtp.port}）")
     else:
         announce("未运行：邮件发件（未配置 [smtp]）")
-    http = _groups(ctx.settings, channels, announce)
+    http = _http_channels(ctx.settings, channels, announce)
+    if http is not None:
+        service.tasks.extend(start_chats(ctx, http, stop, announce))
     if channels:
         service.sender = Sender(ctx.engine, channels, on_failure=failure_reporter(ctx, service.alerts))
         service.tasks.append(asyncio.create_task(service.sender.run(stop), name="sender"))
@@ -153,17 +158,30 @@ def _warn_unauthenticated(settings: Settings, announce: Callable[[str], None]) -
     )
 
 
-def _groups(
+def _http_channels(
     settings: Settings, channels: dict[str, Channel], announce: Callable[[str], None]
 ) -> aiohttp.ClientSession | None:
-    """The group robots' channels, sharing one HTTP session (returned, to be closed at the end)."""
+    """The group robots' and the DingTalk and Feishu apps' channels, sharing one HTTP session through the
+    proxy (returned, to be closed at the end; None when none of them is configured)."""
+    platforms = configured(settings)
     if not settings.groups:
         announce("未运行：群机器人（未配置 [[groups]]）")
+    if not settings.groups and not platforms:
+        announce("未运行：钉钉、飞书、企业微信应用（未配置 [dingtalk]、[feishu] 或 [wecom] 及其密钥）")
         return None
-    http = aiohttp.ClientSession()
-    channels.update(group_channels(settings, http))
-    kinds = "、".join(sorted({g.kind for g in settings.groups}))
-    announce(f"运行：群机器人发件（{len(settings.groups)} 个：{kinds}，按各平台限速）")
+    http = http_session(settings)
+    groups = group_channels(settings, http) if settings.groups else {}
+    channels.update(groups)
+    if settings.groups:
+        kinds = "、".join(sorted({g.kind for g in settings.groups}))
+        announce(f"运行：群机器人发件（{len(settings.groups)} 个：{kinds}，按各平台限速）")
+    channels.update(platform_channels(settings, http))
+    for platform in platforms:
+        name = NAMES[platform]
+        announce(f"运行：{name}应用发件（单聊消息，按平台限速）")
+    if settings.proxy:
+        where = urlsplit(settings.proxy)  # never its user and password
+        announce(f"运行：出站 HTTP 经代理 {where.hostname}:{where.port or ''}")
     return http
 
 
@@ -191,7 +209,7 @@ async def _telegram(service: Service, channels: dict[str, Channel], announce: Ca
         return None
     service.application = telegram_app.build_application(service.ctx)
     limiter = getattr(getattr(service.application, "bot", None), "rate_limiter", None)
-    bot = build_bot(config, limiter)
+    bot = build_bot(config, limiter, proxy=proxy_url(service.ctx.settings))
     if not await _initialise(bot, service.stop):
         return None
     channels["telegram"] = TelegramChannel(bot)

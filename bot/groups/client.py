@@ -86,7 +86,7 @@ async def _session(session: aiohttp.ClientSession | None) -> AsyncIterator[aioht
     if session is not None:
         yield session
         return
-    async with aiohttp.ClientSession() as own:
+    async with aiohttp.ClientSession(trust_env=True) as own:  # HTTPS_PROXY; callers pass a configured one
         yield own
 
 

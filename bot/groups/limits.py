@@ -4,6 +4,10 @@ A slot is held for the whole request and its time is taken when the answer has a
 received the request before that moment, so spacing the next requests from it keeps every window the
 platform can look at (sliding or on the minute) under the limit, however the network delays requests.
 
+A robot the platform has throttled (WeCom 45009 for a minute, DingTalk 130101 for ten) is not waited for
+in place: Busy at once, with the time it is throttled until, so the item goes back to the outbox with that
+retry time and every other robot and channel goes on.
+
 Requests to one robot therefore go one at a time, which costs nothing at 20 a minute and little at 5 a
 second. The window lives in this process: several sender processes each keep their own, and the platform's
 throttle answer (retried) is what remains between them.
@@ -90,6 +94,9 @@ class RobotLimiter:
             raise Busy(max([r.period_s for r in rates], default=self.max_wait_s)) from None
 
     async def _wait_turn(self, robot: _Robot, rates: Sequence[Rate], started: float) -> None:
+        throttled = robot.paused_until - self._clock()
+        if throttled > 0:
+            raise Busy(throttled)
         while (pending := self._pending(robot, rates)) > 0:
             if self._clock() + pending - started > self.max_wait_s:
                 raise Busy(pending)

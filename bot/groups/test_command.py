@@ -12,6 +12,7 @@ import aiohttp
 from bot.config import GroupConfig, Settings
 from bot.groups.client import deliver, label
 from bot.groups.limits import RobotLimiter
+from bot.net import http_session
 from templates import render
 
 
@@ -33,6 +34,9 @@ async def test_groups(
     limiter: RobotLimiter | None = None,
 ) -> list[GroupResult]:
     """Send the test message to every group at once (each robot within its own limit); one result each."""
+    if session is None:  # through the configured proxy
+        async with http_session(settings) as own:
+            return await test_groups(settings, session=own, limiter=limiter)
     limiter = limiter or RobotLimiter()
     now = datetime.now(settings.tz)
     tasks = [_test_one(group, settings.lang, now, session, limiter) for group in settings.groups]

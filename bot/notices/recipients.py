@@ -20,12 +20,17 @@ NATIONAL = "*"
 # notices that must reach officers by another way than the one that failed: their addresses too
 ON_EVERY_CHANNEL = frozenset({"delivery_failed"})
 # the outbox channel that reaches a person bound on a chat platform; the console reaches nobody
-CHAT_CHANNELS = {"telegram": "telegram", "dingtalk": "dingtalk_chat", "feishu": "feishu_chat"}
+CHAT_CHANNELS = {
+    "telegram": "telegram",
+    "dingtalk": "dingtalk_chat",
+    "feishu": "feishu_chat",
+    "wecom": "wecom_chat",
+}
 
 
 @dataclass(frozen=True)
 class Recipient:
-    channel: str  # telegram | email | wecom | dingtalk | feishu (group robots) | dingtalk_chat | feishu_chat
+    channel: str  # telegram | email | wecom | dingtalk | feishu (group robots) | <platform>_chat (apps)
     address: str  # chat id, email address, group name, platform user id
     lang: str
 

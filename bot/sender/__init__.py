@@ -1,1 +1,2 @@
-"""The outbox sender: delivers what the scheduler wrote, through Telegram or email, with one retry policy."""
+"""The outbox sender: delivers what the scheduler wrote, through Telegram, email, group robots and the
+DingTalk, Feishu and WeCom apps, with one retry policy."""

@@ -55,6 +55,8 @@ class SenderConfig:
     in_flight: int = 100  # deliveries under way at once; the rate limiters pace them
     idle_poll_s: float = 2.0  # how often an idle sender looks for retries that have come due
     drain_s: float = 10.0  # on stop, how long deliveries under way may take to finish
+    # run_until_settled leaves for later an item a throttled destination gave back for longer than this
+    patience_s: float = 30.0
     backoff: BackOff = field(default_factory=BackOff)
 
 
@@ -94,6 +96,7 @@ class Sender:
         self._on_failure = on_failure
         self._clock = clock
         self._wake = asyncio.Event()
+        self.deferred: set[str] = set()  # keys given back by a throttled destination for a long while
 
     def wake(self) -> None:
         """New items were written: look now rather than at the next poll."""
@@ -104,14 +107,19 @@ class Sender:
         await self._pump(stop, settled=None)
 
     async def run_until_settled(self, keys: Collection[str]) -> dict[str, str]:
-        """Deliver until every item under `keys` is sent or failed (by any sender); returns their states."""
+        """Deliver until every item under `keys` is sent or failed (by any sender), or given back by a
+        throttled destination for longer than `patience_s` (left pending for the service); their states."""
         wanted = frozenset(keys)
         done = asyncio.Event()
 
         async def settled() -> bool:
             # items of a channel this sender does not have are left for one that has it
             rows = await asyncio.to_thread(_states_and_channels, self.engine, wanted)
-            return all(state in SETTLED for state, channel in rows.values() if channel in self.channels)
+            return all(
+                state in SETTLED or (state == "pending" and key in self.deferred)
+                for key, (state, channel) in rows.items()
+                if channel in self.channels
+            )
 
         if self.channels and wanted:
             await self._pump(done, settled)
@@ -201,6 +209,7 @@ class Sender:
             return
         await asyncio.shield(asyncio.to_thread(outbox.mark_sent, self.engine, item.id or 0, self._clock()))
         self.tally.sent += 1
+        self.deferred.discard(item.key)
 
     async def _attempt(self, channel: Channel, item: OutboxItem) -> None:
         try:
@@ -225,9 +234,12 @@ class Sender:
             if kept:
                 log.info("outbox item %s: %s; again in %.1f s", item.id, decision.reason, delay)
                 self.tally.retried += 1
+                if decision.retry_after is not None and delay > self.config.patience_s:
+                    self.deferred.add(item.key)
                 return
         else:
             await asyncio.to_thread(outbox.mark_failed, self.engine, item.id or 0, decision.reason)
+        self.deferred.discard(item.key)
         log.warning("outbox item %s (%s) failed for good: %s", item.id, item.key, decision.reason)
         self.tally.failed += 1
         if self._on_failure is not None:

@@ -68,9 +68,11 @@ def rate_limiter(
     )
 
 
-def build_bot(config: TelegramConfig, limiter: BaseRateLimiter[int] | None = None) -> ExtBot[int]:
+def build_bot(
+    config: TelegramConfig, limiter: BaseRateLimiter[int] | None = None, proxy: str | None = None
+) -> ExtBot[int]:
     """The sender's own bot: its own connections, and `limiter` shared with the chat's bot when one runs,
-    so that replies and reminders together keep to one limit."""
+    so that replies and reminders together keep to one limit. `proxy` unset: httpx reads HTTPS_PROXY."""
     if config.token is None:
         raise ValueError("no Telegram token")
     root = config.base_url.rstrip("/").removesuffix("/bot")
@@ -78,7 +80,7 @@ def build_bot(config: TelegramConfig, limiter: BaseRateLimiter[int] | None = Non
         config.token.get_secret_value(),
         base_url=config.base_url,
         base_file_url=config.base_file_url or f"{root}/file/bot",
-        request=HTTPXRequest(connection_pool_size=64, read_timeout=10.0, pool_timeout=30.0),
+        request=HTTPXRequest(connection_pool_size=64, read_timeout=10.0, pool_timeout=30.0, proxy=proxy),
         rate_limiter=limiter or rate_limiter(),
     )
 

@@ -89,6 +89,8 @@ def application_builder(ctx: AppContext, *, rate_limit: bool = True) -> Applicat
         .base_file_url(config.base_file_url or file_url_for(config.base_url))
         .concurrent_updates(ChatOrderedProcessor(MAX_CONCURRENT_UPDATES))
     )
+    if ctx.settings.proxy:  # unset, httpx honours HTTPS_PROXY by itself
+        builder = builder.proxy(ctx.settings.proxy).get_updates_proxy(ctx.settings.proxy)
     if rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     return builder

@@ -111,6 +111,11 @@ class RobotServer:
         with self._lock:
             self._robots[self.token_of(url)].down_status = status
 
+    def throttle(self, url: str, seconds: float) -> None:
+        """The robot went over its rate elsewhere: the platform refuses it for `seconds` from now."""
+        with self._lock:
+            self._robots[self.token_of(url)].throttled_until = time.monotonic() + seconds
+
     def set_delay(self, url: str, seconds: float) -> None:
         with self._lock:
             self._robots[self.token_of(url)].delay_s = seconds

@@ -119,3 +119,13 @@ async def test_concurrent_senders_take_turns(fake: FakeTime) -> None:
     await asyncio.gather(*(one(n) for n in range(5)))
     assert order == [0, 1, 2, 3, 4]
     assert fake.slept == [60.0, 60.0]  # 2 at once, then 2 a minute later, then 1 more
+
+
+async def test_a_robot_paused_for_less_than_the_wait_allowed_is_busy_at_once(fake: FakeTime) -> None:
+    # WeCom's 45009 stops a robot for a minute: waiting it out in place held `reminders --send` 64 s
+    limit = limiter(fake, max_wait_s=90.0)
+    limit.pause(URL, 60.0)
+    with pytest.raises(Busy) as busy:
+        await send(limit, (Rate(20, 60.0),))
+    assert busy.value.retry_after == pytest.approx(60.0)
+    assert fake.slept == []

@@ -76,6 +76,8 @@ async def test_mail_taken_in_leads_to_receipts_and_anomaly_alerts_once(
         "运行",
         "运行",
         "未运行",
+        "未运行",
+        "运行",
         "运行",
         "运行",
         "警告",
@@ -108,7 +110,7 @@ async def test_a_service_with_nothing_configured_says_what_it_leaves_out(tmp_pat
     stop.set()
     await asyncio.wait_for(task, GUARD_S)
     assert said[0].startswith("周期：2019-2020")
-    assert [line.split("：")[0] for line in said[1:]] == ["未运行"] * 5 + ["警告", "运行"]
+    assert [line.split("：")[0] for line in said[1:]] == ["未运行"] * 6 + ["警告", "运行"]
     assert "任何能伪造 From 的人都能改动数据" in said[-2]
     assert "提醒调度" in said[-1]
 

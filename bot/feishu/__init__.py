@@ -1,0 +1,1 @@
+"""Feishu (飞书, Lark) self-built app: the chat over the long connection, messages, cards and uploads."""

@@ -1,0 +1,185 @@
+"""Feishu's OpenAPI as ccerbot uses it, with aiohttp through the configured proxy.
+
+- Tenant token: POST {domain}/open-apis/auth/v3/tenant_access_token/internal {app_id, app_secret} →
+  {code, tenant_access_token, expire}; kept until a minute before it expires. An API answering 99991663
+  (or 99991661/99991668: the token invalid or missing) is asked once more with a fresh token: the SDK's
+  own client caches the token and does not refresh it on that answer.
+- Messages: POST {domain}/open-apis/im/v1/messages?receive_id_type=open_id {receive_id, msg_type,
+  content (a JSON string)} — text, interactive (a card), image, file.
+- Uploads: POST /open-apis/im/v1/images (image_type=message, image) → image_key;
+  POST /open-apis/im/v1/files (file_type, file_name, file) → file_key.
+
+Limits (发送消息, https://open.feishu.cn/document/server-docs/im-v1/message/create): 1,000 requests a
+minute and 50 a second per app, and 5 a second to one user or one group. Over them Feishu answers HTTP 429
+or code 99991400 (the app's rate; x-ogw-ratelimit-reset says when), 230020 (one user's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+
+from bot.config import FeishuConfig
+from bot.groups.limits import Busy, Rate, RobotLimiter
+from bot.sender.policy import DeliveryTimeout, PermanentError, RateLimited, TemporaryError
+
+TIMEOUT_S = 15.0
+TOKEN_MARGIN_S = 60.0
+APP_RATES = (Rate(50, 1.0), Rate(1000, 60.0))
+PEER_RATES = (Rate(5, 1.0),)
+TOKEN_CODES = {99991661, 99991663, 99991668}
+THROTTLE_CODES = {99991400, 230020}
+THROTTLE_S = 1.0
+FILE_TYPES = {"pdf": "pdf", "doc": "doc", "docx": "doc", "xls": "xls", "xlsx": "xls", "ppt": "ppt"}
+
+
+class FeishuApi:
+    def __init__(
+        self, config: FeishuConfig, http: aiohttp.ClientSession, limiter: RobotLimiter | None = None
+    ) -> None:
+        if config.app_secret is None:
+            raise ValueError("no Feishu app secret (CCERBOT_FEISHU_APP_SECRET)")
+        self.config = config
+        self.http = http
+        self.domain = config.domain.rstrip("/")
+        self._secret = config.app_secret.get_secret_value()
+        self._token: tuple[str, float] | None = None
+        self._token_lock = asyncio.Lock()
+        self._limiter = limiter or RobotLimiter(max_wait_s=5.0)
+
+    async def token(self) -> str:
+        async with self._token_lock:
+            if self._token is not None and time.monotonic() < self._token[1]:
+                return self._token[0]
+            status, data, _ = await self._request(
+                "/open-apis/auth/v3/tenant_access_token/internal",
+                json_body={"app_id": self.config.app_id, "app_secret": self._secret},
+            )
+            token = data.get("tenant_access_token")
+            if data.get("code") != 0 or not isinstance(token, str):
+                error = f"Feishu tenant token: HTTP {status} {data.get('code')} {data.get('msg', '')}"
+                raise (TemporaryError if status >= 500 or status == 429 else PermanentError)(error)
+            lifetime = float(data.get("expire", 7200))
+            self._token = (token, time.monotonic() + max(0.0, lifetime - TOKEN_MARGIN_S))
+            return token
+
+    def forget_token(self, token: str) -> None:
+        if self._token is not None and self._token[0] == token:
+            self._token = None
+
+    async def send(self, open_id: str, msg_type: str, content: Mapping[str, Any]) -> str:
+        """A message to one user; its message_id."""
+        body = {
+            "receive_id": open_id,
+            "msg_type": msg_type,
+            "content": json.dumps(content, ensure_ascii=False),
+        }
+        async with self._slot("messages", APP_RATES), self._slot(f"peer:{open_id}", PEER_RATES):
+            data = await self._call(
+                "/open-apis/im/v1/messages", json_body=body, params={"receive_id_type": "open_id"}
+            )
+        return str(data.get("message_id", ""))
+
+    async def upload_image(self, image: bytes, filename: str) -> str:
+        def form() -> aiohttp.FormData:
+            data = aiohttp.FormData()
+            data.add_field("image_type", "message")
+            data.add_field("image", image, filename=filename, content_type="application/octet-stream")
+            return data
+
+        async with self._slot("images", APP_RATES):
+            data = await self._call("/open-apis/im/v1/images", form=form)
+        return str(data["image_key"])
+
+    async def upload_file(self, content: bytes, filename: str) -> str:
+        extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+
+        def form() -> aiohttp.FormData:
+            data = aiohttp.FormData()
+            data.add_field("file_type", FILE_TYPES.get(extension, "stream"))
+            data.add_field("file_name", filename)
+            data.add_field("file", content, filename=filename, content_type="application/octet-stream")
+            return data
+
+        async with self._slot("files", APP_RATES):
+            data = await self._call("/open-apis/im/v1/files", form=form)
+        return str(data["file_key"])
+
+    # --- plumbing ----------------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        path: str,
+        *,
+        json_body: Mapping[str, Any] | None = None,
+        form: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        for attempt in (1, 2):
+            token = await self.token()
+            headers = {"Authorization": f"Bearer {token}"}
+            status, answer, reset = await self._request(
+                path, json_body=json_body, form=form() if form else None, params=params, headers=headers
+            )
+            code = answer.get("code")
+            if code in TOKEN_CODES and attempt == 1:
+                self.forget_token(token)  # revoked or expired before its time: once more with a new one
+                continue
+            if code == 0:
+                data = answer.get("data")
+                return data if isinstance(data, dict) else {}
+            error = f"Feishu {path}: HTTP {status} {code} {answer.get('msg', '')}".strip()
+            if status == 429 or code in THROTTLE_CODES:
+                raise RateLimited(error, retry_after=reset or THROTTLE_S)
+            if status >= 500 or code is None:
+                raise TemporaryError(error)
+            raise PermanentError(error)
+        raise AssertionError("unreachable")
+
+    @asynccontextmanager
+    async def _slot(self, key: str, rates: tuple[Rate, ...]) -> AsyncIterator[None]:
+        try:
+            async with self._limiter.slot(f"feishu:{self.config.app_id}:{key}", rates):
+                yield
+        except Busy as busy:
+            raise RateLimited(f"Feishu {key}: {busy}", retry_after=busy.retry_after) from None
+
+    async def _request(
+        self,
+        path: str,
+        *,
+        json_body: Mapping[str, Any] | None = None,
+        form: aiohttp.FormData | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[int, dict[str, Any], float | None]:
+        try:
+            async with self.http.post(
+                f"{self.domain}{path}",
+                json=json_body,
+                data=form,
+                params=params,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=TIMEOUT_S),
+            ) as response:
+                raw = await response.read()
+                reset = response.headers.get("x-ogw-ratelimit-reset")
+                return response.status, _object(raw), float(reset) if reset and reset.isdigit() else None
+        except TimeoutError:
+            raise DeliveryTimeout(f"Feishu: no answer within {TIMEOUT_S:g} s") from None
+        except aiohttp.ClientError as error:
+            raise TemporaryError(f"Feishu: {type(error).__name__}: {error}") from None
+
+
+def _object(raw: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,153 @@
+"""WeCom's server API as ccerbot uses it, with aiohttp through the configured proxy.
+
+- Token: GET {api}/cgi-bin/gettoken?corpid=…&corpsecret=… → {errcode, access_token, expires_in}; kept
+  until a minute before it expires, fetched again on 40001/40014/42001 (invalid or expired).
+- App messages: POST {api}/cgi-bin/message/send?access_token=… {touser, msgtype, agentid, …} →
+  {errcode, errmsg, invaliduser} (https://developer.work.weixin.qq.com/document/path/90236).
+- Media: POST {api}/cgi-bin/media/upload?access_token=…&type=image|file, multipart "media" → media_id.
+
+Limits (发送应用消息, 频率限制 in the same page and https://developer.work.weixin.qq.com/document/path/90312):
+an app may message one member at most 30 times a minute and 1,000 times an hour (beyond it WeCom drops
+messages), and an enterprise call one API at most 10,000 times a minute; over a rate it answers 45009
+(and 45033 for concurrent calls).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+
+from bot.config import WeComConfig
+from bot.groups.limits import Busy, Rate, RobotLimiter
+from bot.sender.policy import DeliveryTimeout, PermanentError, RateLimited, TemporaryError
+
+TIMEOUT_S = 15.0
+TOKEN_MARGIN_S = 60.0
+PEER_RATES = (Rate(30, 60.0), Rate(1000, 3600.0))
+API_RATES = (Rate(10_000, 60.0),)
+TOKEN_CODES = {40001, 40014, 42001}
+THROTTLE_CODES = {45009, 45033}
+THROTTLE_S = 60.0  # WeCom blocks a client that went over a per-minute limit for a minute
+
+
+class WeComApi:
+    def __init__(
+        self, config: WeComConfig, http: aiohttp.ClientSession, limiter: RobotLimiter | None = None
+    ) -> None:
+        if config.secret is None:
+            raise ValueError("no WeCom app secret (CCERBOT_WECOM_SECRET)")
+        self.config = config
+        self.http = http
+        self.base = config.api_url.rstrip("/")
+        self._secret = config.secret.get_secret_value()
+        self._token: tuple[str, float] | None = None
+        self._token_lock = asyncio.Lock()
+        self._limiter = limiter or RobotLimiter(max_wait_s=5.0)
+
+    async def token(self) -> str:
+        async with self._token_lock:
+            if self._token is not None and time.monotonic() < self._token[1]:
+                return self._token[0]
+            params = {"corpid": self.config.corp_id, "corpsecret": self._secret}
+            status, data = await self._request("GET", "/cgi-bin/gettoken", params=params)
+            token = data.get("access_token")
+            if data.get("errcode") != 0 or not isinstance(token, str):
+                error = f"WeCom gettoken: HTTP {status} {data.get('errcode')} {data.get('errmsg', '')}"
+                raise (TemporaryError if status != 200 or data.get("errcode") == -1 else PermanentError)(
+                    error
+                )
+            lifetime = float(data.get("expires_in", 7200))
+            self._token = (token, time.monotonic() + max(0.0, lifetime - TOKEN_MARGIN_S))
+            return token
+
+    def forget_token(self, token: str) -> None:
+        if self._token is not None and self._token[0] == token:
+            self._token = None
+
+    async def send(self, user_id: str, msgtype: str, content: Mapping[str, Any]) -> None:
+        body = {
+            "touser": user_id,
+            "msgtype": msgtype,
+            "agentid": self.config.agent_id,
+            msgtype: dict(content),
+        }
+        async with self._slot("send", API_RATES), self._slot(f"peer:{user_id}", PEER_RATES):
+            data = await self._call("/cgi-bin/message/send", json_body=body)
+        if data.get("invaliduser"):
+            raise PermanentError(f"WeCom message/send: unknown user {data['invaliduser']}")
+
+    async def upload(self, content: bytes, filename: str, kind: str) -> str:
+        def form() -> aiohttp.FormData:
+            data = aiohttp.FormData()
+            data.add_field("media", content, filename=filename, content_type="application/octet-stream")
+            return data
+
+        async with self._slot("upload", API_RATES):
+            data = await self._call("/cgi-bin/media/upload", form=form, params={"type": kind})
+        return str(data["media_id"])
+
+    async def _call(
+        self, path: str, *, json_body: Any = None, form: Any = None, params: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        for attempt in (1, 2):
+            token = await self.token()
+            query = {"access_token": token, **(params or {})}
+            status, data = await self._request(
+                "POST", path, params=query, json_body=json_body, form=form() if form else None
+            )
+            code = data.get("errcode")
+            if code in TOKEN_CODES and attempt == 1:
+                self.forget_token(token)
+                continue
+            if code == 0:
+                return data
+            error = f"WeCom {path}: HTTP {status} {code} {data.get('errmsg', '')}".strip()
+            if code in THROTTLE_CODES or status == 429:
+                raise RateLimited(error, retry_after=THROTTLE_S)
+            if code in (None, -1) or status >= 500:
+                raise TemporaryError(error)
+            raise PermanentError(error)
+        raise AssertionError("unreachable")
+
+    @asynccontextmanager
+    async def _slot(self, key: str, rates: tuple[Rate, ...]) -> AsyncIterator[None]:
+        try:
+            async with self._limiter.slot(f"wecom:{self.config.corp_id}:{self.config.agent_id}:{key}", rates):
+                yield
+        except Busy as busy:
+            raise RateLimited(f"WeCom {key}: {busy}", retry_after=busy.retry_after) from None
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        form: aiohttp.FormData | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        try:
+            async with self.http.request(
+                method,
+                f"{self.base}{path}",
+                params=params,
+                json=json_body,
+                data=form,
+                timeout=aiohttp.ClientTimeout(total=TIMEOUT_S),
+            ) as response:
+                raw = await response.read()
+                try:
+                    data = json.loads(raw)
+                except ValueError:
+                    data = {}
+                return response.status, data if isinstance(data, dict) else {}
+        except TimeoutError:
+            raise DeliveryTimeout(f"WeCom: no answer within {TIMEOUT_S:g} s") from None
+        except aiohttp.ClientError as error:
+            raise TemporaryError(f"WeCom: {type(error).__name__}: {error}") from None

@@ -1,0 +1,252 @@
+"""A DingTalk OpenAPI and Stream gateway on loopback, speaking what `dingtalk-stream` and ccerbot speak.
+
+- POST /v1.0/gateway/connections/open {clientId, clientSecret, subscriptions} → {endpoint, ticket}
+- GET /connect?ticket=… : the WebSocket. The server pushes CALLBACK frames (headers: appId, connectionId,
+  contentType, messageId, time, topic; data: the robot message as a JSON string) and reads the client's
+  acks ({code, headers: {messageId, contentType}, message, data}). A message not acked when its
+  connection drops is pushed again on the next one (`redeliver`), as the gateway does for unacked frames.
+- POST /v1.0/oauth2/accessToken {appKey, appSecret} → {accessToken, expireIn}
+- POST /v1.0/robot/oToMessages/batchSend (x-acs-dingtalk-access-token) → {processQueryKey, …}
+- POST /robot/sendBySession?session=… : a message's sessionWebhook → {errcode, errmsg}
+- POST /media/upload?access_token=…&type=… (multipart "media") → {errcode, media_id}
+Everything received is recorded for the tests; faults are switched on by methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from tests.platforms.loopback import HOST, LoopbackServer
+
+TOPIC = "/v1.0/im/bot/messages/get"
+THROTTLED = {"code": "Forbidden.AccessDenied.QpsLimitForApi", "message": "qps limit"}
+
+
+@dataclass
+class Sent:
+    """A 1:1 robot message, a sessionWebhook reply or an upload, as the server took it."""
+
+    kind: str  # batch | webhook | upload
+    body: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+class DingTalkGateway(LoopbackServer):
+    NAME = "dingtalk-gateway"
+
+    def __init__(self, client_id: str = "dingclient", client_secret: str = "dingsecret") -> None:
+        super().__init__()
+        self.client_id, self.client_secret = client_id, client_secret
+        self.token_lifetime_s = 7200
+        self.tokens: list[str] = []  # issued, in order
+        self.revoked: set[str] = set()
+        self.opened = 0  # connections/open calls
+        self.acks: list[str] = []  # message ids acked
+        self.sent: list[Sent] = []
+        self.users = {"staff001", "staff002", "officer01"}
+        self.throttle_next = 0  # batchSend answers so many times with a throttle error
+        self.webhook_failures = 0  # sessionWebhook answers so many times with errcode -1
+        self.redeliver = True
+        self.lose_acks = False  # acks are lost on the way: every message is pushed again after a drop
+        self.pushed = 0
+        self._sockets: list[web.WebSocketResponse] = []
+        self._unacked: dict[str, dict[str, Any]] = {}
+        self._sessions: dict[str, str] = {}
+        self._connected = asyncio.Condition()
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/v1.0/gateway/connections/open", self._open)
+        app.router.add_get("/connect", self._connect)
+        app.router.add_post("/v1.0/oauth2/accessToken", self._token)
+        app.router.add_post("/v1.0/robot/oToMessages/batchSend", self._batch)
+        app.router.add_post("/robot/sendBySession", self._session)
+        app.router.add_post("/media/upload", self._upload)
+
+    async def closing(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+
+    # --- what the tests do -------------------------------------------------------------------------
+
+    def push(self, staff_id: str, text: str, message_id: str | None = None, *, group: bool = False) -> str:
+        """A user's 1:1 message to the robot (or in a group), pushed on the open connection; its id."""
+        return self.call(self._push(staff_id, text, message_id or f"msg{secrets.token_hex(6)}", group))
+
+    def drop(self) -> None:
+        """The connection breaks (no close frame)."""
+        self.call(self._drop())
+
+    def wait_connections(self, count: int, timeout: float = 20.0) -> None:
+        self.call(self._wait_connections(count), timeout)
+
+    def sent_of(self, kind: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [s.body for s in self.sent if s.kind == kind]
+
+    def revoke_tokens(self) -> None:
+        with self.lock:
+            self.revoked.update(self.tokens)
+
+    # --- the stream --------------------------------------------------------------------------------
+
+    async def _open(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("clientId") != self.client_id or body.get("clientSecret") != self.client_secret:
+            return web.json_response({"code": "InvalidAuthentication", "message": "bad client"}, status=401)
+        assert {"type": "CALLBACK", "topic": TOPIC} in body.get("subscriptions", [])
+        self.opened += 1
+        ticket = secrets.token_urlsafe(12)
+        return web.json_response({"endpoint": f"ws://{HOST}:{self.port}/connect", "ticket": ticket})
+
+    async def _connect(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        assert request.query.get("ticket")
+        self._sockets.append(ws)
+        async with self._connected:
+            self._connected.notify_all()
+        if self.redeliver:
+            for frame in list(self._unacked.values()):
+                self.pushed += 1
+                await ws.send_str(json.dumps(frame))
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                ack = json.loads(message.data)
+                message_id = ack.get("headers", {}).get("messageId")
+                if ack.get("code") == 200 and message_id and not self.lose_acks:
+                    self.acks.append(message_id)
+                    self._unacked.pop(message_id, None)
+        if ws in self._sockets:
+            self._sockets.remove(ws)
+        return ws
+
+    async def _wait_connections(self, count: int) -> None:
+        async with self._connected:
+            await self._connected.wait_for(lambda: len(self._sockets) >= 1 and self.opened >= count)
+
+    async def _push(self, staff_id: str, text: str, message_id: str, group: bool = False) -> str:
+        session = secrets.token_hex(8)
+        self._sessions[session] = staff_id
+        data = {
+            "conversationId": f"cid{staff_id}",
+            "chatbotCorpId": "dingcorp",
+            "chatbotUserId": "$:LWCP_v1:$bot",
+            "msgId": message_id,
+            "senderNick": staff_id,
+            "isAdmin": False,
+            "senderStaffId": staff_id,
+            "sessionWebhookExpiredTime": int(time.time() * 1000) + 5_400_000,
+            "createAt": int(time.time() * 1000),
+            "senderCorpId": "dingcorp",
+            "conversationType": "2" if group else "1",
+            "senderId": f"$:LWCP_v1:${staff_id}",
+            "sessionWebhook": f"http://{HOST}:{self.port}/robot/sendBySession?session={session}",
+            "text": {"content": f" {text}"},
+            "robotCode": self.client_id,
+            "msgtype": "text",
+        }
+        frame = {
+            "specVersion": "1.0",
+            "type": "CALLBACK",
+            "headers": {
+                "appId": "app",
+                "connectionId": "conn",
+                "contentType": "application/json",
+                "messageId": f"frame-{message_id}",
+                "time": str(int(time.time() * 1000)),
+                "topic": TOPIC,
+            },
+            "data": json.dumps(data),
+        }
+        self._unacked[f"frame-{message_id}"] = frame
+        self.pushed += 1
+        await self._sockets[-1].send_str(json.dumps(frame))
+        return message_id
+
+    async def _drop(self) -> None:
+        for ws in list(self._sockets):
+            self._sockets.remove(ws)
+            transport = ws._req.transport if ws._req is not None else None
+            if transport is not None:
+                transport.abort()
+
+    # --- the OpenAPI -------------------------------------------------------------------------------
+
+    async def _token(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("appKey") != self.client_id or body.get("appSecret") != self.client_secret:
+            return web.json_response({"code": "invalidClientSecret", "message": "bad secret"}, status=400)
+        token = secrets.token_hex(16)
+        with self.lock:
+            self.tokens.append(token)
+        return web.json_response({"accessToken": token, "expireIn": self.token_lifetime_s})
+
+    def _valid(self, token: str | None) -> bool:
+        with self.lock:
+            return token in self.tokens and token not in self.revoked
+
+    async def _batch(self, request: web.Request) -> web.Response:
+        if not self._valid(request.headers.get("x-acs-dingtalk-access-token")):
+            return web.json_response(
+                {"code": "InvalidAuthentication", "message": "不合法的access_token"}, status=401
+            )
+        if self.throttle_next > 0:
+            self.throttle_next -= 1
+            return web.json_response(THROTTLED, status=403)
+        body = await request.json()
+        assert body["robotCode"] == self.client_id and len(body["userIds"]) <= 20
+        body["msgParam"] = json.loads(body["msgParam"])
+        unknown = [u for u in body["userIds"] if u not in self.users]
+        if not unknown:
+            with self.lock:
+                self.sent.append(Sent("batch", body))
+        return web.json_response(
+            {
+                "processQueryKey": secrets.token_hex(8),
+                "invalidStaffIdList": unknown,
+                "flowControlledStaffIdList": [],
+            }
+        )
+
+    async def _session(self, request: web.Request) -> web.Response:
+        session = request.query.get("session", "")
+        if session not in self._sessions:
+            return web.json_response({"errcode": 300001, "errmsg": "session not exist"})
+        if self.webhook_failures > 0:
+            self.webhook_failures -= 1
+            return web.json_response({"errcode": -1, "errmsg": "系统繁忙"})
+        body = await request.json()
+        with self.lock:
+            self.sent.append(Sent("webhook", {"to": self._sessions[session], **body}))
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        if not self._valid(request.query.get("access_token")):
+            return web.json_response({"errcode": 40014, "errmsg": "不合法的access_token"})
+        form = await request.post()
+        media = form["media"]
+        assert isinstance(media, web.FileField)
+        data = media.file.read()
+        media_id = f"@media{secrets.token_hex(6)}"
+        with self.lock:
+            self.sent.append(
+                Sent(
+                    "upload",
+                    {
+                        "type": request.query["type"],
+                        "filename": media.filename,
+                        "size": len(data),
+                        "media_id": media_id,
+                    },
+                )
+            )
+        return web.json_response(
+            {"errcode": 0, "errmsg": "ok", "media_id": media_id, "type": request.query["type"]}
+        )

@@ -1,0 +1,274 @@
+"""A Feishu open platform on loopback, speaking what `lark-oapi`'s long connection and ccerbot speak.
+
+- POST /callback/ws/endpoint {AppID, AppSecret} → {code, data: {URL, ClientConfig}}; the client config
+  makes the SDK reconnect at once and every second (ReconnectNonce 0, ReconnectInterval 1).
+- GET /ws?device_id=…&service_id=… : the WebSocket of protobuf frames (the SDK's own pbbp2 Frame): DATA
+  frames with headers type=event, message_id, trace_id, sum, seq and the event JSON as payload; the
+  client acks with the same frame carrying {"code": 200} as payload; its pings get pongs.
+- POST /open-apis/auth/v3/tenant_access_token/internal → {code, tenant_access_token, expire}
+- POST /open-apis/im/v1/messages?receive_id_type=open_id; /open-apis/im/v1/images; /open-apis/im/v1/files
+Faults: tokens revoked (99991663), a throttle answer (429 / 99991400), an endpoint answer the SDK does not
+expect (its reconnect task dies), the connection dropped, an event pushed again.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bot.feishu import sdk
+from tests.platforms.loopback import HOST, LoopbackServer
+
+INVALID_TOKEN = {
+    "code": 99991663,
+    "msg": "Invalid access token for authorization. Please make a request with token attached.",
+}
+THROTTLED = {"code": 99991400, "msg": "request trigger frequency limit"}
+UNEXPECTED = {"code": 1000040351, "msg": "system busy, unexpected"}
+
+
+def _frame_class() -> Any:
+    sdk.load()  # the SDK takes its loop when first imported: never on this server's loop
+    from lark_oapi.ws.pb.pbbp2_pb2 import Frame
+
+    return Frame
+
+
+@dataclass
+class Sent:
+    kind: str  # message | image | file
+    body: dict[str, Any]
+
+
+class FeishuPlatform(LoopbackServer):
+    NAME = "feishu-platform"
+
+    def __init__(self, app_id: str = "cli_ccerbot", app_secret: str = "feishusecret") -> None:
+        super().__init__()
+        self.Frame = _frame_class()
+        self.app_id, self.app_secret = app_id, app_secret
+        self.tokens: list[str] = []
+        self.revoked: set[str] = set()
+        self.users = {"ou_emitter", "ou_officer"}
+        self.throttle_next = 0
+        self.endpoint_failures = 0  # endpoint answers so many times with a code the SDK gives up on
+        self.endpoints = 0  # endpoint requests answered with a URL
+        self.acks: list[str] = []  # event ids acked
+        self.sent: list[Sent] = []
+        self._sockets: list[web.WebSocketResponse] = []
+        self._seq = 0
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/callback/ws/endpoint", self._endpoint)
+        app.router.add_get("/ws", self._ws)
+        app.router.add_post("/open-apis/auth/v3/tenant_access_token/internal", self._token)
+        app.router.add_post("/open-apis/im/v1/messages", self._message)
+        app.router.add_post("/open-apis/im/v1/images", self._image)
+        app.router.add_post("/open-apis/im/v1/files", self._file)
+
+    async def closing(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+
+    # --- what the tests do -------------------------------------------------------------------------
+
+    @property
+    def connections(self) -> int:
+        return len(self._sockets)
+
+    def say(self, open_id: str, text: str, event_id: str | None = None, *, chat_type: str = "p2p") -> str:
+        """A user's p2p text message, as an im.message.receive_v1 event; its event id."""
+        event_id = event_id or f"ev{secrets.token_hex(6)}"
+        event = {
+            "schema": "2.0",
+            "header": self._header(event_id, "im.message.receive_v1"),
+            "event": {
+                "sender": {
+                    "sender_id": {"open_id": open_id, "union_id": f"on_{open_id}", "user_id": open_id},
+                    "sender_type": "user",
+                    "tenant_key": "tenant",
+                },
+                "message": {
+                    "message_id": f"om_{secrets.token_hex(6)}",
+                    "create_time": str(int(time.time() * 1000)),
+                    "chat_id": f"oc_{open_id}",
+                    "chat_type": chat_type,
+                    "message_type": "text",
+                    "content": json.dumps({"text": text}, ensure_ascii=False),
+                },
+            },
+        }
+        self.call(self._push(event))
+        return event_id
+
+    def click(self, open_id: str, data: str, event_id: str | None = None) -> str:
+        """A card button pressed, as a card.action.trigger callback."""
+        event_id = event_id or f"ev{secrets.token_hex(6)}"
+        event = {
+            "schema": "2.0",
+            "header": self._header(event_id, "card.action.trigger"),
+            "event": {
+                "operator": {"open_id": open_id, "tenant_key": "tenant"},
+                "token": "c-token",
+                "action": {"value": {"data": data}, "tag": "button"},
+                "host": "im_message",
+                "context": {"open_message_id": "om_card", "open_chat_id": f"oc_{open_id}"},
+            },
+        }
+        self.call(self._push(event))
+        return event_id
+
+    def drop(self) -> None:
+        self.call(self._drop())
+
+    def revoke_tokens(self) -> None:
+        with self.lock:
+            self.revoked.update(self.tokens)
+
+    def sent_of(self, kind: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [s.body for s in self.sent if s.kind == kind]
+
+    # --- the long connection -----------------------------------------------------------------------
+
+    def _header(self, event_id: str, event_type: str) -> dict[str, str]:
+        return {
+            "event_id": event_id,
+            "event_type": event_type,
+            "create_time": str(int(time.time() * 1000)),
+            "token": "",
+            "app_id": self.app_id,
+            "tenant_key": "tenant",
+        }
+
+    async def _endpoint(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("AppID") != self.app_id or body.get("AppSecret") != self.app_secret:
+            return web.json_response({"code": 1000040343, "msg": "invalid app"})
+        if self.endpoint_failures > 0:
+            self.endpoint_failures -= 1
+            return web.json_response(UNEXPECTED)
+        self.endpoints += 1
+        url = f"ws://{HOST}:{self.port}/ws?device_id=d{self.endpoints}&service_id=7"
+        config = {"ReconnectCount": -1, "ReconnectInterval": 1, "ReconnectNonce": 0, "PingInterval": 120}
+        return web.json_response({"code": 0, "msg": "ok", "data": {"URL": url, "ClientConfig": config}})
+
+    async def _ws(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        async for message in ws:
+            if message.type != WSMsgType.BINARY:
+                continue
+            frame = self.Frame()
+            frame.ParseFromString(message.data)
+            headers = {h.key: h.value for h in frame.headers}
+            if frame.method == 0 and headers.get("type") == "ping":
+                await ws.send_bytes(self._control("pong"))
+            elif frame.method == 1 and json.loads(frame.payload or b"{}").get("code") == 200:
+                self.acks.append(headers["message_id"])
+        if ws in self._sockets:
+            self._sockets.remove(ws)
+        return ws
+
+    def _control(self, kind: str) -> bytes:
+        frame = self.Frame()
+        frame.SeqID, frame.LogID, frame.service, frame.method = 0, 0, 7, 0
+        header = frame.headers.add()
+        header.key, header.value = "type", kind
+        return bytes(frame.SerializeToString())
+
+    async def _push(self, event: dict[str, Any]) -> None:
+        self._seq += 1
+        frame = self.Frame()
+        frame.SeqID, frame.LogID, frame.service, frame.method = self._seq, self._seq, 7, 1
+        for key, value in (
+            ("type", "event"),
+            ("message_id", event["header"]["event_id"]),
+            ("trace_id", secrets.token_hex(4)),
+            ("sum", "1"),
+            ("seq", "0"),
+        ):
+            header = frame.headers.add()
+            header.key, header.value = key, value
+        frame.payload = json.dumps(event, ensure_ascii=False).encode()
+        await self._sockets[-1].send_bytes(frame.SerializeToString())
+
+    async def _drop(self) -> None:
+        for ws in list(self._sockets):
+            self._sockets.remove(ws)
+            transport = ws._req.transport if ws._req is not None else None
+            if transport is not None:
+                transport.abort()
+
+    # --- the OpenAPI -------------------------------------------------------------------------------
+
+    async def _token(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("app_id") != self.app_id or body.get("app_secret") != self.app_secret:
+            return web.json_response({"code": 10014, "msg": "app secret invalid"}, status=400)
+        token = f"t-{secrets.token_hex(12)}"
+        with self.lock:
+            self.tokens.append(token)
+        return web.json_response({"code": 0, "msg": "ok", "tenant_access_token": token, "expire": 7200})
+
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        with self.lock:
+            valid = token in self.tokens and token not in self.revoked
+        if not valid:
+            return web.json_response(INVALID_TOKEN, status=400)
+        if self.throttle_next > 0:
+            self.throttle_next -= 1
+            return web.json_response(THROTTLED, status=429, headers={"x-ogw-ratelimit-reset": "1"})
+        return None
+
+    async def _message(self, request: web.Request) -> web.Response:
+        refusal = self._refusal(request)
+        if refusal is not None:
+            return refusal
+        assert request.query.get("receive_id_type") == "open_id"
+        body = await request.json()
+        if body["receive_id"] not in self.users:
+            return web.json_response(
+                {"code": 230013, "msg": "Bot has NO availability to this user."}, status=400
+            )
+        body["content"] = json.loads(body["content"])
+        with self.lock:
+            self.sent.append(Sent("message", body))
+        return web.json_response(
+            {"code": 0, "msg": "success", "data": {"message_id": f"om_{secrets.token_hex(6)}"}}
+        )
+
+    async def _image(self, request: web.Request) -> web.Response:
+        refusal = self._refusal(request)
+        if refusal is not None:
+            return refusal
+        form = await request.post()
+        image = form["image"]
+        assert form["image_type"] == "message" and isinstance(image, web.FileField)
+        key = f"img_{secrets.token_hex(6)}"
+        with self.lock:
+            self.sent.append(Sent("image", {"filename": image.filename, "image_key": key}))
+        return web.json_response({"code": 0, "msg": "success", "data": {"image_key": key}})
+
+    async def _file(self, request: web.Request) -> web.Response:
+        refusal = self._refusal(request)
+        if refusal is not None:
+            return refusal
+        form = await request.post()
+        upload = form["file"]
+        assert isinstance(upload, web.FileField)
+        key = f"file_{secrets.token_hex(6)}"
+        with self.lock:
+            self.sent.append(
+                Sent(
+                    "file", {"file_type": form["file_type"], "file_name": form["file_name"], "file_key": key}
+                )
+            )
+        return web.json_response({"code": 0, "msg": "success", "data": {"file_key": key}})
