@@ -18,7 +18,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bot.demo.story import build_mailbox, load_story
+from bot.notices.keys import OutboxKey
 from bot.reports import unit_reports
 from bot.sender.email import message_id
 from bot.sender.telegram import plain_text
@@ -409,9 +410,10 @@ def final_state(engine: Engine) -> Final:
             alerts[item.key] = item.state
             continue
         key, body = item.key, item.body
-        if item.kind in ("receipt", "untrusted_mail"):
-            number = int(key.rsplit("|", 1)[1])
-            key = f"{key.rsplit('|', 1)[0]}|{hashes[number]}"
+        if item.kind in ("receipt", "untrusted_mail"):  # about the message: (its id, …)
+            parsed = OutboxKey.parse(key)
+            number = int(parsed.about[0])
+            key = str(replace(parsed, about=(hashes[number], *parsed.about[1:])))
             body = _MESSAGE_NUMBER.sub(lambda m: hashes.get(int(m.group()), m.group()), body)
         kept[key] = (item.audience, item.channel, item.recipient, item.kind, item.subject, body, item.state)
     return Final(counts, reports, mail, kept, alerts)

@@ -79,7 +79,6 @@ async def test_mail_taken_in_leads_to_receipts_and_anomaly_alerts_once(
         "未运行",
         "运行",
         "运行",
-        "运行",
         "警告",
         "运行",
     ]
