@@ -174,10 +174,10 @@ def add_groups(commands: Any) -> None:
 def groups(ctx: AppContext, args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.groups import test_command
+    from bot.groups import trial
 
     if not ctx.settings.groups:
         raise UsageError(key="no_groups")
-    results = asyncio.run(test_command.test_groups(ctx.settings))
-    print(test_command.format_results(results, ctx.settings.lang))
-    return 0 if test_command.all_ok(results) else 1
+    results = asyncio.run(trial.try_groups(ctx.settings))
+    print(trial.format_results(results, ctx.settings.lang))
+    return 0 if trial.all_ok(results) else 1

@@ -6,10 +6,7 @@ from bot.groups.client import DeliveryResult, deliver, label
 from bot.groups.limits import Rate, RobotLimiter
 from bot.groups.routing import group_channels, group_for, groups_for, recipient_of
 
-CHANNELS = ("wecom", "dingtalk", "feishu")
-
 __all__ = [
-    "CHANNELS",
     "DeliveryResult",
     "Rate",
     "RobotLimiter",

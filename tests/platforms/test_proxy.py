@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from bot.config import DingTalkConfig, FeishuConfig, Settings
 from bot.dingtalk.api import DingTalkApi
 from bot.feishu.api import FeishuApi
-from bot.groups.test_command import test_groups as send_test_messages
+from bot.groups.trial import try_groups as send_test_messages
 from bot.net import http_session
 from tests.groups.servers import WeComServer
 from tests.platforms.dingtalk_server import DingTalkGateway

@@ -27,7 +27,7 @@ class GroupResult:
     error: str | None = None
 
 
-async def test_groups(
+async def try_groups(
     settings: Settings,
     *,
     session: aiohttp.ClientSession | None = None,
@@ -36,10 +36,10 @@ async def test_groups(
     """Send the test message to every group at once (each robot within its own limit); one result each."""
     if session is None:  # through the configured proxy
         async with http_session(settings) as own:
-            return await test_groups(settings, session=own, limiter=limiter)
+            return await try_groups(settings, session=own, limiter=limiter)
     limiter = limiter or RobotLimiter()
     now = datetime.now(settings.tz)
-    tasks = [_test_one(group, settings.lang, now, session, limiter) for group in settings.groups]
+    tasks = [_try_one(group, settings.lang, now, session, limiter) for group in settings.groups]
     return list(await asyncio.gather(*tasks))
 
 
@@ -51,7 +51,7 @@ def all_ok(results: Sequence[GroupResult]) -> bool:
     return all(result.ok for result in results)
 
 
-async def _test_one(
+async def _try_one(
     group: GroupConfig,
     lang: str,
     now: datetime,

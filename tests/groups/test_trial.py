@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from bot.config import GroupConfig, Settings
-from bot.groups import test_command
+from typing import get_args
+
+from bot.config import GroupConfig, GroupKind, Settings
+from bot.groups import trial
+from bot.groups.client import PLATFORMS
 from tests.groups.helpers import PROVINCE, SECRET
 from tests.groups.servers import DingTalkServer, FeishuServer, WeComServer
 
@@ -30,7 +33,7 @@ async def test_every_group_gets_a_test_message_and_a_result(
             entry("wecom", wecom_down, "备用群"),
         ],
     )
-    results = await test_command.test_groups(config)
+    results = await trial.try_groups(config)
 
     assert [(r.name, r.kind, r.ok, r.permanent) for r in results] == [
         ("鲁碳企业微信", "wecom", True, False),
@@ -41,9 +44,9 @@ async def test_every_group_gets_a_test_message_and_a_result(
     [message] = wecom_server.delivered(wecom_ok)
     assert message.startswith("【CCER 履约提醒】") and "测试消息" in message and "鲁碳企业微信" in message
     assert "全国各省" in dingtalk_server.delivered(dingtalk_ok)[0]
-    assert not test_command.all_ok(results)
+    assert not trial.all_ok(results)
 
-    report = test_command.format_results(results).splitlines()
+    report = trial.format_results(results).splitlines()
     assert report[0] == "✓ 企业微信「鲁碳企业微信」（山东省）：测试消息已送达"
     assert report[1] == "✓ 钉钉「鲁碳钉钉」（全国）：测试消息已送达"
     assert report[2].startswith("✗ 飞书「鲁碳飞书」（山东省）：被拒绝：feishu 19021")
@@ -53,12 +56,17 @@ async def test_every_group_gets_a_test_message_and_a_result(
 
 async def test_a_group_without_a_name_is_named_by_platform_and_host(wecom_server: WeComServer) -> None:
     url = wecom_server.add_robot()
-    results = await test_command.test_groups(Settings(cycle="2019-2020", groups=[entry("wecom", url, "")]))
+    results = await trial.try_groups(Settings(cycle="2019-2020", groups=[entry("wecom", url, "")]))
     assert results[0].name == "wecom@127.0.0.1" and results[0].ok
-    assert url not in test_command.format_results(results)
+    assert url not in trial.format_results(results)
 
 
 async def test_no_groups_configured() -> None:
-    assert await test_command.test_groups(Settings(cycle="2019-2020")) == []
-    assert "未配置任何群机器人" in test_command.format_results([])
-    assert "No group robot" in test_command.format_results([], "en")
+    assert await trial.try_groups(Settings(cycle="2019-2020")) == []
+    assert "未配置任何群机器人" in trial.format_results([])
+    assert "No group robot" in trial.format_results([], "en")
+
+
+def test_the_group_platforms_are_declared_once() -> None:
+    """The configuration's kinds are the platforms the client can deliver to, and nothing more."""
+    assert set(PLATFORMS) == set(get_args(GroupKind))
