@@ -25,9 +25,13 @@ from mail.tables.errors import TableUnreadable
 from mail.tables.limits import Limits, check_area, check_rows
 from mail.tables.model import Table, make_table
 
-# A cell that holds something (not self-closing) and its reference; prefixes like <x:c> occur.
-# [^<>]: a trial from one "<c " never runs past the next tag, so the search stays linear.
-_CELL = re.compile(rb'<(?:\w+:)?c\s[^<>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^<>]*(?<!/)>')
+# A cell that holds something and its reference: a value, an inline string or a formula follows its tag.
+# A styled blank is written self-closing (<c r="X1" s="1"/>) or, by writers built on lxml, empty
+# (<c r="X1" s="1"></c>): neither counts. Prefixes like <x:c> occur. [^<>]: a trial from one "<c " never
+# runs past the next tag, so the search stays linear.
+_CELL = re.compile(
+    rb'<(?:\w+:)?c\s[^<>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^<>]*(?<!/)>(?=\s{0,64}<(?:\w+:)?(?:v|is|f)[\s>/])'
+)
 _SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
 _BINARY_SHEET = re.compile(r"xl/worksheets/[^/]+\.bin")
 _OVERLAP = 256  # longer than any cell tag's start, so a tag cut between two chunks is still seen
