@@ -72,7 +72,7 @@ def test_units_of_a_hand_made_summary_stay_in_the_composed_one(sqlite_engine: En
         subject=subject("山东省", at("2021-11-05T09:30").date()),
         date=at("2021-11-05T10:00"),
         attachments=[("汇总表.xlsx", xlsx, XLSX_TYPE)],
-    )  # type: ignore[arg-type]
+    )
     back = take(engine, composed, "2021-11-05T10:00")
     assert (back.outcome, back.rows_applied) == ("applied", 3)
     later = at("2021-11-06T09:00")
