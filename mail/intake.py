@@ -24,6 +24,7 @@ from mail import apply, operations
 from mail.application_form import form_tables, read_forms
 from mail.applications import store_forms
 from mail.classify import kind_from_subject, province_from_text
+from mail.emitter_requests import emitter_request, file_screenshots
 from mail.mime import Attachment, Envelope, MailUnreadable, Walked, read_envelope, walk
 from mail.province_claims import Claim
 from mail.records import ApplicationForm, MessageKind, ParsedTable, Record, RowError
@@ -47,6 +48,8 @@ REQUIRED_COLUMNS: dict[str, str] = {
     "cancellation_list": "注销数量",
     "offset_operations": "状态",
 }
+# routed by their kind before the sender is judged: whoever sent them, they change no unit's state
+EMITTER_KINDS: tuple[MessageKind, ...] = ("application", "status_query", "screenshot")
 
 
 class Reader(Protocol):
@@ -63,6 +66,8 @@ class Told:
     claims: tuple[Claim, ...] = ()  # units two provinces claim
     contact_changes: tuple[Change, ...] = ()  # contact addresses a roster replaced
     applications: tuple[int, ...] = ()  # emitters' applications stored, for the officers to decide
+    status_query: bool = False  # an emitter asked how it stands: answered only at its address on file
+    screenshots: tuple[int, ...] = ()  # units that a stamped screenshot was filed against
 
 
 class Notify(Protocol):
@@ -245,7 +250,7 @@ def read_here(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTabl
     except MailUnreadable as error:
         raise Refused(f"邮件无法解析：{error.reason}") from error
     parsed = _parse_tables(walked, config)
-    if parsed[0].kind != "application":  # an application is a proposal from anyone: judged by an officer
+    if parsed[0].kind not in EMITTER_KINDS:  # an emitter's mail is a proposal or a question, never data
         judged(walked, parsed, config)
     return walked, parsed
 
@@ -274,6 +279,8 @@ def _parse_tables(walked: Walked, config: IntakeConfig) -> list[ParsedTable]:
     default = walked.envelope.date.date() if walked.envelope.date else None
     parsed = [parse_table(t.rows, kind_hint=hint, tz=config.tz, default_date=default) for t in tables]
     known = [p for p in parsed if p.kind != "unknown"]
+    if not known and (asked := emitter_request(walked, config.senders)) is not None:
+        return [ParsedTable(asked, 0)]
     if not known:
         raise Refused(no_table_reason(walked), hint or "unknown")
     first = known[0].kind
@@ -302,6 +309,29 @@ def _take_applications(
     message.rows_applied = len(ids)
     return Outcome(message.source, message.id, message.message_id, "application", "received", len(ids),
                    sender=sender, applications=ids)  # fmt: skip
+
+
+def _take_request(
+    session: Session,
+    message: InboundMessage,
+    walked: Walked,
+    kind: MessageKind,
+    config: IntakeConfig,
+    now: datetime,
+) -> Outcome:
+    """An emitter's question or its screenshot: nothing is applied, nobody but the address on file hears."""
+    filed = (
+        file_screenshots(session, message.id or 0, walked, known_at(walked, now))
+        if kind == "screenshot"
+        else []
+    )
+    message.kind, message.trusted, message.state, message.outcome = kind, False, "done", "received"
+    message.rows_applied = len(filed)
+    if config.notify is not None:
+        told = Told(walked.envelope.automatic, status_query=kind == "status_query", screenshots=tuple(filed))
+        config.notify(session, message, told, now)
+    return Outcome(message.source, message.id, message.message_id, kind, "received", len(filed),
+                   sender=walked.envelope.sender)  # fmt: skip
 
 
 def _kind_of_sender(walked: Walked, config: IntakeConfig) -> MessageKind | None:
@@ -372,6 +402,8 @@ def _apply_parsed(
             told = Told(walked.envelope.automatic, applications=tuple(taken.applications))
             config.notify(session, message, told, now)
         return taken
+    if kind in ("status_query", "screenshot"):  # answered or filed at the address on file, else silence
+        return _take_request(session, message, walked, kind, config, now)
     named, automatic = _named_province(walked, parsed), walked.envelope.automatic
     verdict = judged(walked, parsed, config)
     ctx = apply.Context(

@@ -12,7 +12,14 @@ from datetime import date, datetime
 from typing import Literal
 
 MessageKind = Literal[
-    "roster", "weekly_summary", "cancellation_list", "offset_operations", "application", "unknown"
+    "roster",
+    "weekly_summary",
+    "cancellation_list",
+    "offset_operations",
+    "application",
+    "status_query",  # an emitter asking how it stands: answered to its address on file, never applied
+    "screenshot",  # step 5's stamped screenshot of the cancellation, filed against the unit
+    "unknown",
 ]
 ApplicationResult = Literal["pending", "confirmed", "rejected"]
 OperationState = Literal["held", "used", "withdrawn"]  # 待抵销 / 已抵销 / 已撤销

@@ -9,7 +9,13 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from storage.models import OffsetApplication, OffsetApplicationProject, SummaryDraft
+from storage.models import (
+    ApplicationLine,
+    OffsetApplication,
+    OffsetApplicationProject,
+    SummaryDraft,
+    WeeklySnapshot,
+)
 
 OPEN = "pending"
 DECIDED = ("confirmed", "returned")
@@ -92,6 +98,26 @@ def latest_by_unit(
     for application in session.exec(query):
         latest[application.unit_id or application.code or application.name] = application
     return [(a, projects_of(session, a.id or 0)) for a in latest.values()]
+
+
+def last_summary_lines(session: Session, province: str, cycle: str, until: datetime) -> list[ApplicationLine]:
+    """The lines of the province's newest summary known by `until` (sent by hand or composed): a full
+    snapshot, so units the officers reported by hand are in it with their lines as reported."""
+    query = (
+        select(WeeklySnapshot)
+        .where(
+            WeeklySnapshot.province == province,
+            WeeklySnapshot.cycle == cycle,
+            col(WeeklySnapshot.known_at) <= until,
+        )
+        .order_by(col(WeeklySnapshot.as_of).desc(), col(WeeklySnapshot.known_at).desc())
+        .order_by(col(WeeklySnapshot.id).desc())
+    )
+    snapshot = session.exec(query).first()
+    if snapshot is None:
+        return []
+    lines = select(ApplicationLine).where(ApplicationLine.snapshot_id == snapshot.id)
+    return list(session.exec(lines.order_by(col(ApplicationLine.row), col(ApplicationLine.id))))
 
 
 def checks_of(application: OffsetApplication) -> list[dict[str, object]]:

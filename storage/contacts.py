@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from storage.models import ContactChange, Unit
 from storage.peer import Peer
@@ -86,3 +86,20 @@ def confirm(session: Session, unit_id: int, by: Peer, now: datetime) -> ContactC
     if change is not None:
         change.confirmed_at, change.confirmed_by = now, str(by)
     return change
+
+
+def units_at(session: Session, address: str, now: datetime) -> list[Unit]:
+    """The units whose contact address on file, as binding trusts it now, is this one: an address a roster
+    has just replaced still speaks for its unit until the change settles, the new one only after."""
+    wanted = address.strip().lower()
+    if not wanted:
+        return []
+    by_unit = select(Unit).where(func.lower(Unit.contact_email) == wanted)
+    by_change = select(Unit).join(ContactChange, col(ContactChange.unit_id) == col(Unit.id))
+    by_change = by_change.where(func.lower(ContactChange.old_address) == wanted)
+    found = {u.id: u for u in [*session.exec(by_unit), *session.exec(by_change)]}
+    return [
+        unit
+        for _, unit in sorted(found.items(), key=lambda pair: pair[0] or 0)
+        if (bind_address(session, unit, now) or "").strip().lower() == wanted
+    ]

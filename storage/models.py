@@ -344,3 +344,19 @@ class SummaryDraft(SQLModel, table=True):
     state: str = "shown"  # shown | sent
     approved_by: str | None = None  # str(Peer)
     approved_at: datetime | None = Field(default=None, sa_column=_at(nullable=True))
+
+
+class CancellationScreenshot(SQLModel, table=True):
+    """Step 5's proof: an emitter's stamped screenshot of its cancellation, kept as sent (never read), from
+    the unit's contact address on file or a chat bound to the unit."""
+
+    __table_args__ = (UniqueConstraint("message_pk", "unit_id", name="uq_screenshot_message_unit"),)
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    cycle: str
+    message_pk: int | None = Field(default=None, foreign_key="inboundmessage.id")  # None: sent in chat
+    source: str  # "mail", or the chat it came from: str(Peer), "telegram:1001"
+    filename: str | None = None
+    content_type: str
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    received_at: datetime = Field(sa_column=_at())

@@ -8,7 +8,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.chat import applications, binding, documents, emitter, info, keyboards, lists, national, officer
+from bot.chat import (
+    applications,
+    binding,
+    documents,
+    emitter,
+    info,
+    keyboards,
+    lists,
+    national,
+    officer,
+    screenshots,
+)
 from bot.chat.base import Query, View, say
 from bot.chat.phrases import nearest_command
 from bot.chat.reply import Reply
@@ -62,6 +73,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("national", "officer", national.national),
     Command("applications", "officer", applications.queue),
     Command("summary", "officer", applications.week),
+    Command("screenshots", "officer", screenshots.missing),
     Command("application", "officer", applications.show, menu=False),
     Command("confirm_application", "officer", applications.confirm, menu=False, writes=True),
     Command("return_application", "officer", applications.return_, menu=False, writes=True),

@@ -19,7 +19,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from bot.chat import commands, keyboards
+from bot.chat import commands, keyboards, screenshots
 from bot.chat.base import Query
 from bot.chat.phrases import command_for
 from bot.chat.reply import Reply
@@ -131,6 +131,24 @@ def answer_button(
 ) -> Reply:
     """Answer a press on a Button (its `data`, "command|arg|arg"): checked by its view like typed words."""
     return answer(ctx, read_button(ctx, peer, data, acting_as), now)
+
+
+def answer_file(
+    ctx: AppContext,
+    peer: Peer,
+    filename: str | None,
+    content_type: str,
+    data: bytes,
+    now: datetime,
+    acting_as: Identity | None = None,
+) -> Reply:
+    """A file sent in chat (its bytes, however the platform carried them): a bound emitter's stamped
+    screenshot of its cancellation. It writes: answer it off an adapter's event loop."""
+    who, lang = identify(ctx.engine, peer)
+    local = now.astimezone(ctx.cycle.tz)
+    mail = ctx.settings.smtp is not None
+    q = Query(ctx.engine, ctx.cycle, peer, acting_as or who, (), local, lang, mail, ctx.settings)
+    return screenshots.received_file(q, filename, content_type, data)
 
 
 def is_slow(ctx: AppContext, peer: Peer, text_or_data: str, *, button: bool = False) -> bool:

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, func, select
 
-from bot.chat import keyboards
+from bot.chat import keyboards, screenshots
 from bot.chat.base import Keyboard, Query, as_page, officers_only, page_of, say, time_left
 from bot.chat.emitter import report_or_none as unit_or_none
 from bot.chat.emitter import unit_status
@@ -184,7 +184,8 @@ def one_unit(q: Query, code: str, own: str) -> Reply:
     status = unit_status(q, report, keyboard, officer=True)
     events = history(q, code, report.province)
     told = say("chat_unit_history", q, events=events[-HISTORY:], unlisted=max(len(events) - HISTORY, 0))
-    return Reply(f"{status.text}\n\n{told.text}", status.keyboard)
+    shot = screenshots.line_for(q, code)
+    return Reply(f"{status.text}\n{shot}\n\n{told.text}", status.keyboard)
 
 
 def history(q: Query, code: str, province: str) -> list[Event]:

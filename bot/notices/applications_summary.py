@@ -22,9 +22,10 @@ from bot.notices.keys import OutboxKey
 from bot.notices.recipients import officers
 from compliance.applications import summary_day
 from compliance.cycle import Cycle
+from compliance.names import name_key
 from storage import applications
 from storage.engine import session_scope
-from storage.models import OffsetApplication, SummaryDraft
+from storage.models import ApplicationLine, OffsetApplication, OffsetApplicationProject, SummaryDraft
 from storage.state import known_units
 from templates import render
 
@@ -32,7 +33,7 @@ COLUMNS = (
     "序号", "省份", "重点排放单位名称", "统一社会信用代码", "应清缴配额量（吨）", "申请抵销量（吨）",
     "CCER项目编号", "CCER项目名称", "减排量产生时间", "确认结果", "确认抵销量（吨）", "确认日期", "备注",
 )  # fmt: skip
-RESULT = {"confirmed": "已确认", "returned": "退回", "pending": "待确认"}
+RESULT = {"confirmed": "已确认", "returned": "退回", "rejected": "退回", "pending": "待确认"}
 
 
 def subject(province: str, as_of: date) -> str:
@@ -40,7 +41,10 @@ def subject(province: str, as_of: date) -> str:
 
 
 def sheet(session: Session, province: str, cycle: Cycle, as_of: date, until: datetime) -> tuple[bytes, int]:
-    """The summary's xlsx and how many units it lists."""
+    """The summary's xlsx and how many units it lists.
+
+    A summary is a full snapshot: a unit with no application in ccerbot but listed in the province's last
+    summary (one sent by hand, say) is listed again with that summary's lines, or it would be dropped."""
     book = openpyxl.Workbook()
     ws = book.active
     assert ws is not None
@@ -48,7 +52,8 @@ def sheet(session: Session, province: str, cycle: Cycle, as_of: date, until: dat
     ws.append([f"截至日期：{as_of.isoformat()}"])
     ws.append(list(COLUMNS))
     latest = applications.latest_by_unit(session, province, cycle.name, until)
-    codes = [a.code for a, _ in latest if a.code]
+    earlier = _units_reported_before(session, province, cycle, until, latest)
+    codes = [a.code for a, _ in latest if a.code] + [lines[0].code for lines in earlier if lines[0].code]
     due = {
         k.unit.code: k.allowances_due_t for k in known_units(session, until, codes=codes, cycle=cycle.name)
     }
@@ -81,9 +86,46 @@ def sheet(session: Session, province: str, cycle: Cycle, as_of: date, until: dat
                 decided,
                 application.reason if application.state == "returned" and first else None,
             ])  # fmt: skip
+    for number, reported in enumerate(earlier, start=len(latest) + 1):
+        for index, line in enumerate(reported):
+            first = index == 0
+            ws.append([
+                number if first else None,
+                province if first else None,
+                line.name if first else None,
+                line.code if first else None,
+                due.get(line.code or "") if first else None,
+                line.requested_t,
+                line.project_no,
+                line.project_name,
+                _vintage(line.vintage_start, line.vintage_end),
+                RESULT[line.result],
+                line.confirmed_t,
+                line.confirmed_on.isoformat() if line.confirmed_on else None,
+                None,
+            ])  # fmt: skip
     buffer = io.BytesIO()
     book.save(buffer)
-    return buffer.getvalue(), len(latest)
+    return buffer.getvalue(), len(latest) + len(earlier)
+
+
+def _units_reported_before(
+    session: Session,
+    province: str,
+    cycle: Cycle,
+    until: datetime,
+    latest: list[tuple[OffsetApplication, list[OffsetApplicationProject]]],
+) -> list[list[ApplicationLine]]:
+    """The last summary's lines of the units no application in ccerbot speaks for, unit by unit."""
+    ids = {a.unit_id for a, _ in latest if a.unit_id is not None}
+    codes = {a.code for a, _ in latest if a.code}
+    names = {name_key(a.name) for a, _ in latest}
+    units: dict[object, list[ApplicationLine]] = {}
+    for line in applications.last_summary_lines(session, province, cycle.name, until):
+        if line.unit_id in ids or (line.code and line.code in codes) or line.name_key in names:
+            continue
+        units.setdefault(line.unit_id or line.code or line.name_key, []).append(line)
+    return list(units.values())
 
 
 def _vintage(start: date | None, end: date | None) -> str | None:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 
-from bot.notices.compose import item, write
+from bot.notices.compose import item, recent, write
 from bot.notices.keys import OutboxKey
-from storage.models import OutboxItem
 from templates import render
 
 KIND = "bind_code"
@@ -23,8 +22,8 @@ def may_mail(session: Session, address: str, code: str, now: datetime) -> bool:
     per_address = OutboxKey("emitter", "email", address.lower(), KIND).like_pattern()
     per_unit = OutboxKey("emitter", "email", "%", KIND, (code,)).like_pattern()
     return (
-        _recent(session, per_address, now, timedelta(hours=1)) < MAILS_PER_ADDRESS_PER_HOUR
-        and _recent(session, per_unit, now, timedelta(days=1)) < MAILS_PER_UNIT_PER_DAY
+        recent(session, per_address, now, timedelta(hours=1)) < MAILS_PER_ADDRESS_PER_HOUR
+        and recent(session, per_unit, now, timedelta(days=1)) < MAILS_PER_UNIT_PER_DAY
     )
 
 
@@ -43,12 +42,3 @@ def mail_code(
     digest = hashlib.sha256(plain.encode()).hexdigest()[:16]  # the key holds no usable code
     key = OutboxKey("emitter", "email", address.lower(), KIND, (code, digest))
     write(session, [item(key, body.strip() + "\n", subject.strip())], now)
-
-
-def _recent(session: Session, pattern: str, now: datetime, within: timedelta) -> int:
-    query = (
-        select(func.count())
-        .select_from(OutboxItem)
-        .where(col(OutboxItem.key).like(pattern), OutboxItem.created_at > now - within)
-    )
-    return int(session.exec(query).one())

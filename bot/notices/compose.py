@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from bot.notices.keys import OutboxKey
 from bot.notices.recipients import Recipient
@@ -51,3 +51,14 @@ def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
         chunk = wanted[start : start + 500]
         present.update(session.exec(select(OutboxItem.key).where(col(OutboxItem.key).in_(chunk))))
     return present
+
+
+def recent(session: Session, pattern: str, now: datetime, within: timedelta) -> int:
+    """How many notices whose key matches the LIKE pattern were written within the time before now: the
+    outbox is the ledger that caps what one address may be sent."""
+    query = (
+        select(func.count())
+        .select_from(OutboxItem)
+        .where(col(OutboxItem.key).like(pattern), OutboxItem.created_at > now - within)
+    )
+    return int(session.exec(query).one())

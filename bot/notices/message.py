@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
+from bot.notices import emitter_replies
 from bot.notices.applications import received as applications_received
 from bot.notices.compose import compose, item, key_for, write
 from bot.notices.keys import OutboxKey
@@ -33,6 +34,7 @@ from templates import render
 # A receipt lists this many refused rows; a sheet of thousands of bad rows is summed up after that.
 MAX_LISTED_ERRORS = 200
 DIGEST_LISTED = 20
+EMITTER_REQUESTS = ("status_query", "screenshot")
 # Parsers may start a reason with its own row number; the receipt numbers every line already.
 _ROW_PREFIX = re.compile(r"^第\s*\d+\s*行\s*[：:]\s*")
 
@@ -53,7 +55,9 @@ class MessageNotices:
         items = [item for claim in told.claims for item in claim_alerts(session, self.settings, claim)]
         items += [contact_changed(c, message.id or 0, self.settings.lang) for c in told.contact_changes]
         items += applications_received(session, self.settings, told.applications, now)
-        if not told.automatic:  # answering an auto-reply or a bounce invites the next one (RFC 3834)
+        if message.kind in EMITTER_REQUESTS:  # the address on file is answered; anyone else hears nothing
+            items += emitter_replies.answer(session, self.settings, message, told, now)
+        elif not told.automatic:  # answering an auto-reply or a bounce invites the next one (RFC 3834)
             items += self._answer(session, message, now)
         write(session, items, now)
 

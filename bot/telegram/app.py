@@ -116,6 +116,7 @@ def register_handlers(application: Application) -> None:
     for command in COMMANDS:
         application.add_handler(CommandHandler(command.name, handlers.command_handler(command.name)))
     application.add_handler(CallbackQueryHandler(handlers.button))
+    application.add_handler(MessageHandler(filters.Document.ALL | filters.PHOTO, handlers.file_message))
     # Last: words such as 状态 or "status", and commands the bot does not know.
     application.add_handler(MessageHandler(filters.TEXT, handlers.plain_message))
     application.add_error_handler(handlers.on_error)

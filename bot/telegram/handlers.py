@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any
 
-from telegram import Update
+from telegram import Document, PhotoSize, Update
 from telegram.ext import ContextTypes
 
 from bot.chat import core
@@ -66,6 +66,35 @@ async def plain_message(update: Update, context: Context) -> None:
         return
     asked = core.read_text(context.bot_data[CTX], peer_of(chat.id), message.text)
     await send_reply(context.bot, chat.id, await reply_for(context.bot_data, asked))
+
+
+MAX_FILE_BYTES = 20 * 1024 * 1024  # the most the Bot API lets a bot download
+
+
+async def file_message(update: Update, context: Context) -> None:
+    """A document or a photo: its bytes to the chat core (a bound emitter's stamped screenshot)."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None:
+        return
+    sent: Document | PhotoSize
+    if message.document is not None:
+        sent, name = message.document, message.document.file_name
+        content_type = message.document.mime_type or "application/octet-stream"
+    elif message.photo:
+        sent, name, content_type = message.photo[-1], None, "image/jpeg"  # the largest size Telegram made
+    else:
+        return
+    if sent.file_size is not None and sent.file_size > MAX_FILE_BYTES:
+        data = b""  # too large to fetch: answered like a file that is not a screenshot
+    else:
+        data = bytes(await (await sent.get_file()).download_as_bytearray())
+    ctx: AppContext = context.bot_data[CTX]
+    clock: Callable[[], datetime] = context.bot_data[CLOCK]
+    reply = await asyncio.to_thread(
+        core.answer_file, ctx, peer_of(chat.id), name, content_type, data, clock()
+    )
+    await send_reply(context.bot, chat.id, reply)
 
 
 async def button(update: Update, context: Context) -> None:
