@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import Table, bindparam, delete, insert, update
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
@@ -23,11 +24,12 @@ from mail.province_claims import Claim, alert_claims
 from mail.record_keys import cancellation_key, rekeyed, same_day_parts
 from mail.records import ApplicationRecord, CancellationRecord, ProjectLine, RosterRecord, RowError
 from storage.contacts import DEFAULT_CONFIRM_DAYS, changes_of
-from storage.models import ApplicationLine, OffsetOperation, RosterEntry, RosterYear, Unit, WeeklySnapshot
+from storage.models import ApplicationLine, OffsetOperation, RosterEntry, RosterYear, WeeklySnapshot
 from storage.models import CancellationRecord as CancellationRow
-from storage.units import UnitFields, UnitIndex, upsert_units
+from storage.units import UNIT, UnitFields, UnitIndex, units_by_code, upsert_units
 
-CHUNK = 500  # rows per INSERT: SQLite caps the bound parameters of one statement
+CHUNK = 500  # keys per IN (…): SQLite caps the bound parameters of one statement
+CANCELLATION: Table = CancellationRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -92,8 +94,9 @@ def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context
                 claims.append(Claim(code, record.name, held, province, province))
     alert_claims(session, claims, ctx.now)
     known = set(index.by_kind["code"])
-    changed = changes_of(session, [(f.code, f.contact_email) for _, f, _ in accepted])
-    ids = upsert_units(session, index, [fields for _, fields, _ in accepted], ctx.now)
+    current = units_by_code(session, (f.code for _, f, _ in accepted if f.code in known))
+    changed = changes_of(current, [(f.code, f.contact_email) for _, f, _ in accepted])
+    ids = upsert_units(session, index, [fields for _, fields, _ in accepted], ctx.now, current)
     announce_changes(session, changed, ctx.message_pk, ctx.known_at, ctx.contact_wait, ctx.now)
     applied.new_units = sorted({ids[f.code] for _, f, _ in accepted if f.code not in known})
     entries = [
@@ -135,8 +138,9 @@ def _insert_roster(session: Session, entries: list[tuple[dict[str, object], Rost
     """The entries, then each entry's per-year figures under the id it was given."""
     if not entries:
         return
-    statement = insert(RosterEntry).returning(col(RosterEntry.id), sort_by_parameter_order=True)
-    ids = session.execute(statement, [entry for entry, _ in entries]).scalars().all()
+    table = RosterEntry.__table__  # type: ignore[attr-defined]
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids = session.connection().execute(statement, [entry for entry, _ in entries]).scalars().all()
     years = [
         {
             "entry_id": entry_id,
@@ -153,42 +157,89 @@ def _insert_roster(session: Session, entries: list[tuple[dict[str, object], Rost
 
 def _code_by_name(session: Session, index: UnitIndex, name: str) -> str | None:
     unit_id = index.match(None, name, None)
-    unit = session.get(Unit, unit_id) if unit_id is not None else None
-    return unit.code if unit else None
+    if unit_id is None:
+        return None
+    return session.connection().execute(select(UNIT.c.code).where(UNIT.c.id == unit_id)).scalar()
 
 
 def rematch(session: Session, index: UnitIndex, known_at: datetime) -> None:
     """Records kept unmatched find their unit once a roster brings it (or a new name of it).
 
-    `matched_at` keeps when: replaying an earlier instant shows them unmatched, as they were then.
+    `matched_at` keeps when: replaying an earlier instant shows them unmatched, as they were then. The
+    provinces are the index's: it holds what this message's roster made of each unit.
     """
-    for line in session.exec(select(ApplicationLine).where(col(ApplicationLine.unit_id).is_(None))):
-        line.unit_id = index.match(line.code, line.name, None)
-        if line.unit_id is not None:
-            line.matched_at = known_at
-    for row in list(session.exec(select(CancellationRow).where(col(CancellationRow.unit_id).is_(None)))):
-        unit_id = index.match(row.code, row.holder_name, row.account_no)
-        if unit_id is None:
-            continue
-        unit = session.get(Unit, unit_id)
-        if unit is not None and (row.province is None or row.province == unit.province):
-            row.unit_id, row.province, row.matched_at = unit_id, unit.province, known_at
-            key = rekeyed(row.natural_key, unit_id)
-            if key == row.natural_key:
-                continue
-            taken = session.exec(select(CancellationRow.id).where(CancellationRow.natural_key == key)).first()
-            if taken is None:
-                row.natural_key = key
-            else:  # the same record came again, by the unit's code: that one counts, once
-                session.delete(row)
+    _rematch_lines(session, index, known_at)
+    _rematch_cancellations(session, index, known_at)
     for operation in list(
         session.exec(select(OffsetOperation).where(col(OffsetOperation.unit_id).is_(None)))
     ):
         unit_id = index.match(operation.code, operation.name, None)
-        unit = session.get(Unit, unit_id) if unit_id is not None else None
-        if unit is not None and operation.province in (None, unit.province):
-            operation.unit_id, operation.province = unit_id, unit.province
+        province = index.province(unit_id) if unit_id is not None else None
+        if province is not None and operation.province in (None, province):
+            operation.unit_id, operation.province = unit_id, province
             rekey_matched(session, operation)
+
+
+def _rematch_lines(session: Session, index: UnitIndex, known_at: datetime) -> None:
+    table = ApplicationLine.__table__  # type: ignore[attr-defined]
+    unmatched = select(table.c.id, table.c.code, table.c.name).where(table.c.unit_id.is_(None))
+    found = [
+        {"line_id": line_id, "new_unit_id": unit_id}
+        for line_id, code, name in session.connection().execute(unmatched)
+        if (unit_id := index.match(code, name, None)) is not None
+    ]
+    if found:
+        statement = update(table).where(table.c.id == bindparam("line_id"))
+        statement = statement.values(unit_id=bindparam("new_unit_id"), matched_at=known_at)
+        session.connection().execute(statement, found)
+
+
+def _rematch_cancellations(session: Session, index: UnitIndex, known_at: datetime) -> None:
+    """Matched records are keyed by their unit; when the same record came again meanwhile, keyed by the
+    unit's code, that one counts, once, and this one goes."""
+    table = CANCELLATION
+    columns = (table.c.id, table.c.natural_key, table.c.code, table.c.holder_name, table.c.account_no)
+    unmatched = core_select(*columns, table.c.province).where(table.c.unit_id.is_(None)).order_by(table.c.id)
+    matched: list[tuple[int, str, int, str]] = []  # (id, key, unit, province)
+    for row_id, key, code, holder, account, province in session.connection().execute(unmatched):
+        unit_id = index.match(code, holder, account)
+        unit_province = index.province(unit_id) if unit_id is not None else None
+        if unit_id is not None and unit_province is not None and province in (None, unit_province):
+            matched.append((row_id, key, unit_id, unit_province))
+    if not matched:
+        return
+    new_keys = [rekeyed(key, unit_id) for _, key, unit_id, _ in matched]
+    held = _keys_held(session, new_keys)  # key → id, as each row is rekeyed in turn
+    updates, gone = [], []
+    for (row_id, key, unit_id, province), new_key in zip(matched, new_keys, strict=True):
+        if new_key != key and held.get(new_key) is not None:  # the same record, by the unit's code
+            gone.append(row_id)
+            held.pop(key, None)
+            continue
+        if new_key != key:
+            held.pop(key, None)
+            held[new_key] = row_id
+        updates.append(
+            {"row_id": row_id, "new_unit_id": unit_id, "new_province": province, "new_key": new_key}
+        )
+    if gone:
+        session.connection().execute(delete(table).where(table.c.id.in_(gone)))
+    if updates:
+        statement = update(table).where(table.c.id == bindparam("row_id"))
+        values = {"unit_id": "new_unit_id", "province": "new_province", "natural_key": "new_key"}
+        statement = statement.values({**{c: bindparam(p) for c, p in values.items()}, "matched_at": known_at})
+        session.connection().execute(statement, updates)
+
+
+def _keys_held(session: Session, keys: list[str]) -> dict[str, int]:
+    table, held = CANCELLATION, dict[str, int]()
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), CHUNK):
+        query = select(table.c.natural_key, table.c.id).where(
+            table.c.natural_key.in_(unique[start : start + CHUNK])
+        )
+        held.update({key: row_id for key, row_id in session.connection().execute(query)})
+    return held
 
 
 def apply_weekly(
