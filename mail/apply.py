@@ -30,6 +30,8 @@ from storage.units import UNIT, UnitFields, UnitIndex, units_by_code, upsert_uni
 
 CHUNK = 500  # keys per IN (…): SQLite caps the bound parameters of one statement
 CANCELLATION: Table = CancellationRow.__table__  # type: ignore[attr-defined]
+SNAPSHOT: Table = WeeklySnapshot.__table__  # type: ignore[attr-defined]
+LINE: Table = ApplicationLine.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -263,19 +265,20 @@ def apply_weekly(
     empty = not records
     applied.note = EMPTY_SUMMARY if empty else None
     cycle = message_cycle(ctx.obligations, ctx.known_at).name
-    previous = _snapshot_before(session, ctx.province, as_of, cycle)
-    newest = _newest_as_of(session, ctx.province, cycle)
-    snapshot = WeeklySnapshot(
-        message_pk=ctx.message_pk,
-        province=ctx.province,
-        as_of=as_of,
-        known_at=ctx.known_at,
-        superseded=newest is not None and newest > as_of,
-        cycle=cycle,
-    )
-    session.add(snapshot)
-    session.flush()
-    applied.superseded = snapshot.superseded
+    earlier = _snapshots(session, ctx.province, cycle)
+    previous = next((snapshot_id for snapshot_id, day in earlier if day <= as_of), None)
+    superseded = bool(earlier) and earlier[0][1] > as_of
+    values = {
+        "message_pk": ctx.message_pk,
+        "province": ctx.province,
+        "as_of": as_of,
+        "known_at": ctx.known_at,
+        "superseded": superseded,
+        "cycle": cycle,
+    }
+    statement = insert(SNAPSHOT).returning(SNAPSHOT.c.id)
+    snapshot_id: int = session.connection().execute(statement, values).scalar_one()
+    applied.superseded = superseded
     index = UnitIndex.load(session)
     lines: list[dict[str, object]] = []
     for record in records:
@@ -299,44 +302,36 @@ def apply_weekly(
                 RowError(record.row, f"第{record.row}行：{record.name} 不属于{ctx.province}")
             )
             continue
-        lines += [_line_row(snapshot.id or 0, unit_id, record, line) for line in record.lines]
+        lines += [_line_row(snapshot_id, unit_id, record, line) for line in record.lines]
         applied.rows += 1
     kept = {index.match(code, name, None) for code, name in refused} - {None}
-    lines += _carried_over(session, previous, None if empty else kept, snapshot.id or 0)
+    lines += _carried_over(session, previous, None if empty else kept, snapshot_id)
     _insert(session, ApplicationLine, lines)
     return applied
 
 
-def _newest_as_of(session: Session, province: str, cycle: str) -> date | None:
-    query = select(col(WeeklySnapshot.as_of)).where(
-        WeeklySnapshot.province == province, WeeklySnapshot.cycle == cycle
+def _snapshots(session: Session, province: str, cycle: str) -> list[tuple[int, date]]:
+    """The province's snapshots of the cycle, newest first: the first gives the newest date, the first not
+    after a summary's date the snapshot it follows."""
+    query = (
+        core_select(SNAPSHOT.c.id, SNAPSHOT.c.as_of)
+        .where(SNAPSHOT.c.province == province, SNAPSHOT.c.cycle == cycle)
+        .order_by(SNAPSHOT.c.as_of.desc(), SNAPSHOT.c.id.desc())
     )
-    return session.exec(query.order_by(col(WeeklySnapshot.as_of).desc())).first()
-
-
-def _snapshot_before(session: Session, province: str, as_of: date, cycle: str) -> WeeklySnapshot | None:
-    """The snapshot this one follows: the newest applied one of its cycle not after its date."""
-    query = select(WeeklySnapshot).where(
-        WeeklySnapshot.province == province, WeeklySnapshot.as_of <= as_of, WeeklySnapshot.cycle == cycle
-    )
-    return session.exec(
-        query.order_by(col(WeeklySnapshot.as_of).desc(), col(WeeklySnapshot.id).desc())
-    ).first()
+    return [(snapshot_id, day) for snapshot_id, day in session.connection().execute(query)]
 
 
 def _carried_over(
-    session: Session, previous: WeeklySnapshot | None, unit_ids: set[int | None] | None, snapshot_id: int
+    session: Session, previous: int | None, unit_ids: set[int | None] | None, snapshot_id: int
 ) -> list[dict[str, object]]:
     """The previous snapshot's lines of these units (None: of every unit, matched or not)."""
     if previous is None or unit_ids == set():
         return []
-    query = select(ApplicationLine).where(ApplicationLine.snapshot_id == previous.id)
+    copied = [c for c in LINE.c if c.name not in ("id", "snapshot_id")]
+    query = core_select(*copied).where(LINE.c.snapshot_id == previous).order_by(LINE.c.id)
     if unit_ids is not None:
-        query = query.where(col(ApplicationLine.unit_id).in_(list(unit_ids)))
-    return [
-        {**line.model_dump(exclude={"id", "snapshot_id"}), "snapshot_id": snapshot_id}
-        for line in session.exec(query)
-    ]
+        query = query.where(LINE.c.unit_id.in_(list(unit_ids)))
+    return [{**row._asdict(), "snapshot_id": snapshot_id} for row in session.connection().execute(query)]
 
 
 def _line_row(
@@ -466,8 +461,8 @@ def _insert_new(session: Session, rows: list[dict[str, object]]) -> int:
     dialect = session.get_bind().dialect.name
     insert_new = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert_new(CancellationRow)
+        insert_new(CANCELLATION)
         .on_conflict_do_nothing(index_elements=["natural_key"])
-        .returning(col(CancellationRow.id))
+        .returning(CANCELLATION.c.id)
     )
-    return len(session.execute(statement, unique).all())
+    return len(session.connection().execute(statement, unique).all())
