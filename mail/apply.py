@@ -23,6 +23,7 @@ from mail.operation_keys import rekey_matched
 from mail.province_claims import Claim, alert_claims
 from mail.record_keys import cancellation_key, rekeyed, same_day_parts
 from mail.records import ApplicationRecord, CancellationRecord, ProjectLine, RosterRecord, RowError
+from storage.bulk import insert_ids
 from storage.contacts import DEFAULT_CONFIRM_DAYS, changes_of
 from storage.models import ApplicationLine, OffsetOperation, RosterEntry, RosterYear, WeeklySnapshot
 from storage.models import CancellationRecord as CancellationRow
@@ -141,9 +142,8 @@ def _insert_roster(session: Session, entries: list[tuple[dict[str, object], Rost
     if not entries:
         return
     table = RosterEntry.__table__  # type: ignore[attr-defined]
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    ids = session.connection().execute(statement, [entry for entry, _ in entries]).scalars().all()
-    years = [
+    ids = insert_ids(session.connection(), table, [entry for entry, _ in entries])
+    years: list[dict[str, object]] = [
         {
             "entry_id": entry_id,
             "obligation": year.obligation,

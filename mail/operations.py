@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlmodel import Session
 
 from compliance.names import name_key
@@ -19,6 +19,7 @@ from mail.apply import Applied, Context, _insert
 from mail.cycles import message_cycle
 from mail.operation_keys import natural_key
 from mail.records import OperationRecord, RowError
+from storage.bulk import insert_ids
 from storage.cycles import resolve_obligation
 from storage.models import OffsetOperation, OperationEvent
 from storage.units import UnitIndex
@@ -59,8 +60,7 @@ def apply_operations(
     existing = _existing(session, list(accepted))
     new = [a for a in accepted.values() if a.key not in existing]
     if new:
-        statement = insert(OPERATION).returning(OPERATION.c.id, sort_by_parameter_order=True)
-        ids = session.connection().execute(statement, [a.row for a in new]).scalars().all()
+        ids = insert_ids(session.connection(), OPERATION, [a.row for a in new])
         existing.update({a.key: op_id for a, op_id in zip(new, ids, strict=True)})
     states = _states_known(session, list(existing.values()), ctx)
     events: list[dict[str, object]] = [

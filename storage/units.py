@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from compliance.names import account_key, name_key
+from storage.bulk import insert_ids
 from storage.models import RosterEntry, Unit, UnitAlias
 
 CONTESTED = "name_contested"  # an alias kind: a name another unit was listed under too
@@ -156,11 +157,8 @@ def upsert_units(
     latest = {u.code: u for u in units}  # a code listed twice: its last row wins
     fresh = [u for c, u in latest.items() if c not in ids]
     if fresh:
-        statement = insert(UNIT).returning(UNIT.c.id, sort_by_parameter_order=True)
         rows = [{**_unit_values(u), "created_at": now} for u in fresh]
-        ids.update(
-            zip((u.code for u in fresh), session.connection().execute(statement, rows).scalars(), strict=True)
-        )
+        ids.update(zip((u.code for u in fresh), insert_ids(session.connection(), UNIT, rows), strict=True))
     changed = [
         {"unit_id": ids[c], **{f"new_{name}": value for name, value in values.items()}}
         for c, u in latest.items()
