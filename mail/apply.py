@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Table, bindparam, delete, insert, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, or_, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
@@ -430,24 +430,43 @@ def _without_same_day_repeats(session: Session, rows: list[dict[str, object]]) -
     """A record given with its day only is the same as one of that day with a time, and the reverse;
     two different times of one day are two records."""
     kept: list[dict[str, object]] = []
-    times: dict[str, set[str]] = {}
-    for row in rows:
-        parts = same_day_parts(str(row["natural_key"]))
-        if parts is None:
+    parts = [same_day_parts(str(row["natural_key"])) for row in rows]
+    times = _times_recorded(session, [p[0] for p in parts if p is not None])
+    for row, part in zip(rows, parts, strict=True):
+        if part is None:
             kept.append(row)
             continue
-        loose, clock = parts
-        if loose not in times:
-            query = select(CancellationRow.natural_key).where(
-                col(CancellationRow.natural_key).startswith(loose + "|", autoescape=True)
-            )
-            times[loose] = {key.rpartition("|")[2] for key in session.exec(query)}
+        loose, clock = part
         seen = times[loose]
         if clock in seen or (seen and (clock == "" or "" in seen)):
             continue
         seen.add(clock)
         kept.append(row)
     return kept
+
+
+def _times_recorded(session: Session, looses: list[str]) -> dict[str, set[str]]:
+    """For each record named without its time, the times recorded of it: one query for many records.
+
+    SQLite compares keys byte by byte, so the keys starting with `loose|` are a range of its index ("}"
+    follows "|"); elsewhere a collation may not, and the prefix is matched as a prefix."""
+    unique = list(dict.fromkeys(looses))
+    times: dict[str, set[str]] = {loose: set() for loose in unique}
+    key = CANCELLATION.c.natural_key
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    for start in range(0, len(unique), CHUNK // 2):
+        chunk = unique[start : start + CHUNK // 2]
+        if sqlite:
+            wanted = or_(*(and_(key >= f"{loose}|", key < f"{loose}}}") for loose in chunk))
+        else:
+            wanted = or_(*(key.startswith(f"{loose}|", autoescape=True) for loose in chunk))
+        for (found,) in session.connection().execute(core_select(key).where(wanted)):
+            clock = found.rpartition("|")[2]
+            # every loose key this one starts with: a name may itself hold a "|"
+            for cut in (i for i, char in enumerate(found) if char == "|"):
+                if found[:cut] in times:
+                    times[found[:cut]].add(clock)
+    return times
 
 
 def _insert_new(session: Session, rows: list[dict[str, object]]) -> int:
