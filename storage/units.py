@@ -205,8 +205,12 @@ def _updated(row: UnitRow, unit: UnitFields) -> dict[str, str | None] | None:
 def _new_aliases(index: UnitIndex, unit_id: int, unit: UnitFields) -> list[dict[str, object]]:
     """Aliases nobody holds yet (the first holder keeps an alias), added to the index as they are found."""
     found = []
-    for kind, raw in (("code", unit.code), ("name", unit.name), ("account", unit.account_no)):
-        key = {"code": raw, "name": name_key(raw or ""), "account": account_key(raw or "")}[kind]
+    keys = (
+        ("code", unit.code),
+        ("name", name_key(unit.name)),
+        ("account", account_key(unit.account_no or "")),
+    )
+    for kind, key in keys:
         if key and key not in index.by_kind[kind]:
             index.by_kind[kind][key] = unit_id
             index.added += 1
