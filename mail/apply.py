@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import Table, and_, bindparam, delete, insert, or_, update
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
@@ -21,13 +22,17 @@ from mail.operation_keys import rekey_matched
 from mail.province_claims import Claim
 from mail.record_keys import cancellation_key, rekeyed, same_day_parts
 from mail.records import ApplicationRecord, CancellationRecord, ProjectLine, RosterRecord, RowError
+from storage.bulk import insert_ids
 from storage.contacts import DEFAULT_CONFIRM_DAYS, Change, changes_of
 from storage.contacts import record as record_changes
-from storage.models import ApplicationLine, OffsetOperation, RosterEntry, RosterYear, Unit, WeeklySnapshot
+from storage.models import ApplicationLine, OffsetOperation, RosterEntry, RosterYear, WeeklySnapshot
 from storage.models import CancellationRecord as CancellationRow
-from storage.units import UnitFields, UnitIndex, upsert_units
+from storage.units import UNIT, UnitFields, UnitIndex, units_by_code, upsert_units
 
-CHUNK = 500  # rows per INSERT: SQLite caps the bound parameters of one statement
+CHUNK = 500  # keys per IN (…): SQLite caps the bound parameters of one statement
+CANCELLATION: Table = CancellationRow.__table__  # type: ignore[attr-defined]
+SNAPSHOT: Table = WeeklySnapshot.__table__  # type: ignore[attr-defined]
+LINE: Table = ApplicationLine.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -93,8 +98,9 @@ def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context
             if held and held != province:  # taken first by another province; the code says it is this one's
                 claims.append(Claim(code, record.name, held, province, province))
     known = set(index.by_kind["code"])
-    changed = changes_of(session, [(f.code, f.contact_email) for _, f, _ in accepted])
-    ids = upsert_units(session, index, [fields for _, fields, _ in accepted], ctx.now)
+    current = units_by_code(session, (f.code for _, f, _ in accepted if f.code in known))
+    changed = changes_of(current, [(f.code, f.contact_email) for _, f, _ in accepted])
+    ids = upsert_units(session, index, [fields for _, fields, _ in accepted], ctx.now, current)
     record_changes(session, changed, ctx.message_pk, ctx.known_at, ctx.contact_wait)
     applied.contact_changes = [replace(c, usable_from=ctx.known_at + ctx.contact_wait) for c in changed]
     applied.new_units = sorted({ids[f.code] for _, f, _ in accepted if f.code not in known})
@@ -137,9 +143,9 @@ def _insert_roster(session: Session, entries: list[tuple[dict[str, object], Rost
     """The entries, then each entry's per-year figures under the id it was given."""
     if not entries:
         return
-    statement = insert(RosterEntry).returning(col(RosterEntry.id), sort_by_parameter_order=True)
-    ids = session.execute(statement, [entry for entry, _ in entries]).scalars().all()
-    years = [
+    table = RosterEntry.__table__  # type: ignore[attr-defined]
+    ids = insert_ids(session.connection(), table, [entry for entry, _ in entries])
+    years: list[dict[str, object]] = [
         {
             "entry_id": entry_id,
             "obligation": year.obligation,
@@ -155,42 +161,89 @@ def _insert_roster(session: Session, entries: list[tuple[dict[str, object], Rost
 
 def _code_by_name(session: Session, index: UnitIndex, name: str) -> str | None:
     unit_id = index.match(None, name, None)
-    unit = session.get(Unit, unit_id) if unit_id is not None else None
-    return unit.code if unit else None
+    if unit_id is None:
+        return None
+    return session.connection().execute(select(UNIT.c.code).where(UNIT.c.id == unit_id)).scalar()
 
 
 def rematch(session: Session, index: UnitIndex, known_at: datetime) -> None:
     """Records kept unmatched find their unit once a roster brings it (or a new name of it).
 
-    `matched_at` keeps when: replaying an earlier instant shows them unmatched, as they were then.
+    `matched_at` keeps when: replaying an earlier instant shows them unmatched, as they were then. The
+    provinces are the index's: it holds what this message's roster made of each unit.
     """
-    for line in session.exec(select(ApplicationLine).where(col(ApplicationLine.unit_id).is_(None))):
-        line.unit_id = index.match(line.code, line.name, None)
-        if line.unit_id is not None:
-            line.matched_at = known_at
-    for row in list(session.exec(select(CancellationRow).where(col(CancellationRow.unit_id).is_(None)))):
-        unit_id = index.match(row.code, row.holder_name, row.account_no)
-        if unit_id is None:
-            continue
-        unit = session.get(Unit, unit_id)
-        if unit is not None and (row.province is None or row.province == unit.province):
-            row.unit_id, row.province, row.matched_at = unit_id, unit.province, known_at
-            key = rekeyed(row.natural_key, unit_id)
-            if key == row.natural_key:
-                continue
-            taken = session.exec(select(CancellationRow.id).where(CancellationRow.natural_key == key)).first()
-            if taken is None:
-                row.natural_key = key
-            else:  # the same record came again, by the unit's code: that one counts, once
-                session.delete(row)
+    _rematch_lines(session, index, known_at)
+    _rematch_cancellations(session, index, known_at)
     for operation in list(
         session.exec(select(OffsetOperation).where(col(OffsetOperation.unit_id).is_(None)))
     ):
         unit_id = index.match(operation.code, operation.name, None)
-        unit = session.get(Unit, unit_id) if unit_id is not None else None
-        if unit is not None and operation.province in (None, unit.province):
-            operation.unit_id, operation.province = unit_id, unit.province
+        province = index.province(unit_id) if unit_id is not None else None
+        if province is not None and operation.province in (None, province):
+            operation.unit_id, operation.province = unit_id, province
             rekey_matched(session, operation)
+
+
+def _rematch_lines(session: Session, index: UnitIndex, known_at: datetime) -> None:
+    table = ApplicationLine.__table__  # type: ignore[attr-defined]
+    unmatched = select(table.c.id, table.c.code, table.c.name).where(table.c.unit_id.is_(None))
+    found = [
+        {"line_id": line_id, "new_unit_id": unit_id}
+        for line_id, code, name in session.connection().execute(unmatched)
+        if (unit_id := index.match(code, name, None)) is not None
+    ]
+    if found:
+        statement = update(table).where(table.c.id == bindparam("line_id"))
+        statement = statement.values(unit_id=bindparam("new_unit_id"), matched_at=known_at)
+        session.connection().execute(statement, found)
+
+
+def _rematch_cancellations(session: Session, index: UnitIndex, known_at: datetime) -> None:
+    """Matched records are keyed by their unit; when the same record came again meanwhile, keyed by the
+    unit's code, that one counts, once, and this one goes."""
+    table = CANCELLATION
+    columns = (table.c.id, table.c.natural_key, table.c.code, table.c.holder_name, table.c.account_no)
+    unmatched = core_select(*columns, table.c.province).where(table.c.unit_id.is_(None)).order_by(table.c.id)
+    matched: list[tuple[int, str, int, str]] = []  # (id, key, unit, province)
+    for row_id, key, code, holder, account, province in session.connection().execute(unmatched):
+        unit_id = index.match(code, holder, account)
+        unit_province = index.province(unit_id) if unit_id is not None else None
+        if unit_id is not None and unit_province is not None and province in (None, unit_province):
+            matched.append((row_id, key, unit_id, unit_province))
+    if not matched:
+        return
+    new_keys = [rekeyed(key, unit_id) for _, key, unit_id, _ in matched]
+    held = _keys_held(session, new_keys)  # key → id, as each row is rekeyed in turn
+    updates, gone = [], []
+    for (row_id, key, unit_id, province), new_key in zip(matched, new_keys, strict=True):
+        if new_key != key and held.get(new_key) is not None:  # the same record, by the unit's code
+            gone.append(row_id)
+            held.pop(key, None)
+            continue
+        if new_key != key:
+            held.pop(key, None)
+            held[new_key] = row_id
+        updates.append(
+            {"row_id": row_id, "new_unit_id": unit_id, "new_province": province, "new_key": new_key}
+        )
+    if gone:
+        session.connection().execute(delete(table).where(table.c.id.in_(gone)))
+    if updates:
+        statement = update(table).where(table.c.id == bindparam("row_id"))
+        values = {"unit_id": "new_unit_id", "province": "new_province", "natural_key": "new_key"}
+        statement = statement.values({**{c: bindparam(p) for c, p in values.items()}, "matched_at": known_at})
+        session.connection().execute(statement, updates)
+
+
+def _keys_held(session: Session, keys: list[str]) -> dict[str, int]:
+    table, held = CANCELLATION, dict[str, int]()
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), CHUNK):
+        query = select(table.c.natural_key, table.c.id).where(
+            table.c.natural_key.in_(unique[start : start + CHUNK])
+        )
+        held.update({key: row_id for key, row_id in session.connection().execute(query)})
+    return held
 
 
 def apply_weekly(
@@ -214,19 +267,20 @@ def apply_weekly(
     empty = not records
     applied.note = EMPTY_SUMMARY if empty else None
     cycle = message_cycle(ctx.obligations, ctx.known_at).name
-    previous = _snapshot_before(session, ctx.province, as_of, cycle)
-    newest = _newest_as_of(session, ctx.province, cycle)
-    snapshot = WeeklySnapshot(
-        message_pk=ctx.message_pk,
-        province=ctx.province,
-        as_of=as_of,
-        known_at=ctx.known_at,
-        superseded=newest is not None and newest > as_of,
-        cycle=cycle,
-    )
-    session.add(snapshot)
-    session.flush()
-    applied.superseded = snapshot.superseded
+    earlier = _snapshots(session, ctx.province, cycle)
+    previous = next((snapshot_id for snapshot_id, day in earlier if day <= as_of), None)
+    superseded = bool(earlier) and earlier[0][1] > as_of
+    values = {
+        "message_pk": ctx.message_pk,
+        "province": ctx.province,
+        "as_of": as_of,
+        "known_at": ctx.known_at,
+        "superseded": superseded,
+        "cycle": cycle,
+    }
+    statement = insert(SNAPSHOT).returning(SNAPSHOT.c.id)
+    snapshot_id: int = session.connection().execute(statement, values).scalar_one()
+    applied.superseded = superseded
     index = UnitIndex.load(session)
     lines: list[dict[str, object]] = []
     for record in records:
@@ -250,44 +304,36 @@ def apply_weekly(
                 RowError(record.row, f"第{record.row}行：{record.name} 不属于{ctx.province}")
             )
             continue
-        lines += [_line_row(snapshot.id or 0, unit_id, record, line) for line in record.lines]
+        lines += [_line_row(snapshot_id, unit_id, record, line) for line in record.lines]
         applied.rows += 1
     kept = {index.match(code, name, None) for code, name in refused} - {None}
-    lines += _carried_over(session, previous, None if empty else kept, snapshot.id or 0)
+    lines += _carried_over(session, previous, None if empty else kept, snapshot_id)
     _insert(session, ApplicationLine, lines)
     return applied
 
 
-def _newest_as_of(session: Session, province: str, cycle: str) -> date | None:
-    query = select(col(WeeklySnapshot.as_of)).where(
-        WeeklySnapshot.province == province, WeeklySnapshot.cycle == cycle
+def _snapshots(session: Session, province: str, cycle: str) -> list[tuple[int, date]]:
+    """The province's snapshots of the cycle, newest first: the first gives the newest date, the first not
+    after a summary's date the snapshot it follows."""
+    query = (
+        core_select(SNAPSHOT.c.id, SNAPSHOT.c.as_of)
+        .where(SNAPSHOT.c.province == province, SNAPSHOT.c.cycle == cycle)
+        .order_by(SNAPSHOT.c.as_of.desc(), SNAPSHOT.c.id.desc())
     )
-    return session.exec(query.order_by(col(WeeklySnapshot.as_of).desc())).first()
-
-
-def _snapshot_before(session: Session, province: str, as_of: date, cycle: str) -> WeeklySnapshot | None:
-    """The snapshot this one follows: the newest applied one of its cycle not after its date."""
-    query = select(WeeklySnapshot).where(
-        WeeklySnapshot.province == province, WeeklySnapshot.as_of <= as_of, WeeklySnapshot.cycle == cycle
-    )
-    return session.exec(
-        query.order_by(col(WeeklySnapshot.as_of).desc(), col(WeeklySnapshot.id).desc())
-    ).first()
+    return [(snapshot_id, day) for snapshot_id, day in session.connection().execute(query)]
 
 
 def _carried_over(
-    session: Session, previous: WeeklySnapshot | None, unit_ids: set[int | None] | None, snapshot_id: int
+    session: Session, previous: int | None, unit_ids: set[int | None] | None, snapshot_id: int
 ) -> list[dict[str, object]]:
     """The previous snapshot's lines of these units (None: of every unit, matched or not)."""
     if previous is None or unit_ids == set():
         return []
-    query = select(ApplicationLine).where(ApplicationLine.snapshot_id == previous.id)
+    copied = [c for c in LINE.c if c.name not in ("id", "snapshot_id")]
+    query = core_select(*copied).where(LINE.c.snapshot_id == previous).order_by(LINE.c.id)
     if unit_ids is not None:
-        query = query.where(col(ApplicationLine.unit_id).in_(list(unit_ids)))
-    return [
-        {**line.model_dump(exclude={"id", "snapshot_id"}), "snapshot_id": snapshot_id}
-        for line in session.exec(query)
-    ]
+        query = query.where(LINE.c.unit_id.in_(list(unit_ids)))
+    return [{**row._asdict(), "snapshot_id": snapshot_id} for row in session.connection().execute(query)]
 
 
 def _line_row(
@@ -386,24 +432,43 @@ def _without_same_day_repeats(session: Session, rows: list[dict[str, object]]) -
     """A record given with its day only is the same as one of that day with a time, and the reverse;
     two different times of one day are two records."""
     kept: list[dict[str, object]] = []
-    times: dict[str, set[str]] = {}
-    for row in rows:
-        parts = same_day_parts(str(row["natural_key"]))
-        if parts is None:
+    parts = [same_day_parts(str(row["natural_key"])) for row in rows]
+    times = _times_recorded(session, [p[0] for p in parts if p is not None])
+    for row, part in zip(rows, parts, strict=True):
+        if part is None:
             kept.append(row)
             continue
-        loose, clock = parts
-        if loose not in times:
-            query = select(CancellationRow.natural_key).where(
-                col(CancellationRow.natural_key).startswith(loose + "|", autoescape=True)
-            )
-            times[loose] = {key.rpartition("|")[2] for key in session.exec(query)}
+        loose, clock = part
         seen = times[loose]
         if clock in seen or (seen and (clock == "" or "" in seen)):
             continue
         seen.add(clock)
         kept.append(row)
     return kept
+
+
+def _times_recorded(session: Session, looses: list[str]) -> dict[str, set[str]]:
+    """For each record named without its time, the times recorded of it: one query for many records.
+
+    SQLite compares keys byte by byte, so the keys starting with `loose|` are a range of its index ("}"
+    follows "|"); elsewhere a collation may not, and the prefix is matched as a prefix."""
+    unique = list(dict.fromkeys(looses))
+    times: dict[str, set[str]] = {loose: set() for loose in unique}
+    key = CANCELLATION.c.natural_key
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    for start in range(0, len(unique), CHUNK // 2):
+        chunk = unique[start : start + CHUNK // 2]
+        if sqlite:
+            wanted = or_(*(and_(key >= f"{loose}|", key < f"{loose}}}") for loose in chunk))
+        else:
+            wanted = or_(*(key.startswith(f"{loose}|", autoescape=True) for loose in chunk))
+        for (found,) in session.connection().execute(core_select(key).where(wanted)):
+            clock = found.rpartition("|")[2]
+            # every loose key this one starts with: a name may itself hold a "|"
+            for cut in (i for i, char in enumerate(found) if char == "|"):
+                if found[:cut] in times:
+                    times[found[:cut]].add(clock)
+    return times
 
 
 def _insert_new(session: Session, rows: list[dict[str, object]]) -> int:
@@ -417,8 +482,8 @@ def _insert_new(session: Session, rows: list[dict[str, object]]) -> int:
     dialect = session.get_bind().dialect.name
     insert_new = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert_new(CancellationRow)
+        insert_new(CANCELLATION)
         .on_conflict_do_nothing(index_elements=["natural_key"])
-        .returning(col(CancellationRow.id))
+        .returning(CANCELLATION.c.id)
     )
-    return len(session.execute(statement, unique).all())
+    return len(session.connection().execute(statement, unique).all())

@@ -11,19 +11,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert
-from sqlmodel import Session, col, select
+from sqlalchemy import Table, select
+from sqlmodel import Session
 
 from compliance.names import name_key
 from mail.apply import Applied, Context, _insert
 from mail.cycles import message_cycle
 from mail.operation_keys import natural_key
 from mail.records import OperationRecord, RowError
+from storage.bulk import insert_ids
 from storage.cycles import resolve_obligation
 from storage.models import OffsetOperation, OperationEvent
 from storage.units import UnitIndex
 
 CHUNK = 500  # keys per IN (…): SQLite caps the bound parameters of one statement
+OPERATION: Table = OffsetOperation.__table__  # type: ignore[attr-defined]
+EVENT: Table = OperationEvent.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,7 @@ def apply_operations(
     existing = _existing(session, list(accepted))
     new = [a for a in accepted.values() if a.key not in existing]
     if new:
-        statement = insert(OffsetOperation).returning(col(OffsetOperation.id), sort_by_parameter_order=True)
-        ids = session.execute(statement, [a.row for a in new]).scalars().all()
+        ids = insert_ids(session.connection(), OPERATION, [a.row for a in new])
         existing.update({a.key: op_id for a, op_id in zip(new, ids, strict=True)})
     states = _states_known(session, list(existing.values()), ctx)
     events: list[dict[str, object]] = [
@@ -111,10 +113,10 @@ def _operation_row(
 def _existing(session: Session, keys: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for start in range(0, len(keys), CHUNK):
-        query = select(OffsetOperation.natural_key, OffsetOperation.id).where(
-            col(OffsetOperation.natural_key).in_(keys[start : start + CHUNK])
+        query = select(OPERATION.c.natural_key, OPERATION.c.id).where(
+            OPERATION.c.natural_key.in_(keys[start : start + CHUNK])
         )
-        found.update({key: op_id for key, op_id in session.exec(query) if op_id is not None})
+        found.update({key: op_id for key, op_id in session.connection().execute(query)})
     return found
 
 
@@ -123,12 +125,12 @@ def _states_known(session: Session, operation_ids: list[int], ctx: Context) -> d
     states: dict[int, str] = {}
     for start in range(0, len(operation_ids), CHUNK):
         query = (
-            select(OperationEvent.operation_id, OperationEvent.state)
+            select(EVENT.c.operation_id, EVENT.c.state)
             .where(
-                col(OperationEvent.operation_id).in_(operation_ids[start : start + CHUNK]),
-                OperationEvent.known_at <= ctx.known_at,
+                EVENT.c.operation_id.in_(operation_ids[start : start + CHUNK]),
+                EVENT.c.known_at <= ctx.known_at,
             )
-            .order_by(col(OperationEvent.known_at), col(OperationEvent.id))
+            .order_by(EVENT.c.known_at, EVENT.c.id)
         )
-        states.update(dict(session.exec(query).all()))
+        states.update({op_id: state for op_id, state in session.connection().execute(query)})
     return states

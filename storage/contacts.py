@@ -6,7 +6,7 @@ waiting time has passed) a one-time binding code goes to the address the unit ha
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,6 +14,7 @@ from sqlmodel import Session, col, func, select
 
 from storage.models import ContactChange, Unit
 from storage.peer import Peer
+from storage.units import UnitRow
 
 DEFAULT_CONFIRM_DAYS = 7
 
@@ -28,15 +29,14 @@ class Change:
     usable_from: datetime | None = None  # set once recorded: when codes may go to the new address
 
 
-def changes_of(session: Session, wanted: Sequence[tuple[str, str | None]]) -> list[Change]:
-    """The (code, new address) pairs that would replace a unit's address on file with another one."""
+def changes_of(current: Mapping[str, UnitRow], wanted: Sequence[tuple[str, str | None]]) -> list[Change]:
+    """The (code, new address) pairs that would replace a unit's address on file (`current`, by code:
+    the units as they are before the roster) with another one."""
     new = {code: address for code, address in wanted if address}
-    if not new:
-        return []
-    units = session.exec(select(Unit).where(col(Unit.code).in_(list(new))))
+    units = [current[code] for code in new if code in current]
     return [
-        Change(unit.id or 0, unit.code, unit.name, unit.contact_email, new[unit.code])
-        for unit in units
+        Change(unit.id, unit.code, unit.name, unit.contact_email, new[unit.code])
+        for unit in sorted(units, key=lambda unit: unit.code)
         if unit.contact_email and unit.contact_email.strip().lower() != new[unit.code].strip().lower()
     ]
 

@@ -10,7 +10,7 @@ cycles this differs from `compliance.cycle.current_cycle`, which changes at the 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from compliance.cycle import Cycle, all_cycles, cycle_for_obligation, cycle_names, load_cycle
@@ -36,12 +36,14 @@ def _ends() -> tuple[tuple[datetime, str], ...]:
     return tuple((mail_end(c), c.name) for c in all_cycles())
 
 
+@lru_cache(maxsize=256)  # a roster asks once a row, with its message's instant
 def cycle_at(at: datetime) -> Cycle:
     """The cycle a fact learned at `at` belongs to, when nothing in its mail says which."""
     ends = _ends()
     return load_cycle(next((name for end, name in ends if at < end), ends[-1][1]))
 
 
+@cache  # of the bundled cycles only: a row asks it for each of its years
 def resolve_obligation(obligation: str) -> tuple[Cycle, str | None] | None:
     """The cycle owing `obligation` and the obligation itself; a cycle's own name ("2021-2022") stands for
     that cycle's obligations together (None); one year of a cycle with one combined obligation ("2020" of

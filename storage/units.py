@@ -3,59 +3,94 @@
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import insert
+from sqlalchemy import Table, bindparam, insert, or_, update
+from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from compliance.names import account_key, name_key
+from storage.bulk import insert_ids
 from storage.models import RosterEntry, Unit, UnitAlias
 
 CONTESTED = "name_contested"  # an alias kind: a name another unit was listed under too
-_CACHE: WeakKeyDictionary[Engine, tuple[tuple[int | None, int | None], UnitIndex]] = WeakKeyDictionary()
+CHUNK = 500  # keys per IN (…): SQLite caps the bound parameters of one statement
+UNIT: Table = Unit.__table__  # type: ignore[attr-defined]
+ALIAS: Table = UnitAlias.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """The highest alias and roster entry ids: both tables are only ever added to, so they name a state."""
+
+    aliases: int
+    entries: int
+
+    def follows(self, earlier: _Mark) -> bool:
+        return self.aliases >= earlier.aliases and self.entries >= earlier.entries
+
+
+_CACHE: WeakKeyDictionary[Engine, tuple[_Mark, UnitIndex]] = WeakKeyDictionary()
 
 
 @dataclass
 class UnitIndex:
     """All aliases and provinces in memory, so that matching a row costs no query.
 
-    Aliases and roster entries are only ever added, so their highest ids name a state of the tables: each
-    engine keeps the last index it loaded and reloads only when another transaction has added aliases or a
-    roster since. Each message writes its new aliases into a layer of its own above the cached tables, so
-    a rolled-back transaction leaves the cached index untouched.
+    Each engine keeps the last index it loaded; when another transaction has added aliases or a roster
+    since, only what was added is read (the new aliases, the provinces of the units the new roster entries
+    name). Each message writes its new aliases and provinces into a layer of its own above the cached
+    tables, so a rolled-back transaction leaves the cached index untouched.
     """
 
     by_kind: dict[str, MutableMapping[str, int]] = field(
         default_factory=lambda: {"code": {}, "name": {}, "account": {}}
     )
-    provinces: Mapping[int, str] = field(default_factory=dict)
+    provinces: MutableMapping[int, str] = field(default_factory=dict)
     added: int = 0  # aliases this message brought: records kept unmatched may now find their unit
 
     @classmethod
     def load(cls, session: Session) -> UnitIndex:
         engine = session.get_bind().engine
-        mark = (  # by the primary keys: no table scan
-            session.exec(select(func.max(UnitAlias.id))).one(),
-            session.exec(select(func.max(RosterEntry.id))).one(),
-        )
+        mark = _mark(session)
         cached = _CACHE.get(engine)
-        if cached is None or cached[0] != mark:
+        if cached is None or not mark.follows(cached[0]):
             cached = _CACHE[engine] = (mark, cls._read(session))
+        elif cached[0] != mark:
+            cached = _CACHE[engine] = (mark, cached[1]._followed(session, cached[0]))
         base = cached[1]
-        return cls({kind: ChainMap({}, table) for kind, table in base.by_kind.items()}, base.provinces)
+        return cls(
+            {kind: ChainMap({}, table) for kind, table in base.by_kind.items()}, ChainMap({}, base.provinces)
+        )
 
     @classmethod
     def _read(cls, session: Session) -> UnitIndex:
+        read = session.connection().execute
         index = cls(
-            provinces={uid or 0: province for uid, province in session.exec(select(Unit.id, Unit.province))}
+            provinces={unit_id: province for unit_id, province in read(select(UNIT.c.id, UNIT.c.province))}
         )
-        for kind, key, unit_id in session.exec(select(UnitAlias.kind, UnitAlias.key, UnitAlias.unit_id)):
-            index.by_kind.setdefault(kind, {})[key] = unit_id
+        index._add_aliases(read(select(ALIAS.c.kind, ALIAS.c.key, ALIAS.c.unit_id)))
         return index
+
+    def _followed(self, session: Session, since: _Mark) -> UnitIndex:
+        """A copy with what was added after `since`: the cached one may still be read by another message."""
+        index = UnitIndex({kind: dict(table) for kind, table in self.by_kind.items()}, dict(self.provinces))
+        new = select(ALIAS.c.kind, ALIAS.c.key, ALIAS.c.unit_id).where(ALIAS.c.id > since.aliases)
+        read = session.connection().execute
+        index._add_aliases(read(new.order_by(ALIAS.c.id)))
+        named = select(RosterEntry.unit_id).where(col(RosterEntry.id) > since.entries)
+        aliased = select(ALIAS.c.unit_id).where(ALIAS.c.id > since.aliases)
+        moved = select(UNIT.c.id, UNIT.c.province).where(or_(UNIT.c.id.in_(named), UNIT.c.id.in_(aliased)))
+        index.provinces.update({unit_id: province for unit_id, province in read(moved)})
+        return index
+
+    def _add_aliases(self, rows: Iterable[tuple[str, str, int]]) -> None:
+        for kind, key, unit_id in rows:
+            self.by_kind.setdefault(kind, {})[key] = unit_id
 
     def province(self, unit_id: int) -> str | None:
         return self.provinces.get(unit_id)
@@ -65,12 +100,21 @@ class UnitIndex:
         if code and code in self.by_kind["code"]:
             return self.by_kind["code"][code]
         # a name two units were listed under matches neither: which one came first decides nothing
-        contested = self.by_kind.get(CONTESTED, {})
-        if name and name_key(name) in self.by_kind["name"] and name_key(name) not in contested:
-            return self.by_kind["name"][name_key(name)]
+        if name:
+            key = name_key(name)
+            if key in self.by_kind["name"] and key not in self.by_kind.get(CONTESTED, {}):
+                return self.by_kind["name"][key]
         if account and account_key(account) in self.by_kind["account"]:
             return self.by_kind["account"][account_key(account)]
         return None
+
+
+def _mark(session: Session) -> _Mark:
+    """By the primary keys, in one statement: no table scan."""
+    aliases = select(func.max(ALIAS.c.id)).scalar_subquery()
+    entries = select(func.max(RosterEntry.id)).scalar_subquery()
+    found = session.connection().execute(select(aliases, entries)).one()
+    return _Mark(found[0] or 0, found[1] or 0)
 
 
 @dataclass(frozen=True)
@@ -82,44 +126,91 @@ class UnitFields:
     contact_email: str | None
 
 
+@dataclass(frozen=True)
+class UnitRow:
+    """A unit as the database holds it before a roster is applied."""
+
+    id: int
+    code: str
+    province: str
+    name: str
+    account_no: str | None
+    contact_email: str | None
+
+
+def units_by_code(session: Session, codes: Iterable[str]) -> dict[str, UnitRow]:
+    """The units with these codes, read once for a whole roster."""
+    wanted, found = list(dict.fromkeys(codes)), {}
+    columns = (UNIT.c.id, UNIT.c.code, UNIT.c.province, UNIT.c.name, UNIT.c.account_no, UNIT.c.contact_email)
+    for start in range(0, len(wanted), CHUNK):
+        query = core_select(*columns).where(UNIT.c.code.in_(wanted[start : start + CHUNK]))
+        found.update({row.code: UnitRow(*row) for row in session.execute(query)})
+    return found
+
+
 def upsert_units(
-    session: Session, index: UnitIndex, units: list[UnitFields], now: datetime
+    session: Session, index: UnitIndex, units: list[UnitFields], now: datetime, current: Mapping[str, UnitRow]
 ) -> dict[str, int]:
-    """Create or update the units in three statements; returns code → unit id. New aliases are recorded."""
+    """Create or update the units (`current`: as they are now, from units_by_code) in three statements;
+    returns code → unit id. New aliases are recorded, and every unit's province is set in the index."""
     ids = {u.code: index.by_kind["code"][u.code] for u in units if u.code in index.by_kind["code"]}
     latest = {u.code: u for u in units}  # a code listed twice: its last row wins
-    fresh = [
-        Unit(
-            code=u.code,
-            province=u.province,
-            name=u.name,
-            account_no=u.account_no,
-            contact_email=u.contact_email,
-            created_at=now,
-        )
+    fresh = [u for c, u in latest.items() if c not in ids]
+    if fresh:
+        rows = [{**_unit_values(u), "created_at": now} for u in fresh]
+        ids.update(zip((u.code for u in fresh), insert_ids(session.connection(), UNIT, rows), strict=True))
+    changed = [
+        {"unit_id": ids[c], **{f"new_{name}": value for name, value in values.items()}}
         for c, u in latest.items()
-        if c not in ids
+        if (row := current.get(c)) is not None and (values := _updated(row, u)) is not None
     ]
-    session.add_all(fresh)
-    session.flush()
-    ids.update({unit.code: unit.id or 0 for unit in fresh})
-    known = [ids[c] for c in latest if c in ids and all(f.code != c for f in fresh)]
-    for unit in session.exec(select(Unit).where(col(Unit.id).in_(known))) if known else []:
-        u = latest[unit.code]
-        unit.province, unit.name = u.province, u.name
-        unit.account_no = u.account_no or unit.account_no
-        unit.contact_email = u.contact_email or unit.contact_email
+    if changed:
+        names = ("province", "name", "account_no", "contact_email")
+        where = update(UNIT).where(UNIT.c.id == bindparam("unit_id"))
+        session.connection().execute(where.values({n: bindparam(f"new_{n}") for n in names}), changed)
+    index.provinces.update({ids[c]: u.province for c, u in latest.items()})
     aliases = [alias for u in units for alias in _new_aliases(index, ids[u.code], u)]
     if aliases:
-        session.execute(insert(UnitAlias), aliases)
+        session.connection().execute(insert(ALIAS), aliases)
     return ids
+
+
+def _unit_values(unit: UnitFields) -> dict[str, object]:
+    return {
+        "code": unit.code,
+        "province": unit.province,
+        "name": unit.name,
+        "account_no": unit.account_no,
+        "contact_email": unit.contact_email,
+    }
+
+
+def _updated(row: UnitRow, unit: UnitFields) -> dict[str, str | None] | None:
+    """The unit's new values, None when the roster changes none: a blank account or address keeps it."""
+    values = {
+        "province": unit.province,
+        "name": unit.name,
+        "account_no": unit.account_no or row.account_no,
+        "contact_email": unit.contact_email or row.contact_email,
+    }
+    before = {
+        "province": row.province,
+        "name": row.name,
+        "account_no": row.account_no,
+        "contact_email": row.contact_email,
+    }
+    return None if values == before else values
 
 
 def _new_aliases(index: UnitIndex, unit_id: int, unit: UnitFields) -> list[dict[str, object]]:
     """Aliases nobody holds yet (the first holder keeps an alias), added to the index as they are found."""
     found = []
-    for kind, raw in (("code", unit.code), ("name", unit.name), ("account", unit.account_no)):
-        key = {"code": raw, "name": name_key(raw or ""), "account": account_key(raw or "")}[kind]
+    keys = (
+        ("code", unit.code),
+        ("name", name_key(unit.name)),
+        ("account", account_key(unit.account_no or "")),
+    )
+    for kind, key in keys:
         if key and key not in index.by_kind[kind]:
             index.by_kind[kind][key] = unit_id
             index.added += 1

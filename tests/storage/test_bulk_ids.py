@@ -1,0 +1,69 @@
+"""Ids chosen before a bulk insert are the ones the database would give, and no other writer can take
+them between the choice and the insert."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, insert, select
+
+from storage.bulk import insert_ids
+from storage.engine import make_engine
+from storage.migrate import upgrade
+from storage.models import Unit
+
+UNIT = Unit.__table__  # type: ignore[attr-defined]
+NOW = datetime(2026, 10, 9, tzinfo=UTC)
+
+
+def _units(first: int, count: int) -> list[dict[str, Any]]:
+    return [
+        {"code": f"CODE{n:014d}", "province": "山东省", "name": f"单位{n}", "created_at": NOW}
+        for n in range(first, first + count)
+    ]
+
+
+def test_ids_follow_the_highest_in_the_rows_order(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'ids.db'}")
+    upgrade(engine)
+    with engine.begin() as connection:
+        first = insert_ids(connection, UNIT, _units(1, 3))
+        second = insert_ids(connection, UNIT, _units(4, 2))
+        stored = dict(connection.execute(select(UNIT.c.code, UNIT.c.id)).all())
+    assert first == [1, 2, 3] and second == [4, 5]
+    assert [stored[f"CODE{n:014d}"] for n in range(1, 6)] == [1, 2, 3, 4, 5]
+
+
+def test_another_writer_cannot_take_the_chosen_ids(tmp_path: Path) -> None:
+    """Another process writes right after the highest id is read: it must wait, not take the next id."""
+    path = tmp_path / "race.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    refused: list[str] = []
+
+    def other_writer(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT MAX"):
+            other = sqlite3.connect(path, timeout=0)
+            try:
+                other.execute(
+                    "INSERT INTO unit (code, province, name, created_at) VALUES (?, ?, ?, ?)",
+                    ("OTHER000000000001", "山东省", "别的单位", "2026-10-09 00:00:00.000000"),
+                )
+                other.commit()
+            except sqlite3.OperationalError as error:  # locked: it waits for this transaction
+                refused.append(str(error))
+            finally:
+                other.close()
+
+    event.listen(engine, "after_cursor_execute", other_writer)
+    with engine.begin() as connection:
+        ids = insert_ids(connection, UNIT, _units(1, 3))
+    event.remove(engine, "after_cursor_execute", other_writer)
+    assert ids == [1, 2, 3]
+    assert refused and "locked" in refused[0]
+    with engine.begin() as connection:  # and once it is committed, the other writer gets the next id
+        connection.execute(insert(UNIT), _units(10, 1))
+        assert connection.execute(select(UNIT.c.id).where(UNIT.c.code == f"CODE{10:014d}")).scalar() == 4
