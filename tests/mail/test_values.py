@@ -5,10 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from compliance.names import name_key
 from mail.values import (
     clean_text,
     find_date,
-    name_key,
     parse_amount,
     parse_clock,
     parse_date,
