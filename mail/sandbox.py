@@ -12,6 +12,8 @@ import multiprocessing
 import os
 import resource
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from multiprocessing.pool import Pool
 from typing import TYPE_CHECKING
@@ -23,6 +25,24 @@ if TYPE_CHECKING:
     from mail.mime import Walked
 
 MiB = 1024 * 1024
+
+
+@contextmanager
+def _safe_path() -> Iterator[None]:
+    """The fork server starts as `python -c …`, which puts the working directory first on sys.path
+    (Python 3.11 does not apply the parent's path there): a folder named like one of our packages — a
+    mail folder called "mail" — would be imported instead of it. Only the fork server, started with the
+    pool, gets PYTHONSAFEPATH: the service's own environment, which its other programs inherit, is left
+    as it was."""
+    before = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTHONSAFEPATH"]
+        else:
+            os.environ["PYTHONSAFEPATH"] = before
 
 
 def _limit_memory(memory_bytes: int) -> None:
@@ -71,15 +91,12 @@ class Sandbox:
 
     def _started(self) -> Pool:
         if self._pool is None:
-            # The fork server starts as `python -c …`, which puts the working directory first on sys.path
-            # (Python 3.11 does not apply the parent's path there): a folder named like one of our
-            # packages — a mail folder called "mail" — would be imported instead of it.
-            os.environ["PYTHONSAFEPATH"] = "1"
             context = multiprocessing.get_context(self.method)
             if self.method == "forkserver":
                 # each worker forked later (after a timeout or an exhausted memory) starts with them loaded
                 context.set_forkserver_preload(["mail.intake"])
-            self._pool = context.Pool(1, initializer=_limit_memory, initargs=(self.memory_bytes,))
+            with _safe_path():
+                self._pool = context.Pool(1, initializer=_limit_memory, initargs=(self.memory_bytes,))
         return self._pool
 
     def _stop(self) -> None:

@@ -3,6 +3,7 @@ stopped and quarantined once with the reason, and the next message is read as us
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -71,3 +72,17 @@ def test_the_worker_reads_with_our_packages_whatever_the_working_directory(tmp_p
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["roster", "8"]
+
+
+def test_starting_the_worker_leaves_the_services_environment_as_it_was(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PYTHONSAFEPATH is for the fork server only: left in the service's environment, every program it
+    starts later (a `python -c` helper among them) lost its working directory on sys.path."""
+    monkeypatch.delenv("PYTHONSAFEPATH", raising=False)
+    sandbox.warm()
+    assert "PYTHONSAFEPATH" not in os.environ
+    monkeypatch.setenv("PYTHONSAFEPATH", "")  # a value of the caller's own is kept too
+    sandbox.close()
+    sandbox.warm()
+    assert os.environ["PYTHONSAFEPATH"] == ""
