@@ -20,7 +20,8 @@ from mail.cycles import RosterFigures, message_cycle, roster_figures
 from mail.operation_keys import rekey_matched
 from mail.province_claims import Claim
 from mail.record_keys import cancellation_key, rekeyed, same_day_parts
-from mail.records import ApplicationRecord, CancellationRecord, ProjectLine, RosterRecord, RowError
+from mail.records import ApplicationRecord, ProjectLine, RosterRecord, RowError
+from mail.records import CancellationLine as CancellationRecord
 from storage.contacts import DEFAULT_CONFIRM_DAYS, Change, changes_of
 from storage.contacts import record as record_changes
 from storage.models import ApplicationLine, OffsetOperation, RosterEntry, RosterYear, Unit, WeeklySnapshot

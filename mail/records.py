@@ -74,7 +74,9 @@ class ApplicationRecord:
 
 
 @dataclass(frozen=True)
-class CancellationRecord:
+class CancellationLine:
+    """One row of a cancellation list as read; `storage.models.CancellationRecord` is what is kept of it."""
+
     row: int
     cancelled_at: datetime  # aware; a bare date is taken as 00:00 local
     holder_name: str
@@ -107,7 +109,7 @@ class OperationRecord:
     ccer_kind: CcerKind | None
 
 
-Record = RosterRecord | ApplicationRecord | CancellationRecord | OperationRecord
+Record = RosterRecord | ApplicationRecord | CancellationLine | OperationRecord
 
 
 @dataclass

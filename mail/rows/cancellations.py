@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from mail.records import CancellationRecord, Record, RowError
+from mail.records import CancellationLine, Record, RowError
 from mail.rows.body import BodyRow
 from mail.values import Cell, parse_clock, parse_date, parse_serial_range
 
@@ -25,7 +25,7 @@ def cancellation_records(
             errors.append(row.error())
             continue
         records.append(
-            CancellationRecord(
+            CancellationLine(
                 row=row.number,
                 cancelled_at=cancelled_at,
                 holder_name=holder or "",

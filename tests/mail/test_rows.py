@@ -8,7 +8,7 @@ import pytest
 from compliance.creditcode import make_code
 from mail.records import (
     ApplicationRecord,
-    CancellationRecord,
+    CancellationLine,
     MessageKind,
     ParsedTable,
     RosterRecord,
@@ -43,9 +43,9 @@ def applications(table: ParsedTable) -> list[ApplicationRecord]:
     return [r for r in table.records if isinstance(r, ApplicationRecord)]
 
 
-def cancellations(table: ParsedTable) -> list[CancellationRecord]:
-    assert all(isinstance(r, CancellationRecord) for r in table.records)
-    return [r for r in table.records if isinstance(r, CancellationRecord)]
+def cancellations(table: ParsedTable) -> list[CancellationLine]:
+    assert all(isinstance(r, CancellationLine) for r in table.records)
+    return [r for r in table.records if isinstance(r, CancellationLine)]
 
 
 ROSTER_HEADER: list[Cell] = [
@@ -304,7 +304,7 @@ def test_cancellation_list() -> None:
     table = parse(rows)
     assert (table.kind, table.header_row, table.row_errors) == ("cancellation_list", 1, [])
     first, second, third = cancellations(table)
-    assert first == CancellationRecord(
+    assert first == CancellationLine(
         row=2, cancelled_at=datetime(2021, 12, 2, 10, 30, tzinfo=TZ), holder_name="济南瑞丰发电有限责任公司",
         code=A, account_no=None, project_no="0158", project_name="云南某水电站项目", project_type=None,
         serial_from="001070000000", serial_to="001070180499", quantity_t=180500,
