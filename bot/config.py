@@ -23,10 +23,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bot.provinces import canonical_province
 from bot.telling import Telling
 from mail.authn import SenderAuth
+from mail.loopback import LOOPBACK
 from mail.trust import Senders
 
 Security = Literal["ssl", "starttls", "none"]
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class ConfigError(Telling, ValueError):

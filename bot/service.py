@@ -286,23 +286,8 @@ def _imap(service: Service) -> Coroutine[Any, Any, None]:
 
 def imap_settings(settings: Settings) -> ImapSettings:
     """What the IMAP intake needs, from the [imap] section."""
-    imap = settings.imap
-    assert imap is not None
-    return ImapSettings(
-        host=imap.host,
-        port=imap.port,
-        security=imap.security,
-        user=imap.user,
-        password=imap.password.get_secret_value() if imap.password else "",
-        folder=imap.folder,
-        processed=imap.processed_folder,
-        quarantine=imap.quarantine_folder,
-        poll_interval_s=imap.poll_interval_s,
-        idle_timeout_s=imap.idle_timeout_s,
-        timeout_s=imap.timeout_s,
-        since=imap.since,
-        client_id=tuple(imap.id.items()),
-    )
+    assert settings.imap is not None
+    return ImapSettings.from_section(settings.imap)
 
 
 def _on_outcome(service: Service) -> Callable[[Any], None]:

@@ -21,7 +21,7 @@ from mail.cycles import RosterFigures, message_cycle, roster_figures
 from mail.operation_keys import rekey_matched
 from mail.province_claims import Claim
 from mail.record_keys import cancellation_key, rekeyed, same_day_parts
-from mail.records import ApplicationRecord, CancellationRecord, ProjectLine, RosterRecord, RowError
+from mail.records import ApplicationRecord, CancellationLine, ProjectLine, RosterRecord, RowError
 from storage.bulk import insert_ids
 from storage.contacts import DEFAULT_CONFIRM_DAYS, Change, changes_of
 from storage.contacts import record as record_changes
@@ -362,13 +362,13 @@ def _insert(session: Session, table: type[SQLModel], rows: list[dict[str, object
         session.execute(insert(table.__table__), rows)  # type: ignore[attr-defined]
 
 
-def natural_key(record: CancellationRecord, unit_id: int | None = None) -> str:
+def natural_key(record: CancellationLine, unit_id: int | None = None) -> str:
     """The same serial range is the same record; without serials: unit, project, day and quantity."""
     return cancellation_key(record, unit_id)
 
 
 def apply_cancellations(
-    session: Session, records: Sequence[CancellationRecord], ctx: Context, list_province: str | None
+    session: Session, records: Sequence[CancellationLine], ctx: Context, list_province: str | None
 ) -> Applied:
     index, applied = UnitIndex.load(session), Applied()
     cycle = message_cycle(ctx.obligations, ctx.known_at).name
@@ -391,7 +391,7 @@ def apply_cancellations(
     return applied
 
 
-def _outside_the_cycle(record: CancellationRecord, ctx: Context) -> RowError | None:
+def _outside_the_cycle(record: CancellationLine, ctx: Context) -> RowError | None:
     """A cancellation dated before the cycle began, or after the mail that reports it, is a typing error."""
     when = f"{record.cancelled_at:%Y-%m-%d %H:%M}"
     if ctx.earliest is not None and record.cancelled_at < ctx.earliest:
@@ -404,7 +404,7 @@ def _outside_the_cycle(record: CancellationRecord, ctx: Context) -> RowError | N
 
 
 def _cancellation_row(
-    record: CancellationRecord, ctx: Context, unit_id: int | None, province: str | None
+    record: CancellationLine, ctx: Context, unit_id: int | None, province: str | None
 ) -> dict[str, object]:
     return {
         "natural_key": natural_key(record, unit_id),

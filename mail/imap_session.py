@@ -23,13 +23,13 @@ from imap_tools.errors import (
 )
 from imap_tools.utils import check_command_status
 
+from mail.loopback import LOOPBACK
+
 log = logging.getLogger(__name__)
 
 # Everything that means the connection (or the server) is gone or unusable.
 CONNECTION_ERRORS = (imaplib.IMAP4.error, OSError, ImapToolsError)
 _CLOSING_ERRORS = (*CONNECTION_ERRORS, ValueError)
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class RawMessage(MailMessage):

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol
 
 from imap_tools import BaseMailBox
 from sqlalchemy.engine import Engine
@@ -20,6 +21,7 @@ from sqlalchemy.engine import Engine
 from mail import imap_cursor, imap_session
 from mail.imap_session import CONNECTION_ERRORS, Endpoint, FolderState
 from mail.intake import IntakeConfig, Outcome, take
+from mail.loopback import LOOPBACK
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,41 @@ NowFn = Callable[[], datetime]
 OnOutcome = Callable[[Outcome], None]
 # How often a waiting intake looks at `stop`: the longest a shutdown waits for it.
 STOP_CHECK_S = 0.5
+
+
+class Secret(Protocol):
+    def get_secret_value(self) -> str: ...
+
+
+class ImapSection(Protocol):
+    """The [imap] section as the configuration reads it (bot/config.py's ImapConfig), read-only."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def security(self) -> str: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def password(self) -> Secret | None: ...
+    @property
+    def folder(self) -> str: ...
+    @property
+    def processed_folder(self) -> str: ...
+    @property
+    def quarantine_folder(self) -> str: ...
+    @property
+    def poll_interval_s(self) -> float: ...
+    @property
+    def idle_timeout_s(self) -> float: ...
+    @property
+    def timeout_s(self) -> float: ...
+    @property
+    def since(self) -> date | None: ...
+    @property
+    def id(self) -> Mapping[str, str]: ...
 
 
 @dataclass
@@ -48,10 +85,29 @@ class ImapSettings:
     reconnect_max_s: float = 300.0
     client_id: tuple[tuple[str, str], ...] = ()  # RFC 2971 ID fields, sent when the server offers ID
 
+    @classmethod
+    def from_section(cls, section: ImapSection) -> ImapSettings:
+        """The settings of the configuration's [imap] section: the one place its names become ours."""
+        return cls(
+            host=section.host,
+            port=section.port,
+            security=section.security,
+            user=section.user,
+            password=section.password.get_secret_value() if section.password else "",
+            folder=section.folder,
+            processed=section.processed_folder,
+            quarantine=section.quarantine_folder,
+            poll_interval_s=section.poll_interval_s,
+            idle_timeout_s=section.idle_timeout_s,
+            timeout_s=section.timeout_s,
+            since=section.since,
+            client_id=tuple(section.id.items()),
+        )
+
     def __post_init__(self) -> None:
         if self.security not in ("ssl", "starttls", "none"):
             raise ValueError(f"IMAP security must be ssl, starttls or none, not {self.security!r}")
-        if self.security == "none" and self.host not in imap_session.LOOPBACK:
+        if self.security == "none" and self.host not in LOOPBACK:
             raise ValueError(f"IMAP without TLS is only allowed on loopback, not {self.host}")
 
     @property

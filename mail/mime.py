@@ -83,7 +83,6 @@ class Envelope:
     message_id: str | None
     sender: str | None  # bare lower-case address of From
     to: tuple[str, ...]
-    cc: tuple[str, ...]
     subject: str
     date: datetime | None  # aware
     sender_problem: str | None = None  # why From gave no sender (none, two, a name without an address)
@@ -201,7 +200,6 @@ def envelope_of(msg: Message, *, local_tz: tzinfo = DEFAULT_TZ) -> Envelope:
         message_id=_message_id(raw_header(msg, "message-id")),
         sender=sender.address,
         to=_addresses(raw_headers(msg, "to")),
-        cc=_addresses(raw_headers(msg, "cc")),
         subject=decode_header_value(raw_header(msg, "subject")),
         date=_date(raw_header(msg, "date"), local_tz),
         sender_problem=sender.problem,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import time
 
 from compliance.names import account_key, name_key
-from mail.records import CancellationRecord
+from mail.records import CancellationLine
 
 
 def serial_key(serial: str | None) -> str:
@@ -43,7 +43,7 @@ def same_day_parts(key: str) -> tuple[str, str] | None:
     return loose, clock
 
 
-def cancellation_key(record: CancellationRecord, unit_id: int | None) -> str:
+def cancellation_key(record: CancellationLine, unit_id: int | None) -> str:
     project = project_key(record.project_no)
     if record.serial_from or record.serial_to:
         return f"serial:{project}:{serial_key(record.serial_from)}-{serial_key(record.serial_to)}"

@@ -83,7 +83,9 @@ class ApplicationRecord:
 
 
 @dataclass(frozen=True)
-class CancellationRecord:
+class CancellationLine:
+    """One row of a cancellation list as read; `storage.models.CancellationRecord` is what is kept of it."""
+
     row: int
     cancelled_at: datetime  # aware; a bare date is taken as 00:00 local
     holder_name: str
@@ -143,7 +145,7 @@ class ApplicationForm:
     problems: tuple[str, ...] = ()
 
 
-Record = RosterRecord | ApplicationRecord | CancellationRecord | OperationRecord | ApplicationForm
+Record = RosterRecord | ApplicationRecord | CancellationLine | OperationRecord | ApplicationForm
 
 
 @dataclass

@@ -27,6 +27,24 @@ if TYPE_CHECKING:
 MiB = 1024 * 1024
 
 
+@contextmanager
+def _safe_path() -> Iterator[None]:
+    """The fork server starts as `python -c …`, which puts the working directory first on sys.path
+    (Python 3.11 does not apply the parent's path there): a folder named like one of our packages — a
+    mail folder called "mail" — would be imported instead of it. Only the fork server, started with the
+    pool, gets PYTHONSAFEPATH: the service's own environment, which its other programs inherit, is left
+    as it was."""
+    before = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTHONSAFEPATH"]
+        else:
+            os.environ["PYTHONSAFEPATH"] = before
+
+
 def _limit_memory(memory_bytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 
@@ -39,21 +57,6 @@ def _read(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
 
 def _import_readers() -> None:
     import mail.intake  # noqa: F401  (the import is the work: MIME, spreadsheet and HTML readers)
-
-
-@contextmanager
-def _safe_path() -> Iterator[None]:
-    """PYTHONSAFEPATH for the processes started meanwhile, and only for them: programs the service or its
-    tests start later keep their usual sys.path."""
-    before = os.environ.get("PYTHONSAFEPATH")
-    os.environ["PYTHONSAFEPATH"] = "1"
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["PYTHONSAFEPATH"]
-        else:
-            os.environ["PYTHONSAFEPATH"] = before
 
 
 @dataclass
@@ -88,9 +91,6 @@ class Sandbox:
 
     def _started(self) -> Pool:
         if self._pool is None:
-            # The fork server starts as `python -c …`, which puts the working directory first on sys.path
-            # (Python 3.11 does not apply the parent's path there): a folder named like one of our
-            # packages — a mail folder called "mail" — would be imported instead of it.
             context = multiprocessing.get_context(self.method)
             if self.method == "forkserver":
                 # each worker forked later (after a timeout or an exhausted memory) starts with them loaded

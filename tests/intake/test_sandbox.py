@@ -3,6 +3,7 @@ stopped and quarantined once with the reason, and the next message is read as us
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -82,3 +83,17 @@ def test_a_strangers_message_is_refused_in_the_worker(sandbox: Sandbox) -> None:
         sandbox.read(stranger, CONFIG)
 
     assert "不在可信名单" in refused.value.reason
+
+
+def test_starting_the_worker_leaves_the_services_environment_as_it_was(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PYTHONSAFEPATH is for the fork server only: left in the service's environment, every program it
+    starts later (a `python -c` helper among them) lost its working directory on sys.path."""
+    monkeypatch.delenv("PYTHONSAFEPATH", raising=False)
+    sandbox.warm()
+    assert "PYTHONSAFEPATH" not in os.environ
+    monkeypatch.setenv("PYTHONSAFEPATH", "")  # a value of the caller's own is kept too
+    sandbox.close()
+    sandbox.warm()
+    assert os.environ["PYTHONSAFEPATH"] == ""

@@ -8,13 +8,14 @@ import pytest
 from compliance.creditcode import make_code
 from mail.records import (
     ApplicationRecord,
-    CancellationRecord,
+    CancellationLine,
     MessageKind,
     ParsedTable,
     RosterRecord,
     RosterYear,
 )
-from mail.rows import find_header, parse_table
+from mail.rows import parse_table
+from mail.rows.header import locate_header
 from mail.values import Cell
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -42,9 +43,9 @@ def applications(table: ParsedTable) -> list[ApplicationRecord]:
     return [r for r in table.records if isinstance(r, ApplicationRecord)]
 
 
-def cancellations(table: ParsedTable) -> list[CancellationRecord]:
-    assert all(isinstance(r, CancellationRecord) for r in table.records)
-    return [r for r in table.records if isinstance(r, CancellationRecord)]
+def cancellations(table: ParsedTable) -> list[CancellationLine]:
+    assert all(isinstance(r, CancellationLine) for r in table.records)
+    return [r for r in table.records if isinstance(r, CancellationLine)]
 
 
 ROSTER_HEADER: list[Cell] = [
@@ -208,9 +209,9 @@ def test_weekly_in_ten_thousand_tonnes() -> None:
         ["甲", A, "368.391", 18.05, "18.05"],
         ["乙", B, 1411.0388, "12.34565", None],
     ]
-    found = find_header(rows)
+    found = locate_header(rows, kind_hint=None)
     assert found is not None
-    assert found[2] == {"allowances_due_t", "requested_t", "confirmed_t"}
+    assert found.ten_thousand == {"allowances_due_t", "requested_t", "confirmed_t"}
     first, second = applications(parse(rows))
     assert (first.allowances_due_t, first.lines[0].requested_t, first.lines[0].confirmed_t) == (
         3683910, 180500, 180500,
@@ -303,7 +304,7 @@ def test_cancellation_list() -> None:
     table = parse(rows)
     assert (table.kind, table.header_row, table.row_errors) == ("cancellation_list", 1, [])
     first, second, third = cancellations(table)
-    assert first == CancellationRecord(
+    assert first == CancellationLine(
         row=2, cancelled_at=datetime(2021, 12, 2, 10, 30, tzinfo=TZ), holder_name="济南瑞丰发电有限责任公司",
         code=A, account_no=None, project_no="0158", project_name="云南某水电站项目", project_type=None,
         serial_from="001070000000", serial_to="001070180499", quantity_t=180500,
@@ -481,21 +482,20 @@ def test_header_variants_are_normalised() -> None:
         ],
         ["1", A, "甲", 10, "否"],
     ]
-    found = find_header(rows)
+    found = locate_header(rows, kind_hint=None)
     assert found is not None
-    index, columns, ten_thousand = found
-    assert index == 0
+    assert (found.index, found.body_start, found.kind) == (0, 1, "roster")
     # a roster's amount column that names its year is that obligation's column
-    assert columns == {"seq": 0, "code": 1, "name": 2, "allowances_due_t@2021": 3, "complied": 4}
-    assert ten_thousand == set()
+    assert found.columns == {"seq": 0, "code": 1, "name": 2, "allowances_due_t@2021": 3, "complied": 4}
+    assert found.ten_thousand == set()
     assert rosters(parse(rows))[0].complied is False
 
 
 def test_no_header_is_an_unknown_table() -> None:
     table = parse([["山东省会议通知"], ["时间", "地点"], ["明天", "会议室"]])
     assert (table.kind, table.header_row, table.records, table.province_hint) == ("unknown", 0, [], "山东省")
-    assert find_header([["甲", "乙"]]) is None
-    assert find_header([]) is None
+    assert locate_header([["甲", "乙"]], kind_hint=None) is None
+    assert locate_header([], kind_hint=None) is None
 
 
 def test_columns_decide_the_kind_and_the_subject_breaks_ties() -> None:

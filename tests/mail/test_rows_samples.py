@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 
 from mail.classify import kind_from_subject, province_from_text
-from mail.records import ApplicationRecord, CancellationRecord, ParsedTable, RosterRecord
+from mail.records import ApplicationRecord, CancellationLine, ParsedTable, RosterRecord
 from mail.rows import parse_table
 from mail.values import Cell, find_date
 from tests import shared
@@ -120,11 +120,11 @@ def test_latest_roster_gives_each_unit(province: str) -> None:
 
 
 def test_cancellations_add_up_per_unit() -> None:
-    by_serials: dict[tuple[str | None, str | None], CancellationRecord] = {}
+    by_serials: dict[tuple[str | None, str | None], CancellationLine] = {}
     for message in messages():
         if message["kind"] == "cancellation_list":
             for record in load(message["file"])[1].records:
-                assert isinstance(record, CancellationRecord)
+                assert isinstance(record, CancellationLine)
                 assert record.cancelled_at.tzinfo is not None
                 by_serials[(record.serial_from, record.serial_to)] = record
     cancelled: dict[str | None, int] = defaultdict(int)

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compliance.creditcode import ALPHABET, make_code
-from mail.records import ApplicationRecord, CancellationRecord, MessageKind, ParsedTable, RosterRecord
+from mail.records import ApplicationRecord, CancellationLine, MessageKind, ParsedTable, RosterRecord
 from mail.rows import parse_table
 from mail.values import Cell
 from tests.intake.world import UNITS
@@ -231,7 +231,7 @@ def grids(draw: st.DrawFn) -> tuple[list[list[Cell]], MessageKind | None]:
 def rows_of(record: object) -> set[int]:
     if isinstance(record, ApplicationRecord):
         return {record.row} | {line.row for line in record.lines}
-    assert isinstance(record, RosterRecord | CancellationRecord)
+    assert isinstance(record, RosterRecord | CancellationLine)
     return {record.row}
 
 
@@ -241,14 +241,14 @@ def amounts_of(record: object) -> list[int | None]:
     if isinstance(record, ApplicationRecord):
         lines = [amount for line in record.lines for amount in (line.requested_t, line.confirmed_t)]
         return [record.allowances_due_t, *lines]
-    assert isinstance(record, CancellationRecord)
+    assert isinstance(record, CancellationLine)
     return [record.quantity_t]
 
 
 RECORD_TYPES = {
     "roster": RosterRecord,
     "weekly_summary": ApplicationRecord,
-    "cancellation_list": CancellationRecord,
+    "cancellation_list": CancellationLine,
 }
 
 
@@ -264,7 +264,7 @@ def check(parsed: ParsedTable, rows: list[list[Cell]]) -> None:
             assert amount is None or (type(amount) is int and amount >= 0), (record, amount)
         if isinstance(record, RosterRecord):
             assert record.allowances_due_t is not None
-        if isinstance(record, CancellationRecord):
+        if isinstance(record, CancellationLine):
             assert record.cancelled_at.tzinfo is not None
         seen += sorted(rows_of(record))
     for error in parsed.row_errors:

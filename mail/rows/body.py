@@ -1,0 +1,149 @@
+"""One body row, read field by field, and which rows below the header are records.
+
+Empty, total and note rows, and the header repeated (a second page), are no records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from compliance.creditcode import ALPHABET, CODE_LENGTH, is_valid_code, normalize_code
+from mail.classify import province_from_text
+from mail.records import RowError
+from mail.rows.header import Header
+from mail.values import Cell, clean_text, is_blank, parse_amount, show
+from mail.vocab import Vocab, text_key, vocab
+
+T = TypeVar("T")
+
+
+@dataclass
+class BodyRow:
+    """One body row, read field by field; every problem found is kept for the row's error."""
+
+    number: int  # 1-based, as Excel shows it
+    cells: list[Cell]
+    header: Header
+    problems: list[str] = field(default_factory=list)
+
+    def cell(self, name: str) -> Cell:
+        col = self.header.columns.get(name)
+        return self.cells[col] if col is not None and col < len(self.cells) else None
+
+    def label(self, name: str) -> str:
+        return self.header.labels.get(name) or vocab().labels.get(name, name)
+
+    def has(self, name: str) -> bool:
+        return name in self.header.columns
+
+    def text(self, name: str) -> str | None:
+        return clean_text(self.cell(name))
+
+    def problem(self, reason: str) -> None:
+        self.problems.append(reason)
+
+    def error(self) -> RowError:
+        return RowError(self.number, f"第{self.number}行：" + "；".join(self.problems))
+
+    def amount(self, name: str, *, required: bool) -> int | None:
+        if required and not self.has(name):
+            self.problem(f"表中没有{self.label(name)}列")
+            return None
+        cell = self.cell(name)
+        try:
+            value = parse_amount(cell, ten_thousand=name in self.header.ten_thousand)
+        except ValueError as exc:
+            self.problem(f"{self.label(name)} {exc}")
+            return None
+        if value is None and required:
+            self.problem(f"{self.label(name)}为空")
+        if value is not None and value < 0:
+            self.problem(f"{self.label(name)} {show(cell)} 为负数")
+            return None
+        return value
+
+    def code(self) -> str | None:
+        text = self.text("code")
+        if text is None:
+            return None
+        code = normalize_code(text)
+        label = self.label("code")
+        bad = "".join(sorted({char for char in code if char not in ALPHABET}))
+        if len(code) != CODE_LENGTH:
+            self.problem(f"{label} {show(text)} 长度应为{CODE_LENGTH}位，实为{len(code)}位")
+        elif bad:
+            self.problem(f"{label} {code} 含有不允许的字符 {bad}")
+        elif not is_valid_code(code):
+            self.problem(f"{label} {code} 校验位错误")
+        return code
+
+    def status(self, name: str, meanings: dict[str, T], what: str = "状态") -> T | None:
+        text = self.text(name)
+        if text is None:
+            return None
+        if text_key(text) not in meanings:
+            self.problem(f"{self.label(name)} {show(text)} 不是可识别的{what}")
+            return None
+        return meanings[text_key(text)]
+
+    def province(self) -> str | None:
+        # A cell that names no province (a city, a district) says nothing of it: the sender's applies.
+        text = self.text("province")
+        return None if text is None else province_from_text(text)
+
+    def optional(self, name: str, parse: Callable[[Cell], T]) -> T | None:
+        # An optional cell that cannot be read is left out rather than rejecting the row.
+        try:
+            return parse(self.cell(name))
+        except ValueError:
+            return None
+
+    def identity(self, name_field: str) -> tuple[str | None, str | None]:
+        name, code = self.text(name_field), self.code()
+        if name is None and code is None:
+            self.problem(f"{self.label(name_field)}和{self.label('code')}均为空")
+        return name, code
+
+
+def body_rows(rows: list[list[Cell]], header: Header) -> Iterator[BodyRow]:
+    words = vocab()
+    ignored = {col for name, col in header.columns.items() if name in words.ignored}
+    data_cols = set(header.columns.values()) - ignored
+    after_note = False
+    for offset, cells in enumerate(rows[header.body_start :]):
+        filled = [(col, c) for col, c in enumerate(cells) if not is_blank(c)]
+        if not any(col in data_cols or col not in header.columns.values() for col, _ in filled):
+            continue  # empty, or only a pre-filled 序号
+        if _is_total(words, filled) or _is_note(words, filled) or (after_note and len(filled) == 1):
+            after_note = after_note or _is_note(words, filled)
+            continue
+        if _repeats_header(cells, header, words.min_fields):
+            continue  # the header again (a second page, a second block)
+        yield BodyRow(header.body_start + offset + 1, cells, header)
+
+
+def _repeats_header(cells: list[Cell], header: Header, enough: int) -> bool:
+    same = 0
+    for name, col in header.columns.items():
+        cell = cells[col] if col < len(cells) else None
+        same += isinstance(cell, str) and " ".join(cell.split()) == header.labels[name]
+    return same >= enough
+
+
+def _first_key(filled: list[tuple[int, Cell]]) -> str:
+    return text_key(show(filled[0][1])) if filled else ""
+
+
+def _is_total(words: Vocab, filled: list[tuple[int, Cell]]) -> bool:
+    first = _first_key(filled)
+    if any(first.startswith(m) for m in words.total_markers):
+        return True
+    keys = {text_key(c).rstrip(":") for _, c in filled if isinstance(c, str)}
+    return bool(keys & set(words.total_markers))
+
+
+def _is_note(words: Vocab, filled: list[tuple[int, Cell]]) -> bool:
+    first = _first_key(filled)
+    return any(first.startswith(p) for p in words.note_prefixes)
