@@ -275,9 +275,19 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, setup: 
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            tail = f"\n--- log ---\n{setup.log_tail()}" if setup is not None else ""
+            tail = f"\n--- outbox ---\n{_unsent(setup)}\n--- log ---\n{setup.log_tail()}" if setup else ""
             raise AssertionError(f"not reached within {timeout:.0f} s: {what}{tail}")
         time.sleep(0.05)
+
+
+def _unsent(setup: Setup) -> str:
+    """The outbox items not sent, one line each: what a wait for "everything sent" is stuck on."""
+    lines = [
+        f"{i.state} {i.kind} {i.channel}:{i.recipient} next={i.next_attempt_at} error={i.last_error}"
+        for i in items(setup.engine)
+        if i.state != "sent"
+    ]
+    return "\n".join(lines[:40]) or "(every item sent)"
 
 
 # --- what the database says ------------------------------------------------------------------------
