@@ -178,13 +178,24 @@ def process(
     `counted`: the first attempt was already counted when the message was stored (one commit less).
     """
     while True:
+        read = None
+        if config.sandbox is not None:
+            # Read in the worker before the attempt is counted: the service killed while the worker reads
+            # is not the message's doing (a restarted service would otherwise quarantine a message it was
+            # killed three times on); a message the worker cannot read is refused by its limits instead.
+            try:
+                read = _read_stored(engine, message_pk, config, raw)
+            except Refused as unread:
+                return _quarantine(engine, message_pk, source, unread, config, now)
+            except Exception:  # the worker failed, not the message: read again below, counted
+                log.exception("message %s: the reading worker failed", message_pk)
         attempts = 1 if counted else inbox.begin_attempt(engine, message_pk)
         counted = False
         if attempts > config.max_attempts:
-            refused = Refused(f"处理失败 {attempts - 1} 次，已隔离")
-            return _quarantine(engine, message_pk, source, refused, config, now)
+            spent = Refused(f"处理失败 {attempts - 1} 次，已隔离")
+            return _quarantine(engine, message_pk, source, spent, config, now)
         try:
-            return _apply_message(engine, message_pk, config, now, source, raw)
+            return _apply_message(engine, message_pk, config, now, source, raw, read)
         except Refused as refused:
             return _quarantine(engine, message_pk, source, refused, config, now)
         except Exception as error:  # one poison message must never stop intake
@@ -192,6 +203,18 @@ def process(
             if attempts >= config.max_attempts:
                 reason = f"处理出错 {attempts} 次，已隔离：{type(error).__name__}: {error}"[:400]
                 return _quarantine(engine, message_pk, source, Refused(reason), config, now)
+
+
+def _read_stored(
+    engine: Engine, message_pk: int, config: IntakeConfig, raw: bytes | None
+) -> tuple[Walked, list[ParsedTable]]:
+    """Read the message with no transaction open meanwhile (the worker may take its whole time limit)."""
+    if raw is None:
+        with session_scope(engine) as session:
+            message = session.get(InboundMessage, message_pk)
+            assert message is not None
+            raw = message.raw
+    return read_message(raw, config)
 
 
 def _quarantine(
@@ -216,14 +239,20 @@ def _quarantine(
 
 
 def _apply_message(
-    engine: Engine, message_pk: int, config: IntakeConfig, now: datetime, source: str, raw: bytes | None
+    engine: Engine,
+    message_pk: int,
+    config: IntakeConfig,
+    now: datetime,
+    source: str,
+    raw: bytes | None,
+    read: tuple[Walked, list[ParsedTable]] | None = None,
 ) -> Outcome:
     with session_scope(engine) as session:
-        # the raw bytes are loaded only when the caller does not hold them (a retry, a resumed message)
-        lazy_raw = inbox.WITHOUT_RAW if raw is not None else ()
+        # the raw bytes are loaded only when they are still to be read and the caller does not hold them
+        lazy_raw = inbox.WITHOUT_RAW if raw is not None or read is not None else ()
         message = session.get(InboundMessage, message_pk, options=lazy_raw)
         assert message is not None
-        walked, parsed = read_message(raw if raw is not None else message.raw, config)
+        walked, parsed = read or read_message(raw if raw is not None else message.raw, config)
         return _apply_parsed(session, message, walked, parsed, config, now, source)
 
 

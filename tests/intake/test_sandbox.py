@@ -7,13 +7,15 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from mail.intake import Refused, take
+from mail.intake import IntakeConfig, Refused, read_here, resume, take
+from mail.mime import Walked
+from mail.records import ParsedTable
 from mail.sandbox import MiB, Sandbox
 from storage import inbox
 from tests import shared
@@ -97,3 +99,43 @@ def test_starting_the_worker_leaves_the_services_environment_as_it_was(
     sandbox.close()
     sandbox.warm()
     assert os.environ["PYTHONSAFEPATH"] == ""
+
+
+class _Killed(BaseException):
+    """The service killed while its worker reads: nothing in the service catches it, as nothing outlives
+    a SIGKILL; the database holds what the kill left."""
+
+
+@dataclass
+class _KilledWhileReading:
+    """A reader whose service is killed during its first `kills` reads, then reads in place."""
+
+    kills: int
+    reads: int = 0
+
+    def read(self, raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
+        self.reads += 1
+        if self.reads <= self.kills:
+            raise _Killed
+        return read_here(raw, config)
+
+
+def test_a_service_killed_while_the_worker_reads_does_not_count_it_against_the_message(
+    sqlite_engine: Engine,
+) -> None:
+    """Killed three times while one message was read, a restarted service once quarantined it as poison
+    (and the soak saw intake stop): an interrupted read in the worker is not the message's doing."""
+    reader = _KilledWhileReading(kills=3)
+    config = replace(CONFIG, sandbox=reader)
+    raw = roster_mail(SD, SD_UNITS)
+    with pytest.raises(_Killed):
+        take(sqlite_engine, raw, "mail.eml", config, LATER)  # stored, then killed
+    for _ in range(2):
+        with pytest.raises(_Killed):
+            resume(sqlite_engine, config, LATER)  # restarted, killed again while reading
+
+    [outcome] = resume(sqlite_engine, config, LATER)
+
+    assert (outcome.outcome, outcome.rows_applied) == ("applied", len(SD_UNITS))
+    # the attempt counted when it was stored, and the one that applied it: no interrupted read
+    assert inbox.get(sqlite_engine, outcome.message_pk or 0).attempts == 2  # type: ignore[union-attr]
