@@ -18,11 +18,9 @@ Errors are the sender's retry policy classes, so the outbox channel maps nothing
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import socket
-import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,12 +30,11 @@ import aiohttp
 
 from bot.config import DingTalkConfig
 from bot.groups.limits import Busy, Rate, RobotLimiter
-from bot.sender.policy import DeliveryTimeout, PermanentError, RateLimited, TemporaryError
+from bot.platform_http import TokenCache, request
+from bot.sender.policy import PermanentError, RateLimited, TemporaryError
 
 log = logging.getLogger(__name__)
 
-TIMEOUT_S = 15.0
-TOKEN_MARGIN_S = 60.0
 API_RATE = (Rate(20, 1.0),)  # per API and app
 THROTTLE_S = 1.0
 MAX_USERS = 20  # userIds in one batchSend
@@ -66,35 +63,29 @@ class DingTalkApi:
         self.oapi = config.oapi_url.rstrip("/")
         self.robot_code = config.robot_code or config.client_id
         self._secret = config.client_secret.get_secret_value()
-        self._token: tuple[str, float] | None = None
-        self._token_lock = asyncio.Lock()
+        self._tokens = TokenCache(self._fetch_token)
         self._limiter = limiter or RobotLimiter(max_wait_s=5.0)
 
     # --- access token ------------------------------------------------------------------------------
 
     async def token(self) -> str:
-        async with self._token_lock:
-            if self._token is not None and time.monotonic() < self._token[1]:
-                return self._token[0]
-            status, data = await self._post_json(
-                f"{self.openapi}/v1.0/oauth2/accessToken",
-                {"appKey": self.config.client_id, "appSecret": self._secret},
-            )
-            token = data.get("accessToken")
-            if status != 200 or not isinstance(token, str):
-                error = (
-                    f"DingTalk access token: HTTP {status} {data.get('code', '')} {data.get('message', '')}"
-                )
-                if 400 <= status < 500 and status != 429:
-                    raise TokenRefused(error.strip())
-                raise TemporaryError(error.strip())
-            lifetime = float(data.get("expireIn", 7200))
-            self._token = (token, time.monotonic() + max(0.0, lifetime - TOKEN_MARGIN_S))
-            return token
+        return await self._tokens.get()
 
     def forget_token(self, token: str) -> None:
-        if self._token is not None and self._token[0] == token:
-            self._token = None
+        self._tokens.forget(token)
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        status, data = await self._post_json(
+            f"{self.openapi}/v1.0/oauth2/accessToken",
+            {"appKey": self.config.client_id, "appSecret": self._secret},
+        )
+        token = data.get("accessToken")
+        if status != 200 or not isinstance(token, str):
+            error = f"DingTalk access token: HTTP {status} {data.get('code', '')} {data.get('message', '')}"
+            if 400 <= status < 500 and status != 429:
+                raise TokenRefused(error.strip())
+            raise TemporaryError(error.strip())
+        return token, float(data.get("expireIn", 7200))
 
     # --- the stream gateway ------------------------------------------------------------------------
 
@@ -203,29 +194,10 @@ class DingTalkApi:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        try:
-            async with self.http.post(
-                url,
-                json=json_body,
-                data=data,
-                params=params,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=TIMEOUT_S),
-            ) as response:
-                raw = await response.read()
-                return response.status, _object(raw)
-        except TimeoutError:
-            raise DeliveryTimeout(f"DingTalk: no answer within {TIMEOUT_S:g} s") from None
-        except aiohttp.ClientError as error:
-            raise TemporaryError(f"DingTalk: {type(error).__name__}: {error}") from None
-
-
-def _object(raw: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+        answer = await request(
+            self.http, "DingTalk", "POST", url, json_body=json_body, form=data, params=params, headers=headers
+        )
+        return answer.status, answer.data
 
 
 def _error(message: str, status: int) -> TemporaryError | PermanentError:
