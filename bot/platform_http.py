@@ -1,19 +1,21 @@
 """What the OpenAPI clients of DingTalk, Feishu and WeCom share: an access token kept until shortly before
-it expires, answers read as JSON objects, and a failed request raised as the sender's retry classes (so the
-outbox channel maps nothing)."""
+it expires, calls kept under the platform's rates, answers read as JSON objects, and a failed request
+raised as the sender's retry classes (so the outbox channel maps nothing)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
-from bot.sender.policy import DeliveryTimeout, TemporaryError
+from bot.groups.limits import Busy, Rate, RobotLimiter
+from bot.sender.policy import DeliveryTimeout, RateLimited, TemporaryError
 
 TIMEOUT_S = 15.0
 TOKEN_MARGIN_S = 60.0
@@ -43,6 +45,38 @@ class TokenCache:
         """The platform refused `token` (revoked, or expired before its time): the next call fetches one."""
         if self._token is not None and self._token[0] == token:
             self._token = None
+
+
+class PlatformApi:
+    """A platform's client: its HTTP session, its access token, its rate limiter. `scope` names the app in
+    the limiter's keys (each app has rates of its own)."""
+
+    NAME = "platform"
+
+    def __init__(self, http: aiohttp.ClientSession, limiter: RobotLimiter | None, scope: str) -> None:
+        self.http = http
+        self._tokens = TokenCache(self._fetch_token)
+        self._limiter = limiter or RobotLimiter(max_wait_s=5.0)
+        self._scope = scope
+
+    async def token(self) -> str:
+        return await self._tokens.get()
+
+    def forget_token(self, token: str) -> None:
+        self._tokens.forget(token)
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        """A new access token from the platform, and its lifetime in seconds."""
+        raise NotImplementedError
+
+    @asynccontextmanager
+    async def _slot(self, key: str, rates: tuple[Rate, ...]) -> AsyncIterator[None]:
+        """Under the rates; a slot further off than a few seconds gives the work back."""
+        try:
+            async with self._limiter.slot(f"{self._scope}:{key}", rates):
+                yield
+        except Busy as busy:
+            raise RateLimited(f"{self.NAME} {key}: {busy}", retry_after=busy.retry_after) from None
 
 
 @dataclass(frozen=True)

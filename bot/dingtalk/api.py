@@ -21,16 +21,15 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
 from bot.config import DingTalkConfig
-from bot.groups.limits import Busy, Rate, RobotLimiter
-from bot.platform_http import TokenCache, request
+from bot.groups.limits import Rate, RobotLimiter
+from bot.platform_http import PlatformApi, request
 from bot.sender.policy import PermanentError, RateLimited, TemporaryError
 
 log = logging.getLogger(__name__)
@@ -51,28 +50,22 @@ class Upload:
     kind: str  # image | file
 
 
-class DingTalkApi:
+class DingTalkApi(PlatformApi):
+    NAME = "DingTalk"
+
     def __init__(
         self, config: DingTalkConfig, http: aiohttp.ClientSession, limiter: RobotLimiter | None = None
     ) -> None:
         if config.client_secret is None:
             raise ValueError("no DingTalk client secret (CCERBOT_DINGTALK_CLIENT_SECRET)")
+        super().__init__(http, limiter, f"dingtalk:{config.client_id}")
         self.config = config
-        self.http = http
         self.openapi = config.openapi_url.rstrip("/")
         self.oapi = config.oapi_url.rstrip("/")
         self.robot_code = config.robot_code or config.client_id
         self._secret = config.client_secret.get_secret_value()
-        self._tokens = TokenCache(self._fetch_token)
-        self._limiter = limiter or RobotLimiter(max_wait_s=5.0)
 
     # --- access token ------------------------------------------------------------------------------
-
-    async def token(self) -> str:
-        return await self._tokens.get()
-
-    def forget_token(self, token: str) -> None:
-        self._tokens.forget(token)
 
     async def _fetch_token(self) -> tuple[str, float]:
         status, data = await self._post_json(
@@ -132,7 +125,7 @@ class DingTalkApi:
             form.add_field("media", data, filename=filename, content_type="application/octet-stream")
             url = f"{self.oapi}/media/upload"
             params = {"access_token": token, "type": kind}
-            async with self._slot("upload"):
+            async with self._slot("upload", API_RATE):
                 status, answer = await self._request(url, data=form, params=params)
             code = answer.get("errcode")
             if code in (40014, 42001) and attempt == 1:  # invalid or expired token
@@ -159,7 +152,7 @@ class DingTalkApi:
         for attempt in (1, 2):
             token = await self.token()
             headers = {"x-acs-dingtalk-access-token": token}
-            async with self._slot(path):
+            async with self._slot(path, API_RATE):
                 status, data = await self._request(f"{self.openapi}{path}", json_body=body, headers=headers)
             if status == 401 and attempt == 1:  # revoked, or expired before its time
                 self.forget_token(token)
@@ -172,15 +165,6 @@ class DingTalkApi:
                 raise RateLimited(error, retry_after=THROTTLE_S)
             raise _error(error, status)
         raise AssertionError("unreachable")
-
-    @asynccontextmanager
-    async def _slot(self, key: str) -> AsyncIterator[None]:
-        """Under the API's rate; a slot further off than a few seconds gives the work back."""
-        try:
-            async with self._limiter.slot(f"dingtalk:{self.config.client_id}:{key}", API_RATE):
-                yield
-        except Busy as busy:
-            raise RateLimited(f"DingTalk {key}: {busy}", retry_after=busy.retry_after) from None
 
     async def _post_json(self, url: str, body: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
         return await self._request(url, json_body=body)
@@ -195,7 +179,7 @@ class DingTalkApi:
         headers: Mapping[str, str] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         answer = await request(
-            self.http, "DingTalk", "POST", url, json_body=json_body, form=data, params=params, headers=headers
+            self.http, self.NAME, "POST", url, json_body=json_body, form=data, params=params, headers=headers
         )
         return answer.status, answer.data
 

@@ -17,15 +17,14 @@ or code 99991400 (the app's rate; x-ogw-ratelimit-reset says when), 230020 (one 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 
 from bot.config import FeishuConfig
-from bot.groups.limits import Busy, Rate, RobotLimiter
-from bot.platform_http import TokenCache, request
+from bot.groups.limits import Rate, RobotLimiter
+from bot.platform_http import PlatformApi, request
 from bot.sender.policy import PermanentError, RateLimited, TemporaryError
 
 APP_RATES = (Rate(50, 1.0), Rate(1000, 60.0))
@@ -36,24 +35,18 @@ THROTTLE_S = 1.0
 FILE_TYPES = {"pdf": "pdf", "doc": "doc", "docx": "doc", "xls": "xls", "xlsx": "xls", "ppt": "ppt"}
 
 
-class FeishuApi:
+class FeishuApi(PlatformApi):
+    NAME = "Feishu"
+
     def __init__(
         self, config: FeishuConfig, http: aiohttp.ClientSession, limiter: RobotLimiter | None = None
     ) -> None:
         if config.app_secret is None:
             raise ValueError("no Feishu app secret (CCERBOT_FEISHU_APP_SECRET)")
+        super().__init__(http, limiter, f"feishu:{config.app_id}")
         self.config = config
-        self.http = http
         self.domain = config.domain.rstrip("/")
         self._secret = config.app_secret.get_secret_value()
-        self._tokens = TokenCache(self._fetch_token)
-        self._limiter = limiter or RobotLimiter(max_wait_s=5.0)
-
-    async def token(self) -> str:
-        return await self._tokens.get()
-
-    def forget_token(self, token: str) -> None:
-        self._tokens.forget(token)
 
     async def _fetch_token(self) -> tuple[str, float]:
         status, data, _ = await self._request(
@@ -135,14 +128,6 @@ class FeishuApi:
             raise PermanentError(error)
         raise AssertionError("unreachable")
 
-    @asynccontextmanager
-    async def _slot(self, key: str, rates: tuple[Rate, ...]) -> AsyncIterator[None]:
-        try:
-            async with self._limiter.slot(f"feishu:{self.config.app_id}:{key}", rates):
-                yield
-        except Busy as busy:
-            raise RateLimited(f"Feishu {key}: {busy}", retry_after=busy.retry_after) from None
-
     async def _request(
         self,
         path: str,
@@ -154,7 +139,7 @@ class FeishuApi:
     ) -> tuple[int, dict[str, Any], float | None]:
         answer = await request(
             self.http,
-            "Feishu",
+            self.NAME,
             "POST",
             f"{self.domain}{path}",
             json_body=json_body,

@@ -14,15 +14,14 @@ messages), and an enterprise call one API at most 10,000 times a minute; over a 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 
 from bot.config import WeComConfig
-from bot.groups.limits import Busy, Rate, RobotLimiter
-from bot.platform_http import TokenCache, request
+from bot.groups.limits import Rate, RobotLimiter
+from bot.platform_http import PlatformApi, request
 from bot.sender.policy import PermanentError, RateLimited, TemporaryError
 
 PEER_RATES = (Rate(30, 60.0), Rate(1000, 3600.0))
@@ -32,24 +31,18 @@ THROTTLE_CODES = {45009, 45033}
 THROTTLE_S = 60.0  # WeCom blocks a client that went over a per-minute limit for a minute
 
 
-class WeComApi:
+class WeComApi(PlatformApi):
+    NAME = "WeCom"
+
     def __init__(
         self, config: WeComConfig, http: aiohttp.ClientSession, limiter: RobotLimiter | None = None
     ) -> None:
         if config.secret is None:
             raise ValueError("no WeCom app secret (CCERBOT_WECOM_SECRET)")
+        super().__init__(http, limiter, f"wecom:{config.corp_id}:{config.agent_id}")
         self.config = config
-        self.http = http
         self.base = config.api_url.rstrip("/")
         self._secret = config.secret.get_secret_value()
-        self._tokens = TokenCache(self._fetch_token)
-        self._limiter = limiter or RobotLimiter(max_wait_s=5.0)
-
-    async def token(self) -> str:
-        return await self._tokens.get()
-
-    def forget_token(self, token: str) -> None:
-        self._tokens.forget(token)
 
     async def _fetch_token(self) -> tuple[str, float]:
         params = {"corpid": self.config.corp_id, "corpsecret": self._secret}
@@ -105,14 +98,6 @@ class WeComApi:
             raise PermanentError(error)
         raise AssertionError("unreachable")
 
-    @asynccontextmanager
-    async def _slot(self, key: str, rates: tuple[Rate, ...]) -> AsyncIterator[None]:
-        try:
-            async with self._limiter.slot(f"wecom:{self.config.corp_id}:{self.config.agent_id}:{key}", rates):
-                yield
-        except Busy as busy:
-            raise RateLimited(f"WeCom {key}: {busy}", retry_after=busy.retry_after) from None
-
     async def _request(
         self,
         method: str,
@@ -123,6 +108,6 @@ class WeComApi:
         form: aiohttp.FormData | None = None,
     ) -> tuple[int, dict[str, Any]]:
         answer = await request(
-            self.http, "WeCom", method, f"{self.base}{path}", params=params, json_body=json_body, form=form
+            self.http, self.NAME, method, f"{self.base}{path}", params=params, json_body=json_body, form=form
         )
         return answer.status, answer.data
