@@ -1,4 +1,5 @@
-"""What the DingTalk and Feishu chats share: the answering seam, de-duplication, text choices, markdown.
+"""What the DingTalk, Feishu and WeCom chats share: the answering seam, de-duplication, text choices,
+markdown, a wait that a stop cuts short.
 
 The chats take two injected callables, `answer(peer, text)` and `press(peer, data)`, each returning a
 `Reply`; they are synchronous and may be slow (a chart, an export), so the chats call them in a thread.
@@ -6,7 +7,9 @@ The chats take two injected callables, `answer(peer, text)` and `press(peer, dat
 
 from __future__ import annotations
 
+import asyncio
 import html
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -17,6 +20,26 @@ from bot.chat.reply import Button, Reply
 
 Answer = Callable[[Peer, str], Reply]
 Press = Callable[[Peer, str], Reply]
+
+log = logging.getLogger(__name__)
+
+
+async def reply_from(platform: str, seam: Answer | Press, peer: Peer, text: str) -> Reply | None:
+    """`seam(peer, text)` in a thread; None, logged, when it failed (the peer is not answered)."""
+    try:
+        return await asyncio.to_thread(seam, peer, text)
+    except Exception:
+        log.exception("%s: answering %s failed", platform, peer)
+        return None
+
+
+async def stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    """True as soon as `stop` is set, False after `seconds` without it."""
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        return False
+    return True
 
 
 class Seen:
@@ -63,6 +86,13 @@ class Choices:
         if choice.isdigit() and 1 <= int(choice) <= len(buttons):
             return buttons[int(choice) - 1].data
         return next((b.data for b in buttons if b.label == choice), None)
+
+    async def reply(self, platform: str, answer: Answer, press: Press, peer: Peer, text: str) -> Reply | None:
+        """The reply to `text`: the choice it names pressed, or else `text` answered (see `reply_from`)."""
+        data = self.pick(peer, text)
+        if data is not None:
+            return await reply_from(platform, press, peer, data)
+        return await reply_from(platform, answer, peer, text)
 
 
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (

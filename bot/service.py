@@ -24,6 +24,7 @@ import aiohttp
 from bot.chats import NAMES, configured, platform_channels, start_chats
 from bot.config import ConfigError, Settings
 from bot.context import AppContext
+from bot.inbound import stopped_within
 from bot.net import http_session, proxy_url
 from bot.notices.silence import silence_alerts
 from bot.reminders_send import failure_reporter
@@ -247,7 +248,7 @@ async def _initialise(bot: Any, stop: asyncio.Event) -> bool:
             raise ConfigError(key="token_refused") from None
         except NetworkError as error:
             log.warning("Telegram not reachable (%s); again in %.0f s", error, delay)
-        if await _stopped_within(stop, delay):
+        if await stopped_within(stop, delay):
             return False
         delay = min(delay * 2, 300.0)
 
@@ -312,7 +313,7 @@ async def _watch_folder(service: Service, folder: Path) -> None:
             taken = 0
         if taken:
             await service.mail_applied()
-        if await _stopped_within(service.stop, FOLDER_POLL_S):
+        if await stopped_within(service.stop, FOLDER_POLL_S):
             return
 
 
@@ -357,16 +358,5 @@ async def _tick_loop(service: Service) -> None:
             await service.tick()
         except Exception:  # one failed tick (a database outage) must not end the schedule
             log.exception("scheduler tick failed")
-        if await _stopped_within(service.stop, TICK_S):
+        if await stopped_within(service.stop, TICK_S):
             return
-
-
-# --- helpers ---------------------------------------------------------------------------------------
-
-
-async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        return False
-    return True

@@ -74,28 +74,25 @@ def as_page(text: str | None) -> int:
     return int(text) if text and text.isdigit() else 1
 
 
-def emitters_only(view: View) -> View:
-    @wraps(view)
-    def guarded(q: Query) -> Reply:
-        if q.identity is None:
-            return refuse(q, "unbound")
-        if q.identity.role != "emitter" or not q.identity.unit_code:
-            return refuse(q, "emitters_only")
-        return view(q)
+def _role_only(role: str, scope: Callable[[Identity], str | None], refusal: str) -> Callable[[View], View]:
+    """A guard: the view answers only a bound chat of `role` that has its `scope` (a unit, a province)."""
 
-    return guarded
+    def guard(view: View) -> View:
+        @wraps(view)
+        def guarded(q: Query) -> Reply:
+            if q.identity is None:
+                return refuse(q, "unbound")
+            if q.identity.role != role or not scope(q.identity):
+                return refuse(q, refusal)
+            return view(q)
+
+        return guarded
+
+    return guard
 
 
-def officers_only(view: View) -> View:
-    @wraps(view)
-    def guarded(q: Query) -> Reply:
-        if q.identity is None:
-            return refuse(q, "unbound")
-        if q.identity.role != "officer" or not q.identity.province:
-            return refuse(q, "officers_only")
-        return view(q)
-
-    return guarded
+emitters_only = _role_only("emitter", lambda identity: identity.unit_code, "emitters_only")
+officers_only = _role_only("officer", lambda identity: identity.province, "officers_only")
 
 
 def bound_only(view: View) -> View:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import col
 
 from bot.chat import keyboards
-from bot.chat.base import Query, as_page, officers_only, page_of, say
+from bot.chat.base import Keyboard, Query, as_page, officers_only, page_of, say
 from bot.chat.officer import PAGE, menu, no_data, province_or_none, quarantined_by
 from bot.chat.reply import Reply
 from bot.chat.scope import NATIONAL, scoped
@@ -41,18 +43,7 @@ def anomalies(q: Query, province: str) -> Reply:
     if report is None:
         return no_data(q, province)
     flagged = [u for u in report.units if u.status.officer_alerts]
-    shown, page, pages = page_of(flagged, as_page(q.args[0] if q.args else None), PAGE)
-    keyboard = keyboards.pager(q.lang, ["anomalies", province], page, pages) + menu(q, province)
-    return say(
-        "chat_anomalies",
-        q,
-        keyboard,
-        province=province,
-        units=shown,
-        total=len(flagged),
-        page=page,
-        pages=pages,
-    )
+    return _listed(q, "anomalies", province, "units", flagged, ["anomalies", province], menu(q, province))
 
 
 @scoped("unmatched")
@@ -61,18 +52,7 @@ def unmatched(q: Query, province: str) -> Reply:
     if report is None:
         return no_data(q, province)
     records = list(report.unmatched)
-    shown, page, pages = page_of(records, as_page(q.args[0] if q.args else None), PAGE)
-    keyboard = keyboards.pager(q.lang, ["unmatched", province], page, pages) + menu(q, province)
-    return say(
-        "chat_unmatched",
-        q,
-        keyboard,
-        province=province,
-        records=shown,
-        total=len(records),
-        page=page,
-        pages=pages,
-    )
+    return _listed(q, "unmatched", province, "records", records, ["unmatched", province], menu(q, province))
 
 
 def kept_messages(q: Query, province: str) -> list[Kept]:
@@ -96,16 +76,21 @@ def kept_messages(q: Query, province: str) -> list[Kept]:
 def quarantine(q: Query) -> Reply:
     assert q.identity is not None and q.identity.province
     province = q.identity.province
-    kept = kept_messages(q, province)
-    shown, page, pages = page_of(kept, as_page(q.args[0] if q.args else None), PAGE)
-    keyboard = keyboards.pager(q.lang, ["quarantine"], page, pages)
-    return say(
-        "chat_quarantine",
-        q,
-        keyboard,
-        province=province,
-        messages=shown,
-        total=len(kept),
-        page=page,
-        pages=pages,
-    )
+    return _listed(q, "quarantine", province, "messages", kept_messages(q, province), ["quarantine"])
+
+
+def _listed(
+    q: Query,
+    name: str,
+    province: str,
+    key: str,
+    items: Sequence[Any],
+    pager: list[str],
+    below: Keyboard = (),
+) -> Reply:
+    """The page the query asks for of the list `name` (templates/<lang>/chat_<name>.j2 shows it as
+    `key`), with buttons to the other pages (`pager`: the command that turns them) and `below` them."""
+    shown, page, pages = page_of(items, as_page(q.args[0] if q.args else None), PAGE)
+    keyboard = keyboards.pager(q.lang, pager, page, pages) + below
+    context = {key: shown, "total": len(items), "page": page, "pages": pages}
+    return say(f"chat_{name}", q, keyboard, province=province, **context)

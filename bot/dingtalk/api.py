@@ -18,26 +18,22 @@ Errors are the sender's retry policy classes, so the outbox channel maps nothing
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import socket
-import time
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
 from bot.config import DingTalkConfig
-from bot.groups.limits import Busy, Rate, RobotLimiter
-from bot.sender.policy import DeliveryTimeout, PermanentError, RateLimited, TemporaryError
+from bot.groups.limits import Rate, RobotLimiter
+from bot.platform_http import PlatformApi, request
+from bot.sender.policy import PermanentError, RateLimited, TemporaryError
 
 log = logging.getLogger(__name__)
 
-TIMEOUT_S = 15.0
-TOKEN_MARGIN_S = 60.0
 API_RATE = (Rate(20, 1.0),)  # per API and app
 THROTTLE_S = 1.0
 MAX_USERS = 20  # userIds in one batchSend
@@ -54,47 +50,35 @@ class Upload:
     kind: str  # image | file
 
 
-class DingTalkApi:
+class DingTalkApi(PlatformApi):
+    NAME = "DingTalk"
+
     def __init__(
         self, config: DingTalkConfig, http: aiohttp.ClientSession, limiter: RobotLimiter | None = None
     ) -> None:
         if config.client_secret is None:
             raise ValueError("no DingTalk client secret (CCERBOT_DINGTALK_CLIENT_SECRET)")
+        super().__init__(http, limiter, f"dingtalk:{config.client_id}")
         self.config = config
-        self.http = http
         self.openapi = config.openapi_url.rstrip("/")
         self.oapi = config.oapi_url.rstrip("/")
         self.robot_code = config.robot_code or config.client_id
         self._secret = config.client_secret.get_secret_value()
-        self._token: tuple[str, float] | None = None
-        self._token_lock = asyncio.Lock()
-        self._limiter = limiter or RobotLimiter(max_wait_s=5.0)
 
     # --- access token ------------------------------------------------------------------------------
 
-    async def token(self) -> str:
-        async with self._token_lock:
-            if self._token is not None and time.monotonic() < self._token[1]:
-                return self._token[0]
-            status, data = await self._post_json(
-                f"{self.openapi}/v1.0/oauth2/accessToken",
-                {"appKey": self.config.client_id, "appSecret": self._secret},
-            )
-            token = data.get("accessToken")
-            if status != 200 or not isinstance(token, str):
-                error = (
-                    f"DingTalk access token: HTTP {status} {data.get('code', '')} {data.get('message', '')}"
-                )
-                if 400 <= status < 500 and status != 429:
-                    raise TokenRefused(error.strip())
-                raise TemporaryError(error.strip())
-            lifetime = float(data.get("expireIn", 7200))
-            self._token = (token, time.monotonic() + max(0.0, lifetime - TOKEN_MARGIN_S))
-            return token
-
-    def forget_token(self, token: str) -> None:
-        if self._token is not None and self._token[0] == token:
-            self._token = None
+    async def _fetch_token(self) -> tuple[str, float]:
+        status, data = await self._post_json(
+            f"{self.openapi}/v1.0/oauth2/accessToken",
+            {"appKey": self.config.client_id, "appSecret": self._secret},
+        )
+        token = data.get("accessToken")
+        if status != 200 or not isinstance(token, str):
+            error = f"DingTalk access token: HTTP {status} {data.get('code', '')} {data.get('message', '')}"
+            if 400 <= status < 500 and status != 429:
+                raise TokenRefused(error.strip())
+            raise TemporaryError(error.strip())
+        return token, float(data.get("expireIn", 7200))
 
     # --- the stream gateway ------------------------------------------------------------------------
 
@@ -141,7 +125,7 @@ class DingTalkApi:
             form.add_field("media", data, filename=filename, content_type="application/octet-stream")
             url = f"{self.oapi}/media/upload"
             params = {"access_token": token, "type": kind}
-            async with self._slot("upload"):
+            async with self._slot("upload", API_RATE):
                 status, answer = await self._request(url, data=form, params=params)
             code = answer.get("errcode")
             if code in (40014, 42001) and attempt == 1:  # invalid or expired token
@@ -168,7 +152,7 @@ class DingTalkApi:
         for attempt in (1, 2):
             token = await self.token()
             headers = {"x-acs-dingtalk-access-token": token}
-            async with self._slot(path):
+            async with self._slot(path, API_RATE):
                 status, data = await self._request(f"{self.openapi}{path}", json_body=body, headers=headers)
             if status == 401 and attempt == 1:  # revoked, or expired before its time
                 self.forget_token(token)
@@ -182,15 +166,6 @@ class DingTalkApi:
             raise _error(error, status)
         raise AssertionError("unreachable")
 
-    @asynccontextmanager
-    async def _slot(self, key: str) -> AsyncIterator[None]:
-        """Under the API's rate; a slot further off than a few seconds gives the work back."""
-        try:
-            async with self._limiter.slot(f"dingtalk:{self.config.client_id}:{key}", API_RATE):
-                yield
-        except Busy as busy:
-            raise RateLimited(f"DingTalk {key}: {busy}", retry_after=busy.retry_after) from None
-
     async def _post_json(self, url: str, body: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
         return await self._request(url, json_body=body)
 
@@ -203,29 +178,10 @@ class DingTalkApi:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        try:
-            async with self.http.post(
-                url,
-                json=json_body,
-                data=data,
-                params=params,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=TIMEOUT_S),
-            ) as response:
-                raw = await response.read()
-                return response.status, _object(raw)
-        except TimeoutError:
-            raise DeliveryTimeout(f"DingTalk: no answer within {TIMEOUT_S:g} s") from None
-        except aiohttp.ClientError as error:
-            raise TemporaryError(f"DingTalk: {type(error).__name__}: {error}") from None
-
-
-def _object(raw: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+        answer = await request(
+            self.http, self.NAME, "POST", url, json_body=json_body, form=data, params=params, headers=headers
+        )
+        return answer.status, answer.data
 
 
 def _error(message: str, status: int) -> TemporaryError | PermanentError:

@@ -25,7 +25,7 @@ from bot.chat.peer import Peer
 from bot.chat.reply import Reply
 from bot.dingtalk import render, sdk
 from bot.dingtalk.api import DingTalkApi
-from bot.inbound import Answer, Choices, Press, Seen
+from bot.inbound import Answer, Choices, Press, Seen, stopped_within
 from bot.sender.policy import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class DingTalkChat:
             except Exception:  # whatever else breaks a connection must not end the chat
                 log.exception("DingTalk stream failed; again in %.0f s", delay)
             self.connected.clear()
-            if stop.is_set() or await _stopped_within(stop, delay):
+            if stop.is_set() or await stopped_within(stop, delay):
                 break
             delay = min(delay * 2, LAST_RETRY_S)
         if self._tasks:
@@ -125,16 +125,9 @@ class DingTalkChat:
         self._spawn(self._respond(Peer("dingtalk", str(staff_id)), text, message))
 
     async def _respond(self, peer: Peer, text: str, message: Any) -> None:
-        data = self.choices.pick(peer, text)
-        try:
-            if data is not None:
-                reply = await asyncio.to_thread(self.press_button, peer, data)
-            else:
-                reply = await asyncio.to_thread(self.answer_text, peer, text)
-        except Exception:
-            log.exception("DingTalk: answering %s failed", peer)
-            return
-        await self.deliver(peer, reply, message.session_webhook)
+        reply = await self.choices.reply("DingTalk", self.answer_text, self.press_button, peer, text)
+        if reply is not None:
+            await self.deliver(peer, reply, message.session_webhook)
 
     async def deliver(self, peer: Peer, reply: Reply, session_webhook: str | None) -> None:
         """The reply's text through the sessionWebhook (checked, retried once), its file as a 1:1 message."""
@@ -188,11 +181,3 @@ class _RobotHandler:
         ack.headers.content_type = sdk_module.frames.Headers.CONTENT_TYPE_APPLICATION_JSON
         ack.data = {"response": answer}
         return ack
-
-
-async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        return False
-    return True

@@ -16,21 +16,17 @@ or code 99991400 (the app's rate; x-ogw-ratelimit-reset says when), 230020 (one 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 
 from bot.config import FeishuConfig
-from bot.groups.limits import Busy, Rate, RobotLimiter
-from bot.sender.policy import DeliveryTimeout, PermanentError, RateLimited, TemporaryError
+from bot.groups.limits import Rate, RobotLimiter
+from bot.platform_http import PlatformApi, request
+from bot.sender.policy import PermanentError, RateLimited, TemporaryError
 
-TIMEOUT_S = 15.0
-TOKEN_MARGIN_S = 60.0
 APP_RATES = (Rate(50, 1.0), Rate(1000, 60.0))
 PEER_RATES = (Rate(5, 1.0),)
 TOKEN_CODES = {99991661, 99991663, 99991668}
@@ -39,39 +35,29 @@ THROTTLE_S = 1.0
 FILE_TYPES = {"pdf": "pdf", "doc": "doc", "docx": "doc", "xls": "xls", "xlsx": "xls", "ppt": "ppt"}
 
 
-class FeishuApi:
+class FeishuApi(PlatformApi):
+    NAME = "Feishu"
+
     def __init__(
         self, config: FeishuConfig, http: aiohttp.ClientSession, limiter: RobotLimiter | None = None
     ) -> None:
         if config.app_secret is None:
             raise ValueError("no Feishu app secret (CCERBOT_FEISHU_APP_SECRET)")
+        super().__init__(http, limiter, f"feishu:{config.app_id}")
         self.config = config
-        self.http = http
         self.domain = config.domain.rstrip("/")
         self._secret = config.app_secret.get_secret_value()
-        self._token: tuple[str, float] | None = None
-        self._token_lock = asyncio.Lock()
-        self._limiter = limiter or RobotLimiter(max_wait_s=5.0)
 
-    async def token(self) -> str:
-        async with self._token_lock:
-            if self._token is not None and time.monotonic() < self._token[1]:
-                return self._token[0]
-            status, data, _ = await self._request(
-                "/open-apis/auth/v3/tenant_access_token/internal",
-                json_body={"app_id": self.config.app_id, "app_secret": self._secret},
-            )
-            token = data.get("tenant_access_token")
-            if data.get("code") != 0 or not isinstance(token, str):
-                error = f"Feishu tenant token: HTTP {status} {data.get('code')} {data.get('msg', '')}"
-                raise (TemporaryError if status >= 500 or status == 429 else PermanentError)(error)
-            lifetime = float(data.get("expire", 7200))
-            self._token = (token, time.monotonic() + max(0.0, lifetime - TOKEN_MARGIN_S))
-            return token
-
-    def forget_token(self, token: str) -> None:
-        if self._token is not None and self._token[0] == token:
-            self._token = None
+    async def _fetch_token(self) -> tuple[str, float]:
+        status, data, _ = await self._request(
+            "/open-apis/auth/v3/tenant_access_token/internal",
+            json_body={"app_id": self.config.app_id, "app_secret": self._secret},
+        )
+        token = data.get("tenant_access_token")
+        if data.get("code") != 0 or not isinstance(token, str):
+            error = f"Feishu tenant token: HTTP {status} {data.get('code')} {data.get('msg', '')}"
+            raise (TemporaryError if status >= 500 or status == 429 else PermanentError)(error)
+        return token, float(data.get("expire", 7200))
 
     async def send(self, open_id: str, msg_type: str, content: Mapping[str, Any]) -> str:
         """A message to one user; its message_id."""
@@ -142,14 +128,6 @@ class FeishuApi:
             raise PermanentError(error)
         raise AssertionError("unreachable")
 
-    @asynccontextmanager
-    async def _slot(self, key: str, rates: tuple[Rate, ...]) -> AsyncIterator[None]:
-        try:
-            async with self._limiter.slot(f"feishu:{self.config.app_id}:{key}", rates):
-                yield
-        except Busy as busy:
-            raise RateLimited(f"Feishu {key}: {busy}", retry_after=busy.retry_after) from None
-
     async def _request(
         self,
         path: str,
@@ -159,27 +137,15 @@ class FeishuApi:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> tuple[int, dict[str, Any], float | None]:
-        try:
-            async with self.http.post(
-                f"{self.domain}{path}",
-                json=json_body,
-                data=form,
-                params=params,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=TIMEOUT_S),
-            ) as response:
-                raw = await response.read()
-                reset = response.headers.get("x-ogw-ratelimit-reset")
-                return response.status, _object(raw), float(reset) if reset and reset.isdigit() else None
-        except TimeoutError:
-            raise DeliveryTimeout(f"Feishu: no answer within {TIMEOUT_S:g} s") from None
-        except aiohttp.ClientError as error:
-            raise TemporaryError(f"Feishu: {type(error).__name__}: {error}") from None
-
-
-def _object(raw: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+        answer = await request(
+            self.http,
+            self.NAME,
+            "POST",
+            f"{self.domain}{path}",
+            json_body=json_body,
+            form=form,
+            params=params,
+            headers=headers,
+        )
+        reset = answer.headers.get("x-ogw-ratelimit-reset")
+        return answer.status, answer.data, float(reset) if reset and reset.isdigit() else None

@@ -28,7 +28,7 @@ from bot.chat.peer import Peer
 from bot.chat.reply import Reply
 from bot.feishu import render, sdk
 from bot.feishu.api import FeishuApi
-from bot.inbound import Answer, Press, Seen
+from bot.inbound import Answer, Press, Seen, reply_from, stopped_within
 from bot.sender.policy import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class FeishuChat:
                     )
                     down_since = None
                     self._stop_sdk_loop()
-                await _stopped_within(stop, self.check_s)
+                await stopped_within(stop, self.check_s)
         finally:
             self._stopping.set()
             await asyncio.to_thread(self._join, thread)
@@ -174,13 +174,9 @@ class FeishuChat:
     # --- answering (on the service's loop) ---------------------------------------------------------
 
     async def _respond(self, peer: Peer, text: str, *, press: bool) -> None:
-        try:
-            function = self.press_button if press else self.answer_text
-            reply = await asyncio.to_thread(function, peer, text)
-        except Exception:
-            log.exception("Feishu: answering %s failed", peer)
-            return
-        await self.deliver(peer, reply)
+        reply = await reply_from("Feishu", self.press_button if press else self.answer_text, peer, text)
+        if reply is not None:
+            await self.deliver(peer, reply)
 
     async def deliver(self, peer: Peer, reply: Reply) -> None:
         for msg_type, content in render.messages(reply):
@@ -228,11 +224,3 @@ def _close(loop: asyncio.AbstractEventLoop, client: Any) -> None:
         loop.run_until_complete(finish())
     except RuntimeError as error:  # stopped again while finishing: the next run finishes it
         log.debug("Feishu: cleanup interrupted: %s", error)
-
-
-async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        return False
-    return True

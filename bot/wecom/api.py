@@ -14,21 +14,16 @@ messages), and an enterprise call one API at most 10,000 times a minute; over a 
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 
 from bot.config import WeComConfig
-from bot.groups.limits import Busy, Rate, RobotLimiter
-from bot.sender.policy import DeliveryTimeout, PermanentError, RateLimited, TemporaryError
+from bot.groups.limits import Rate, RobotLimiter
+from bot.platform_http import PlatformApi, request
+from bot.sender.policy import PermanentError, RateLimited, TemporaryError
 
-TIMEOUT_S = 15.0
-TOKEN_MARGIN_S = 60.0
 PEER_RATES = (Rate(30, 60.0), Rate(1000, 3600.0))
 API_RATES = (Rate(10_000, 60.0),)
 TOKEN_CODES = {40001, 40014, 42001}
@@ -36,39 +31,27 @@ THROTTLE_CODES = {45009, 45033}
 THROTTLE_S = 60.0  # WeCom blocks a client that went over a per-minute limit for a minute
 
 
-class WeComApi:
+class WeComApi(PlatformApi):
+    NAME = "WeCom"
+
     def __init__(
         self, config: WeComConfig, http: aiohttp.ClientSession, limiter: RobotLimiter | None = None
     ) -> None:
         if config.secret is None:
             raise ValueError("no WeCom app secret (CCERBOT_WECOM_SECRET)")
+        super().__init__(http, limiter, f"wecom:{config.corp_id}:{config.agent_id}")
         self.config = config
-        self.http = http
         self.base = config.api_url.rstrip("/")
         self._secret = config.secret.get_secret_value()
-        self._token: tuple[str, float] | None = None
-        self._token_lock = asyncio.Lock()
-        self._limiter = limiter or RobotLimiter(max_wait_s=5.0)
 
-    async def token(self) -> str:
-        async with self._token_lock:
-            if self._token is not None and time.monotonic() < self._token[1]:
-                return self._token[0]
-            params = {"corpid": self.config.corp_id, "corpsecret": self._secret}
-            status, data = await self._request("GET", "/cgi-bin/gettoken", params=params)
-            token = data.get("access_token")
-            if data.get("errcode") != 0 or not isinstance(token, str):
-                error = f"WeCom gettoken: HTTP {status} {data.get('errcode')} {data.get('errmsg', '')}"
-                raise (TemporaryError if status != 200 or data.get("errcode") == -1 else PermanentError)(
-                    error
-                )
-            lifetime = float(data.get("expires_in", 7200))
-            self._token = (token, time.monotonic() + max(0.0, lifetime - TOKEN_MARGIN_S))
-            return token
-
-    def forget_token(self, token: str) -> None:
-        if self._token is not None and self._token[0] == token:
-            self._token = None
+    async def _fetch_token(self) -> tuple[str, float]:
+        params = {"corpid": self.config.corp_id, "corpsecret": self._secret}
+        status, data = await self._request("GET", "/cgi-bin/gettoken", params=params)
+        token = data.get("access_token")
+        if data.get("errcode") != 0 or not isinstance(token, str):
+            error = f"WeCom gettoken: HTTP {status} {data.get('errcode')} {data.get('errmsg', '')}"
+            raise (TemporaryError if status != 200 or data.get("errcode") == -1 else PermanentError)(error)
+        return token, float(data.get("expires_in", 7200))
 
     async def send(self, user_id: str, msgtype: str, content: Mapping[str, Any]) -> None:
         body = {
@@ -115,14 +98,6 @@ class WeComApi:
             raise PermanentError(error)
         raise AssertionError("unreachable")
 
-    @asynccontextmanager
-    async def _slot(self, key: str, rates: tuple[Rate, ...]) -> AsyncIterator[None]:
-        try:
-            async with self._limiter.slot(f"wecom:{self.config.corp_id}:{self.config.agent_id}:{key}", rates):
-                yield
-        except Busy as busy:
-            raise RateLimited(f"WeCom {key}: {busy}", retry_after=busy.retry_after) from None
-
     async def _request(
         self,
         method: str,
@@ -132,22 +107,7 @@ class WeComApi:
         json_body: Any = None,
         form: aiohttp.FormData | None = None,
     ) -> tuple[int, dict[str, Any]]:
-        try:
-            async with self.http.request(
-                method,
-                f"{self.base}{path}",
-                params=params,
-                json=json_body,
-                data=form,
-                timeout=aiohttp.ClientTimeout(total=TIMEOUT_S),
-            ) as response:
-                raw = await response.read()
-                try:
-                    data = json.loads(raw)
-                except ValueError:
-                    data = {}
-                return response.status, data if isinstance(data, dict) else {}
-        except TimeoutError:
-            raise DeliveryTimeout(f"WeCom: no answer within {TIMEOUT_S:g} s") from None
-        except aiohttp.ClientError as error:
-            raise TemporaryError(f"WeCom: {type(error).__name__}: {error}") from None
+        answer = await request(
+            self.http, self.NAME, method, f"{self.base}{path}", params=params, json_body=json_body, form=form
+        )
+        return answer.status, answer.data

@@ -112,16 +112,9 @@ class WeComChat:
     # --- answering ---------------------------------------------------------------------------------
 
     async def _respond(self, peer: Peer, text: str) -> None:
-        data = self.choices.pick(peer, text)
-        try:
-            if data is not None:
-                reply = await asyncio.to_thread(self.press_button, peer, data)
-            else:
-                reply = await asyncio.to_thread(self.answer_text, peer, text)
-        except Exception:
-            log.exception("WeCom: answering %s failed", peer)
-            return
-        await self.deliver(peer, reply)
+        reply = await self.choices.reply("WeCom", self.answer_text, self.press_button, peer, text)
+        if reply is not None:
+            await self.deliver(peer, reply)
 
     async def deliver(self, peer: Peer, reply: Reply) -> None:
         for text in text_messages(reply, self.choices.offer(peer, reply)):

@@ -23,13 +23,12 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from aiohttp import web
 
-from tests.servers import free_port
+from tests.platforms.loopback import HOST, ThreadedServer
 
-HOST = "127.0.0.1"
 SIGNATURE_VALIDITY_S = 3600  # both DingTalk and Feishu accept a timestamp within an hour
 Refusal = tuple[int, str]
 
@@ -58,10 +57,9 @@ class Received:
     rate_violation: bool = False
 
 
-class RobotServer:
+class RobotServer(ThreadedServer):
     """The part common to the three platforms; subclasses say how each one speaks."""
 
-    NAME: ClassVar[str]
     RATES: ClassVar[tuple[tuple[int, float], ...]]
     MAX_BYTES: ClassVar[int]
     THROTTLE_S: ClassVar[float]
@@ -75,16 +73,13 @@ class RobotServer:
         max_bytes: int | None = None,
         throttle_s: float | None = None,
     ) -> None:
+        super().__init__()
         self.rates = tuple(rates if rates is not None else self.RATES)
         self.max_bytes = max_bytes if max_bytes is not None else self.MAX_BYTES
         self.throttle_s = throttle_s if throttle_s is not None else self.THROTTLE_S
-        self.port = free_port()
         self._robots: dict[str, Robot] = {}
         self._received: list[Received] = []
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
 
     # --- robots ------------------------------------------------------------------------------------
 
@@ -138,43 +133,8 @@ class RobotServer:
         """Requests that came beyond the robot's rate (throttled ones included)."""
         return sum(1 for r in self.received(url) if r.rate_violation)
 
-    # --- lifecycle ---------------------------------------------------------------------------------
-
-    def start(self, timeout: float = 5.0) -> None:
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(ready,), name=self.NAME, daemon=True)
-        self._thread.start()
-        if not ready.wait(timeout):
-            raise TimeoutError(f"the {self.NAME} server did not start")
-
-    def stop(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is None or self._loop is None or self._stopping is None:
-            return
-        self._loop.call_soon_threadsafe(self._stopping.set)
-        thread.join(10)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _run(self, ready: threading.Event) -> None:
-        asyncio.run(self._serve(ready))
-
-    async def _serve(self, ready: threading.Event) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post(self.route(), self._handle)
-        runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, HOST, self.port).start()
-        ready.set()
-        await self._stopping.wait()
-        await runner.cleanup()
 
     # --- one request -------------------------------------------------------------------------------
 

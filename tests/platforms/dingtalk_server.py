@@ -18,45 +18,31 @@ import asyncio
 import json
 import secrets
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.platforms.loopback import HOST, LoopbackServer
+from tests.platforms.loopback import HOST, PlatformServer
 
 TOPIC = "/v1.0/im/bot/messages/get"
 THROTTLED = {"code": "Forbidden.AccessDenied.QpsLimitForApi", "message": "qps limit"}
 
 
-@dataclass
-class Sent:
-    """A 1:1 robot message, a sessionWebhook reply or an upload, as the server took it."""
-
-    kind: str  # batch | webhook | upload
-    body: dict[str, Any]
-    at: float = field(default_factory=time.monotonic)
-
-
-class DingTalkGateway(LoopbackServer):
+class DingTalkGateway(PlatformServer):
     NAME = "dingtalk-gateway"
 
     def __init__(self, client_id: str = "dingclient", client_secret: str = "dingsecret") -> None:
         super().__init__()
         self.client_id, self.client_secret = client_id, client_secret
         self.token_lifetime_s = 7200
-        self.tokens: list[str] = []  # issued, in order
-        self.revoked: set[str] = set()
         self.opened = 0  # connections/open calls
         self.acks: list[str] = []  # message ids acked
-        self.sent: list[Sent] = []
         self.users = {"staff001", "staff002", "officer01"}
         self.throttle_next = 0  # batchSend answers so many times with a throttle error
         self.webhook_failures = 0  # sessionWebhook answers so many times with errcode -1
         self.redeliver = True
         self.lose_acks = False  # acks are lost on the way: every message is pushed again after a drop
         self.pushed = 0
-        self._sockets: list[web.WebSocketResponse] = []
         self._unacked: dict[str, dict[str, Any]] = {}
         self._sessions: dict[str, str] = {}
         self._connected = asyncio.Condition()
@@ -68,10 +54,6 @@ class DingTalkGateway(LoopbackServer):
         app.router.add_post("/v1.0/robot/oToMessages/batchSend", self._batch)
         app.router.add_post("/robot/sendBySession", self._session)
         app.router.add_post("/media/upload", self._upload)
-
-    async def closing(self) -> None:
-        for ws in list(self._sockets):
-            await ws.close()
 
     # --- what the tests do -------------------------------------------------------------------------
 
@@ -85,14 +67,6 @@ class DingTalkGateway(LoopbackServer):
 
     def wait_connections(self, count: int, timeout: float = 20.0) -> None:
         self.call(self._wait_connections(count), timeout)
-
-    def sent_of(self, kind: str) -> list[dict[str, Any]]:
-        with self.lock:
-            return [s.body for s in self.sent if s.kind == kind]
-
-    def revoke_tokens(self) -> None:
-        with self.lock:
-            self.revoked.update(self.tokens)
 
     # --- the stream --------------------------------------------------------------------------------
 
@@ -170,27 +144,14 @@ class DingTalkGateway(LoopbackServer):
         await self._sockets[-1].send_str(json.dumps(frame))
         return message_id
 
-    async def _drop(self) -> None:
-        for ws in list(self._sockets):
-            self._sockets.remove(ws)
-            transport = ws._req.transport if ws._req is not None else None
-            if transport is not None:
-                transport.abort()
-
     # --- the OpenAPI -------------------------------------------------------------------------------
 
     async def _token(self, request: web.Request) -> web.Response:
         body = await request.json()
         if body.get("appKey") != self.client_id or body.get("appSecret") != self.client_secret:
             return web.json_response({"code": "invalidClientSecret", "message": "bad secret"}, status=400)
-        token = secrets.token_hex(16)
-        with self.lock:
-            self.tokens.append(token)
+        token = self._issue(secrets.token_hex(16))
         return web.json_response({"accessToken": token, "expireIn": self.token_lifetime_s})
-
-    def _valid(self, token: str | None) -> bool:
-        with self.lock:
-            return token in self.tokens and token not in self.revoked
 
     async def _batch(self, request: web.Request) -> web.Response:
         if not self._valid(request.headers.get("x-acs-dingtalk-access-token")):
@@ -205,8 +166,7 @@ class DingTalkGateway(LoopbackServer):
         body["msgParam"] = json.loads(body["msgParam"])
         unknown = [u for u in body["userIds"] if u not in self.users]
         if not unknown:
-            with self.lock:
-                self.sent.append(Sent("batch", body))
+            self._took("batch", body)
         return web.json_response(
             {
                 "processQueryKey": secrets.token_hex(8),
@@ -223,8 +183,7 @@ class DingTalkGateway(LoopbackServer):
             self.webhook_failures -= 1
             return web.json_response({"errcode": -1, "errmsg": "系统繁忙"})
         body = await request.json()
-        with self.lock:
-            self.sent.append(Sent("webhook", {"to": self._sessions[session], **body}))
+        self._took("webhook", {"to": self._sessions[session], **body})
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     async def _upload(self, request: web.Request) -> web.Response:
@@ -235,18 +194,15 @@ class DingTalkGateway(LoopbackServer):
         assert isinstance(media, web.FileField)
         data = media.file.read()
         media_id = f"@media{secrets.token_hex(6)}"
-        with self.lock:
-            self.sent.append(
-                Sent(
-                    "upload",
-                    {
-                        "type": request.query["type"],
-                        "filename": media.filename,
-                        "size": len(data),
-                        "media_id": media_id,
-                    },
-                )
-            )
+        self._took(
+            "upload",
+            {
+                "type": request.query["type"],
+                "filename": media.filename,
+                "size": len(data),
+                "media_id": media_id,
+            },
+        )
         return web.json_response(
             {"errcode": 0, "errmsg": "ok", "media_id": media_id, "type": request.query["type"]}
         )

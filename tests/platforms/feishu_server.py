@@ -16,13 +16,12 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from bot.feishu import sdk
-from tests.platforms.loopback import HOST, LoopbackServer
+from tests.platforms.loopback import HOST, PlatformServer
 
 INVALID_TOKEN = {
     "code": 99991663,
@@ -39,28 +38,18 @@ def _frame_class() -> Any:
     return Frame
 
 
-@dataclass
-class Sent:
-    kind: str  # message | image | file
-    body: dict[str, Any]
-
-
-class FeishuPlatform(LoopbackServer):
+class FeishuPlatform(PlatformServer):
     NAME = "feishu-platform"
 
     def __init__(self, app_id: str = "cli_ccerbot", app_secret: str = "feishusecret") -> None:
         super().__init__()
         self.Frame = _frame_class()
         self.app_id, self.app_secret = app_id, app_secret
-        self.tokens: list[str] = []
-        self.revoked: set[str] = set()
         self.users = {"ou_emitter", "ou_officer"}
         self.throttle_next = 0
         self.endpoint_failures = 0  # endpoint answers so many times with a code the SDK gives up on
         self.endpoints = 0  # endpoint requests answered with a URL
         self.acks: list[str] = []  # event ids acked
-        self.sent: list[Sent] = []
-        self._sockets: list[web.WebSocketResponse] = []
         self._seq = 0
 
     def routes(self, app: web.Application) -> None:
@@ -70,10 +59,6 @@ class FeishuPlatform(LoopbackServer):
         app.router.add_post("/open-apis/im/v1/messages", self._message)
         app.router.add_post("/open-apis/im/v1/images", self._image)
         app.router.add_post("/open-apis/im/v1/files", self._file)
-
-    async def closing(self) -> None:
-        for ws in list(self._sockets):
-            await ws.close()
 
     # --- what the tests do -------------------------------------------------------------------------
 
@@ -125,14 +110,6 @@ class FeishuPlatform(LoopbackServer):
 
     def drop(self) -> None:
         self.call(self._drop())
-
-    def revoke_tokens(self) -> None:
-        with self.lock:
-            self.revoked.update(self.tokens)
-
-    def sent_of(self, kind: str) -> list[dict[str, Any]]:
-        with self.lock:
-            return [s.body for s in self.sent if s.kind == kind]
 
     # --- the long connection -----------------------------------------------------------------------
 
@@ -199,29 +176,18 @@ class FeishuPlatform(LoopbackServer):
         frame.payload = json.dumps(event, ensure_ascii=False).encode()
         await self._sockets[-1].send_bytes(frame.SerializeToString())
 
-    async def _drop(self) -> None:
-        for ws in list(self._sockets):
-            self._sockets.remove(ws)
-            transport = ws._req.transport if ws._req is not None else None
-            if transport is not None:
-                transport.abort()
-
     # --- the OpenAPI -------------------------------------------------------------------------------
 
     async def _token(self, request: web.Request) -> web.Response:
         body = await request.json()
         if body.get("app_id") != self.app_id or body.get("app_secret") != self.app_secret:
             return web.json_response({"code": 10014, "msg": "app secret invalid"}, status=400)
-        token = f"t-{secrets.token_hex(12)}"
-        with self.lock:
-            self.tokens.append(token)
+        token = self._issue(f"t-{secrets.token_hex(12)}")
         return web.json_response({"code": 0, "msg": "ok", "tenant_access_token": token, "expire": 7200})
 
     def _refusal(self, request: web.Request) -> web.Response | None:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        with self.lock:
-            valid = token in self.tokens and token not in self.revoked
-        if not valid:
+        if not self._valid(token):
             return web.json_response(INVALID_TOKEN, status=400)
         if self.throttle_next > 0:
             self.throttle_next -= 1
@@ -239,8 +205,7 @@ class FeishuPlatform(LoopbackServer):
                 {"code": 230013, "msg": "Bot has NO availability to this user."}, status=400
             )
         body["content"] = json.loads(body["content"])
-        with self.lock:
-            self.sent.append(Sent("message", body))
+        self._took("message", body)
         return web.json_response(
             {"code": 0, "msg": "success", "data": {"message_id": f"om_{secrets.token_hex(6)}"}}
         )
@@ -253,8 +218,7 @@ class FeishuPlatform(LoopbackServer):
         image = form["image"]
         assert form["image_type"] == "message" and isinstance(image, web.FileField)
         key = f"img_{secrets.token_hex(6)}"
-        with self.lock:
-            self.sent.append(Sent("image", {"filename": image.filename, "image_key": key}))
+        self._took("image", {"filename": image.filename, "image_key": key})
         return web.json_response({"code": 0, "msg": "success", "data": {"image_key": key}})
 
     async def _file(self, request: web.Request) -> web.Response:
@@ -265,10 +229,5 @@ class FeishuPlatform(LoopbackServer):
         upload = form["file"]
         assert isinstance(upload, web.FileField)
         key = f"file_{secrets.token_hex(6)}"
-        with self.lock:
-            self.sent.append(
-                Sent(
-                    "file", {"file_type": form["file_type"], "file_name": form["file_name"], "file_key": key}
-                )
-            )
+        self._took("file", {"file_type": form["file_type"], "file_name": form["file_name"], "file_key": key})
         return web.json_response({"code": 0, "msg": "success", "data": {"file_key": key}})

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.chat.peer import Peer
 from bot.chat.reply import Attachment, Button, Reply
@@ -54,3 +57,25 @@ def eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached")
         time.sleep(0.02)
+
+
+async def until(check: Callable[[], bool], timeout: float = 20.0) -> None:
+    """`eventually`, from a test's event loop."""
+    await asyncio.to_thread(eventually, check, timeout)
+
+
+class Chat(Protocol):
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
+@asynccontextmanager
+async def started(chat: Chat, ready: Awaitable[object], stop_timeout: float = 20.0) -> AsyncIterator[None]:
+    """`chat.run` as a task, entered once `ready` is done; stopped, and waited for, on the way out."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(chat.run(stop))
+    await ready
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, stop_timeout)

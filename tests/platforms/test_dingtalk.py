@@ -16,7 +16,7 @@ from bot.dingtalk.api import DingTalkApi
 from bot.dingtalk.chat import DingTalkChat
 from bot.sender.policy import PermanentError, RateLimited
 from tests.platforms.dingtalk_server import DingTalkGateway
-from tests.platforms.helpers import Core, eventually
+from tests.platforms.helpers import Core, started, until
 
 
 def config(server: DingTalkGateway) -> DingTalkConfig:
@@ -28,22 +28,12 @@ def config(server: DingTalkGateway) -> DingTalkConfig:
     )
 
 
-async def until(check: object, timeout: float = 20.0) -> None:
-    await asyncio.to_thread(eventually, check, timeout)  # type: ignore[arg-type]
-
-
 @asynccontextmanager
 async def running(server: DingTalkGateway, core: Core) -> AsyncIterator[DingTalkChat]:
-    stop = asyncio.Event()
     async with aiohttp.ClientSession() as http:
         chat = DingTalkChat(DingTalkApi(config(server), http), core.answer, core.press, first_retry_s=0.05)
-        task = asyncio.create_task(chat.run(stop))
-        await asyncio.wait_for(chat.connected.wait(), 20)
-        try:
+        async with started(chat, asyncio.wait_for(chat.connected.wait(), 20)):
             yield chat
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 20)
 
 
 async def test_a_message_is_acked_answered_in_a_thread_and_replied_through_its_session_webhook(

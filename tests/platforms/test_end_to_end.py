@@ -23,7 +23,7 @@ from storage.engine import session_scope
 from tests.chat.data import CAST, SHANDONG, populate
 from tests.platforms.dingtalk_server import DingTalkGateway
 from tests.platforms.feishu_server import FeishuPlatform
-from tests.platforms.helpers import eventually
+from tests.platforms.helpers import eventually, started, until
 
 
 def _context(engine: Engine, **platform: Any) -> tuple[AppContext, str, str]:
@@ -61,23 +61,19 @@ async def test_through_dingtalk(sqlite_engine: Engine, dingtalk: DingTalkGateway
     ctx, emitter, officer = _context(sqlite_engine, dingtalk=config)
     seam = answering(ctx)
     assert seam is not None
-    stop = asyncio.Event()
     async with aiohttp.ClientSession() as http:
         chat = DingTalkChat(DingTalkApi(config, http), *seam, first_retry_s=0.05)
-        task = asyncio.create_task(chat.run(stop))
-        await asyncio.wait_for(chat.connected.wait(), 20)
-        await _conversation(
-            lambda who, text: dingtalk.push(users[who], text),
-            lambda: len(dingtalk.sent_of("webhook")),
-            emitter,
-            officer,
-        )
-        await asyncio.to_thread(dingtalk.push, "officer01", "/export")
-        await asyncio.to_thread(dingtalk.push, "officer01", "/chart")
-        await asyncio.to_thread(eventually, lambda: len(dingtalk.sent_of("upload")) == 2, 60.0)
-        await asyncio.to_thread(eventually, lambda: len(dingtalk.sent_of("batch")) == 2, 60.0)
-        stop.set()
-        await asyncio.wait_for(task, 30)
+        async with started(chat, asyncio.wait_for(chat.connected.wait(), 20), stop_timeout=30):
+            await _conversation(
+                lambda who, text: dingtalk.push(users[who], text),
+                lambda: len(dingtalk.sent_of("webhook")),
+                emitter,
+                officer,
+            )
+            await asyncio.to_thread(dingtalk.push, "officer01", "/export")
+            await asyncio.to_thread(dingtalk.push, "officer01", "/chart")
+            await until(lambda: len(dingtalk.sent_of("upload")) == 2, 60.0)
+            await until(lambda: len(dingtalk.sent_of("batch")) == 2, 60.0)
     texts = [r["markdown"]["text"] for r in dingtalk.sent_of("webhook")]
     assert "华能济宁电厂" in texts[1]
     assert SHANDONG in texts[3] and "广州珠江电厂" not in "".join(texts)
@@ -91,23 +87,15 @@ async def test_through_feishu(sqlite_engine: Engine, feishu: FeishuPlatform) -> 
     ctx, emitter, officer = _context(sqlite_engine, feishu=config)
     seam = answering(ctx)
     assert seam is not None
-    stop = asyncio.Event()
     async with aiohttp.ClientSession() as http:
         chat = FeishuChat(FeishuApi(config, http), *seam, check_s=0.1)
-        task = asyncio.create_task(chat.run(stop))
-        await asyncio.to_thread(eventually, lambda: chat.connected, 20.0)
-        sent = lambda: len(feishu.sent_of("message"))  # noqa: E731
-        await _conversation(lambda who, text: feishu.say(users[who], text), sent, emitter, officer)
-        await asyncio.to_thread(feishu.say, "ou_officer", "/export")
-        await asyncio.to_thread(feishu.say, "ou_officer", "/chart")
-        await asyncio.to_thread(
-            eventually, lambda: len(feishu.sent_of("file")) == 1 and len(feishu.sent_of("image")) == 1, 60.0
-        )
-        await asyncio.to_thread(
-            eventually, lambda: {"file", "image"} <= {m["msg_type"] for m in feishu.sent_of("message")}, 60.0
-        )
-        stop.set()
-        await asyncio.wait_for(task, 30)
+        async with started(chat, until(lambda: chat.connected), stop_timeout=30):
+            sent = lambda: len(feishu.sent_of("message"))  # noqa: E731
+            await _conversation(lambda who, text: feishu.say(users[who], text), sent, emitter, officer)
+            await asyncio.to_thread(feishu.say, "ou_officer", "/export")
+            await asyncio.to_thread(feishu.say, "ou_officer", "/chart")
+            await until(lambda: len(feishu.sent_of("file")) == 1 and len(feishu.sent_of("image")) == 1, 60.0)
+            await until(lambda: {"file", "image"} <= {m["msg_type"] for m in feishu.sent_of("message")}, 60.0)
     messages = feishu.sent_of("message")
     texts = [str(m["content"]) for m in messages]
     assert any(

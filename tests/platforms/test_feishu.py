@@ -17,7 +17,7 @@ from bot.feishu.api import FeishuApi
 from bot.feishu.chat import FeishuChat
 from bot.sender.policy import PermanentError, RateLimited
 from tests.platforms.feishu_server import FeishuPlatform
-from tests.platforms.helpers import Core, eventually
+from tests.platforms.helpers import Core, started, until
 
 
 def config(server: FeishuPlatform, restart_after_s: float = 300.0) -> FeishuConfig:
@@ -29,25 +29,16 @@ def config(server: FeishuPlatform, restart_after_s: float = 300.0) -> FeishuConf
     )
 
 
-async def until(check: object, timeout: float = 20.0) -> None:
-    await asyncio.to_thread(eventually, check, timeout)  # type: ignore[arg-type]
-
-
 @asynccontextmanager
 async def running(
     server: FeishuPlatform, core: Core, restart_after_s: float = 300.0
 ) -> AsyncIterator[FeishuChat]:
-    stop = asyncio.Event()
     async with aiohttp.ClientSession() as http:
         api = FeishuApi(config(server, restart_after_s), http)
         chat = FeishuChat(api, core.answer, core.press, check_s=0.1)
-        task = asyncio.create_task(chat.run(stop))
-        await until(lambda: chat.connected and server.connections == 1)
-        try:
+        ready = until(lambda: chat.connected and server.connections == 1)
+        async with started(chat, ready, stop_timeout=30):
             yield chat
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 30)
 
 
 async def test_a_slow_answer_never_holds_the_ack_and_a_pushed_again_event_is_answered_once(

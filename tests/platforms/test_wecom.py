@@ -16,7 +16,7 @@ from bot.config import WeComConfig
 from bot.sender.policy import PermanentError, RateLimited
 from bot.wecom.api import WeComApi
 from bot.wecom.chat import WeComChat
-from tests.platforms.helpers import Core, eventually
+from tests.platforms.helpers import Core, started, until
 from tests.platforms.wecom_server import WeComServer
 from tests.servers import free_port
 
@@ -33,23 +33,13 @@ def config(server: WeComServer, port: int = 0) -> WeComConfig:
     )
 
 
-async def until(check: object, timeout: float = 20.0) -> None:
-    await asyncio.to_thread(eventually, check, timeout)  # type: ignore[arg-type]
-
-
 @asynccontextmanager
 async def running(server: WeComServer, core: Core) -> AsyncIterator[str]:
-    stop = asyncio.Event()
     settings = config(server)
     async with aiohttp.ClientSession() as http:
         chat = WeComChat(WeComApi(settings, http), core.answer, core.press)
-        task = asyncio.create_task(chat.run(stop))
-        await asyncio.wait_for(chat.ready.wait(), 10)
-        try:
+        async with started(chat, asyncio.wait_for(chat.ready.wait(), 10)):
             yield f"http://127.0.0.1:{settings.port}{settings.path}"
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 20)
 
 
 async def test_the_callback_url_check_echoes_the_decrypted_echostr(wecom: WeComServer) -> None:

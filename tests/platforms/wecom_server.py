@@ -18,23 +18,15 @@ import os
 import secrets
 import struct
 import time
-from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 from aiohttp import web
 from Crypto.Cipher import AES
 
-from tests.platforms.loopback import LoopbackServer
+from tests.platforms.loopback import PlatformServer
 
 
-@dataclass
-class Sent:
-    kind: str  # message | upload
-    body: dict[str, Any]
-
-
-class WeComServer(LoopbackServer):
+class WeComServer(PlatformServer):
     NAME = "wecom-api"
 
     def __init__(self, corp_id: str = "ww0123456789abcdef", secret: str = "wecomsecret") -> None:
@@ -42,24 +34,13 @@ class WeComServer(LoopbackServer):
         self.corp_id, self.secret, self.agent_id = corp_id, secret, 1000002
         self.token = "callbacktoken"
         self.aes_key = base64.b64encode(os.urandom(32)).decode().rstrip("=")  # 43 characters
-        self.tokens: list[str] = []
-        self.revoked: set[str] = set()
         self.users = {"zhangsan", "lisi"}
         self.throttle_next = 0
-        self.sent: list[Sent] = []
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/cgi-bin/gettoken", self._gettoken)
         app.router.add_post("/cgi-bin/message/send", self._send)
         app.router.add_post("/cgi-bin/media/upload", self._upload)
-
-    def sent_of(self, kind: str) -> list[dict[str, Any]]:
-        with self.lock:
-            return [s.body for s in self.sent if s.kind == kind]
-
-    def revoke_tokens(self) -> None:
-        with self.lock:
-            self.revoked.update(self.tokens)
 
     # --- callbacks, as WeCom sends them ------------------------------------------------------------
 
@@ -117,16 +98,12 @@ class WeComServer(LoopbackServer):
     async def _gettoken(self, request: web.Request) -> web.Response:
         if request.query.get("corpid") != self.corp_id or request.query.get("corpsecret") != self.secret:
             return web.json_response({"errcode": 40001, "errmsg": "invalid credential"})
-        token = secrets.token_hex(16)
-        with self.lock:
-            self.tokens.append(token)
+        token = self._issue(secrets.token_hex(16))
         return web.json_response({"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200})
 
     def _refusal(self, request: web.Request) -> web.Response | None:
         token = request.query.get("access_token")
-        with self.lock:
-            valid = token in self.tokens and token not in self.revoked
-        if not valid:
+        if not self._valid(token):
             return web.json_response({"errcode": 40014, "errmsg": "invalid access_token"})
         if self.throttle_next > 0:
             self.throttle_next -= 1
@@ -143,8 +120,7 @@ class WeComServer(LoopbackServer):
             return web.json_response(
                 {"errcode": 81013, "errmsg": "user & party & tag all invalid", "invaliduser": body["touser"]}
             )
-        with self.lock:
-            self.sent.append(Sent("message", body))
+        self._took("message", body)
         return web.json_response({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
 
     async def _upload(self, request: web.Request) -> web.Response:
@@ -155,13 +131,9 @@ class WeComServer(LoopbackServer):
         media = form["media"]
         assert isinstance(media, web.FileField)
         media_id = f"3{secrets.token_hex(8)}"
-        with self.lock:
-            self.sent.append(
-                Sent(
-                    "upload",
-                    {"type": request.query["type"], "filename": media.filename, "media_id": media_id},
-                )
-            )
+        self._took(
+            "upload", {"type": request.query["type"], "filename": media.filename, "media_id": media_id}
+        )
         return web.json_response(
             {"errcode": 0, "errmsg": "", "type": request.query["type"], "media_id": media_id}
         )
