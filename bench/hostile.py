@@ -68,12 +68,14 @@ def stream(messages: list[bytes]) -> Iterator[bytes]:
             yield raw.replace(b"Subject:", f"X-Bench: {n}\r\nSubject:".encode(), 1)
 
 
-def intake_thread(ctx: AppContext, config: IntakeConfig, stop: threading.Event) -> Callable[[], int]:
+def intake_thread(
+    ctx: AppContext, config: IntakeConfig, messages: list[bytes], stop: threading.Event
+) -> Callable[[], int]:
     """Take hostile mail until stopped, in a thread as the service does; returns how many were taken."""
     taken = [0]
 
     def work() -> None:
-        for raw in stream(hostile_messages()):
+        for raw in stream(messages):
             if stop.is_set():
                 return
             take(ctx.engine, raw, "hostile.eml", config, datetime.now(NOW.tzinfo))
@@ -103,6 +105,7 @@ async def run(units: int, users: int, rounds: int, folder: Path) -> int:
         status_bot = build_application(ctx, clock=lambda: NOW, rate_limit=False)
         sandbox = Sandbox(memory_bytes=settings.read_memory_mb * 1024 * 1024, wall_s=settings.read_timeout_s)
         sandbox.warm()
+        hostile = hostile_messages()  # built before any round: building them is not intake's work
         modes = {
             "idle": None,
             "worker": replace(CONFIG, sandbox=sandbox),
@@ -113,7 +116,9 @@ async def run(units: int, users: int, rounds: int, folder: Path) -> int:
         print(f"{units} units, {users} users, {rounds} rounds per mode, modes alternated")
         for _ in range(rounds):
             for mode, config in modes.items():
-                finish = intake_thread(ctx, config, threading.Event()) if config is not None else None
+                finish = (
+                    intake_thread(ctx, config, hostile, threading.Event()) if config is not None else None
+                )
                 if finish is not None:
                     time.sleep(1.0)  # let the first heavy message get under way
                 samples[mode] += await measure(status_bot, server, chats, "/status")

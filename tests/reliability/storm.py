@@ -71,9 +71,14 @@ class Storm:
 
     # --- the kills -------------------------------------------------------------------------------
 
-    def rage(self, kills: int) -> None:
-        while len(self.kills) < kills:
+    def rage(self, kills: int, of_reminders: int = 0) -> None:
+        """At least `kills` kills, `of_reminders` of them of `reminders --send`: on a slow machine intake
+        may take every one of the first `kills`, and the sending side must be killed too."""
+        while len(self.kills) < kills or self._reminder_kills() < of_reminders:
             self.round()
+
+    def _reminder_kills(self) -> int:
+        return sum(1 for kill in self.kills if kill.args[0] == "reminders")
 
     def round(self) -> None:
         setup, rng = self.setup, self.rng

@@ -19,6 +19,7 @@ from tests.reliability.storm import Storm, check_against_clean, check_deliveries
 from tests.servers.dovecot import Dovecot, ImapAccount
 
 KILLS = 20
+REMINDER_KILLS = 3  # of them at least, of `reminders --send`
 Bounds = tuple[set[tuple[str, str]], set[tuple[str, str]]]
 
 
@@ -32,7 +33,7 @@ def clean_run(setup: Setup) -> Final:
 def storm_against_clean(clean: Setup, killed: Setup, seed: int, expire: bool, bounds: Bounds) -> Storm:
     reference = clean_run(clean)
     storm = Storm(killed, seed, expire=expire, chunk=(2, 5))
-    storm.rage(KILLS)
+    storm.rage(KILLS, of_reminders=REMINDER_KILLS)
     final = settle(killed, reference)
     summary = storm.summary()
     print(json.dumps(summary, ensure_ascii=False, indent=1))
