@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from bench import chat_status, fanout, ingest
+from bench import chat_status, fanout, hostile, ingest
 
 if __name__ == "__main__":
-    for name, run in (("ingest", ingest.main), ("chat status", chat_status.main), ("fan-out", fanout.main)):
+    benchmarks = (
+        ("ingest", ingest.main),
+        ("chat status", chat_status.main),
+        ("chat while hostile mail is read", hostile.main),
+        ("fan-out", fanout.main),
+    )
+    for name, run in benchmarks:
         print(f"\n== {name} ==", flush=True)
         sys.argv = [sys.argv[0]]
         run()
