@@ -7,6 +7,7 @@
   client acks with the same frame carrying {"code": 200} as payload; its pings get pongs.
 - POST /open-apis/auth/v3/tenant_access_token/internal → {code, tenant_access_token, expire}
 - POST /open-apis/im/v1/messages?receive_id_type=open_id; /open-apis/im/v1/images; /open-apis/im/v1/files
+Everything sent is recorded (`delivered()`: each message with the user it went to and the file it carries).
 Faults: tokens revoked (99991663), a throttle answer (429 / 99991400), an endpoint answer the SDK does not
 expect (its reconnect task dies), the connection dropped, an event pushed again.
 """
@@ -45,6 +46,16 @@ class Sent:
     body: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Delivered:
+    """A message as one user got it, with the upload it names."""
+
+    to: str  # the receive_id (an open_id)
+    msg_type: str  # text | interactive | image | file
+    content: dict[str, Any]
+    file: tuple[str, bytes] | None = None  # (name, content)
+
+
 class FeishuPlatform(LoopbackServer):
     NAME = "feishu-platform"
 
@@ -62,6 +73,7 @@ class FeishuPlatform(LoopbackServer):
         self.sent: list[Sent] = []
         self._sockets: list[web.WebSocketResponse] = []
         self._seq = 0
+        self._media: dict[str, tuple[str, bytes]] = {}  # image_key / file_key → (name, content)
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/callback/ws/endpoint", self._endpoint)
@@ -133,6 +145,18 @@ class FeishuPlatform(LoopbackServer):
     def sent_of(self, kind: str) -> list[dict[str, Any]]:
         with self.lock:
             return [s.body for s in self.sent if s.kind == kind]
+
+    def delivered(self) -> list[Delivered]:
+        """Every message sent, in the order the server took them, with the user it went to."""
+        found = []
+        with self.lock:
+            for sent in (s for s in self.sent if s.kind == "message"):
+                content = sent.body["content"]
+                key = content.get("image_key") or content.get("file_key") or ""
+                found.append(
+                    Delivered(sent.body["receive_id"], sent.body["msg_type"], content, self._media.get(key))
+                )
+        return found
 
     # --- the long connection -----------------------------------------------------------------------
 
@@ -254,6 +278,7 @@ class FeishuPlatform(LoopbackServer):
         assert form["image_type"] == "message" and isinstance(image, web.FileField)
         key = f"img_{secrets.token_hex(6)}"
         with self.lock:
+            self._media[key] = (str(image.filename), image.file.read())
             self.sent.append(Sent("image", {"filename": image.filename, "image_key": key}))
         return web.json_response({"code": 0, "msg": "success", "data": {"image_key": key}})
 
@@ -266,6 +291,7 @@ class FeishuPlatform(LoopbackServer):
         assert isinstance(upload, web.FileField)
         key = f"file_{secrets.token_hex(6)}"
         with self.lock:
+            self._media[key] = (str(form["file_name"]), upload.file.read())
             self.sent.append(
                 Sent(
                     "file", {"file_type": form["file_type"], "file_name": form["file_name"], "file_key": key}
