@@ -24,7 +24,7 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from bot.chat.peer import Peer
+from bot.chat.peer import Peer, Platform
 from bot.chat.reply import Reply
 from bot.chats import answering
 from bot.config import DingTalkConfig, FeishuConfig, Settings
@@ -149,9 +149,8 @@ class Wire:
     lasting: bool  # a choice stays pressable (a card's button), or only the last message's (a number)
 
 
-async def converse(world: World, wire: Wire, counted: Counted, reader: Reader, user: str) -> Verdict:
+async def converse(verdict: Verdict, wire: Wire, counted: Counted, reader: Reader, user: str) -> None:
     """Every probe typed as `user`, and every choice offered pressed; each answer judged."""
-    verdict = Verdict(world)
     asked = 0
 
     async def exchange(act: Callable[[str, str], object], text: str) -> list[Shown]:
@@ -173,7 +172,7 @@ async def converse(world: World, wire: Wire, counted: Counted, reader: Reader, u
         return [choice for s in shown for choice in s.choices]
 
     pressed: set[str] = set()  # the buttons' data, as the console's matrix counts them
-    for text in probes(world):
+    for text in probes(verdict.world):
         offered = judge(await exchange(wire.say, text), text.split()[1:])
         if wire.lasting:  # a card's button carries its data and stays pressable
             for data in offered:
@@ -192,28 +191,21 @@ async def converse(world: World, wire: Wire, counted: Counted, reader: Reader, u
             if counted.buttons.get(user) != buttons:
                 judge(await exchange(wire.say, text), text.split()[1:])
             judge(await exchange(wire.press, choice), [])
-    return verdict
 
 
 async def run_matrix(world: World, wire: Wire, counted: Counted, users: dict[str, Reader]) -> Verdict:
-    """Every reader at once, each one message at a time; their verdicts as one."""
-    verdicts = await asyncio.gather(*(converse(world, wire, counted, r, u) for u, r in users.items()))
+    """Every reader at once, each one message at a time."""
     verdict = Verdict(world)
-    for one in verdicts:
-        verdict.replies += one.replies
-        for label, marks in one.leaked.items():
-            verdict.leaked.setdefault(label, set()).update(marks)
-        for label, marks in one.shown.items():
-            verdict.shown.setdefault(label, set()).update(marks)
+    await asyncio.gather(*(converse(verdict, wire, counted, reader, u) for u, reader in users.items()))
     return verdict
 
 
-def bound(world: World, platform: str, user_of: Callable[[Reader], str]) -> dict[str, Reader]:
+def bound(world: World, platform: Platform, user_of: Callable[[Reader], str]) -> dict[str, Reader]:
     """The matrix's readers as users of `platform`, bound (or not) as each reader is."""
     users = {user_of(reader): reader for reader in chat_readers(world)}
     with session_scope(world.engine) as session:
         for user, reader in users.items():
-            peer = Peer(platform, user)  # type: ignore[arg-type]
+            peer = Peer(platform, user)
             access.unbind(session, peer)
             if reader.role is not None:
                 access.bind(session, peer, reader.role, NOW, unit_code=reader.unit, province=reader.province)
@@ -227,6 +219,8 @@ def context(world: World, **platform: object) -> AppContext:
 
 def judged(verdict: Verdict, users: dict[str, Reader], sent_to: set[str]) -> None:
     assert sent_to <= set(users), "a message went to a user nobody wrote as"
+    # every probe answered to every reader, and the choices pressed besides
+    assert verdict.replies > len(users) * len(probes(verdict.world))
     assert verdict.leaks() == {}
     assert set(verdict.world.provinces) <= verdict.seen_by("officer *")
     assert_each_saw_its_own(verdict, list(users.values()))

@@ -1,7 +1,8 @@
 """No leak: every command, with every unit and province as its argument, from an unbound chat, the
 emitter of each unit, the officer of each province and a national officer, on the console and in
 Telegram; every button a reply offers is pressed too. A reply (text, buttons, file) may show only what
-its reader may see (tests/reliability/scope.py).
+its reader may see (tests/reliability/scope.py). DingTalk and Feishu run the same matrix at the wire
+(tests/platforms/test_access_matrix.py).
 """
 
 from __future__ import annotations
