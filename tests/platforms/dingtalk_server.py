@@ -9,7 +9,8 @@
 - POST /v1.0/robot/oToMessages/batchSend (x-acs-dingtalk-access-token) → {processQueryKey, …}
 - POST /robot/sendBySession?session=… : a message's sessionWebhook → {errcode, errmsg}
 - POST /media/upload?access_token=…&type=… (multipart "media") → {errcode, media_id}
-Everything received is recorded for the tests; faults are switched on by methods.
+Everything received is recorded for the tests (`delivered()`: each message with the user it went to and
+the file it carries); faults are switched on by methods.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import asyncio
 import json
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -26,6 +28,16 @@ from tests.platforms.loopback import HOST, PlatformServer
 
 TOPIC = "/v1.0/im/bot/messages/get"
 THROTTLED = {"code": "Forbidden.AccessDenied.QpsLimitForApi", "message": "qps limit"}
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A message as one user got it: a sessionWebhook reply or a 1:1 robot message, with its file."""
+
+    to: str  # the staffId
+    kind: str  # webhook | batch
+    body: dict[str, Any]
+    file: tuple[str, bytes] | None = None  # (name, content) of the upload a robot message names
 
 
 class DingTalkGateway(PlatformServer):
@@ -44,7 +56,8 @@ class DingTalkGateway(PlatformServer):
         self.lose_acks = False  # acks are lost on the way: every message is pushed again after a drop
         self.pushed = 0
         self._unacked: dict[str, dict[str, Any]] = {}
-        self._sessions: dict[str, str] = {}
+        self._sessions: dict[str, str] = {}  # sessionWebhook → the staffId whose message opened it
+        self._media: dict[str, tuple[str, bytes]] = {}
         self._connected = asyncio.Condition()
 
     def routes(self, app: web.Application) -> None:
@@ -67,6 +80,20 @@ class DingTalkGateway(PlatformServer):
 
     def wait_connections(self, count: int, timeout: float = 20.0) -> None:
         self.call(self._wait_connections(count), timeout)
+
+    def delivered(self) -> list[Delivered]:
+        """Every message the users got, in the order the server took them: a reply goes to the user whose
+        message opened its sessionWebhook, a robot message to each of its userIds."""
+        found = []
+        with self.lock:
+            for sent in self.sent:
+                if sent.kind == "webhook":
+                    found.append(Delivered(sent.body["to"], "webhook", sent.body))
+                elif sent.kind == "batch":
+                    param = sent.body["msgParam"]
+                    file = self._media.get(param.get("mediaId") or param.get("photoURL") or "")
+                    found += [Delivered(user, "batch", sent.body, file) for user in sent.body["userIds"]]
+        return found
 
     # --- the stream --------------------------------------------------------------------------------
 
@@ -194,6 +221,8 @@ class DingTalkGateway(PlatformServer):
         assert isinstance(media, web.FileField)
         data = media.file.read()
         media_id = f"@media{secrets.token_hex(6)}"
+        with self.lock:
+            self._media[media_id] = (str(media.filename), data)
         self._took(
             "upload",
             {

@@ -7,6 +7,7 @@
   client acks with the same frame carrying {"code": 200} as payload; its pings get pongs.
 - POST /open-apis/auth/v3/tenant_access_token/internal → {code, tenant_access_token, expire}
 - POST /open-apis/im/v1/messages?receive_id_type=open_id; /open-apis/im/v1/images; /open-apis/im/v1/files
+Everything sent is recorded (`delivered()`: each message with the user it went to and the file it carries).
 Faults: tokens revoked (99991663), a throttle answer (429 / 99991400), an endpoint answer the SDK does not
 expect (its reconnect task dies), the connection dropped, an event pushed again.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -38,6 +40,16 @@ def _frame_class() -> Any:
     return Frame
 
 
+@dataclass(frozen=True)
+class Delivered:
+    """A message as one user got it, with the upload it names."""
+
+    to: str  # the receive_id (an open_id)
+    msg_type: str  # text | interactive | image | file
+    content: dict[str, Any]
+    file: tuple[str, bytes] | None = None  # (name, content)
+
+
 class FeishuPlatform(PlatformServer):
     NAME = "feishu-platform"
 
@@ -51,6 +63,7 @@ class FeishuPlatform(PlatformServer):
         self.endpoints = 0  # endpoint requests answered with a URL
         self.acks: list[str] = []  # event ids acked
         self._seq = 0
+        self._media: dict[str, tuple[str, bytes]] = {}  # image_key / file_key → (name, content)
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/callback/ws/endpoint", self._endpoint)
@@ -110,6 +123,18 @@ class FeishuPlatform(PlatformServer):
 
     def drop(self) -> None:
         self.call(self._drop())
+
+    def delivered(self) -> list[Delivered]:
+        """Every message sent, in the order the server took them, with the user it went to."""
+        found = []
+        with self.lock:
+            for sent in (s for s in self.sent if s.kind == "message"):
+                content = sent.body["content"]
+                key = content.get("image_key") or content.get("file_key") or ""
+                found.append(
+                    Delivered(sent.body["receive_id"], sent.body["msg_type"], content, self._media.get(key))
+                )
+        return found
 
     # --- the long connection -----------------------------------------------------------------------
 
@@ -218,6 +243,8 @@ class FeishuPlatform(PlatformServer):
         image = form["image"]
         assert form["image_type"] == "message" and isinstance(image, web.FileField)
         key = f"img_{secrets.token_hex(6)}"
+        with self.lock:
+            self._media[key] = (str(image.filename), image.file.read())
         self._took("image", {"filename": image.filename, "image_key": key})
         return web.json_response({"code": 0, "msg": "success", "data": {"image_key": key}})
 
@@ -229,5 +256,7 @@ class FeishuPlatform(PlatformServer):
         upload = form["file"]
         assert isinstance(upload, web.FileField)
         key = f"file_{secrets.token_hex(6)}"
+        with self.lock:
+            self._media[key] = (str(form["file_name"]), upload.file.read())
         self._took("file", {"file_type": form["file_type"], "file_name": form["file_name"], "file_key": key})
         return web.json_response({"code": 0, "msg": "success", "data": {"file_key": key}})

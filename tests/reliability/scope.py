@@ -129,6 +129,30 @@ def seen(world: World, shown: str, typed: Iterable[str] = ()) -> set[str]:
     return {mark for mark in world.every_mark() if mark in shown}
 
 
+@dataclass
+class Verdict:
+    """Every reply judged, per reader: the marks it leaked, and every mark it showed."""
+
+    world: World
+    leaked: dict[str, set[str]] = field(default_factory=dict)
+    shown: dict[str, set[str]] = field(default_factory=dict)
+    replies: int = 0
+
+    def judge(self, reader: Reader, shown: str, typed: Iterable[str] = ()) -> None:
+        """One reply (text, buttons, file) shown to `reader`, after it typed `typed`."""
+        typed = list(typed)
+        self.replies += 1
+        self.leaked.setdefault(reader.label, set()).update(leaks(self.world, reader, shown, typed))
+        self.shown.setdefault(reader.label, set()).update(seen(self.world, shown, typed))
+
+    def leaks(self) -> dict[str, list[str]]:
+        """Reader label → the marks it may not see but was shown; empty when nothing leaked."""
+        return {who: sorted(marks) for who, marks in self.leaked.items() if marks}
+
+    def seen_by(self, label: str) -> set[str]:
+        return self.shown.get(label, set())
+
+
 def _without(shown: str, typed: Iterable[str]) -> str:
     for word in typed:
         shown = shown.replace(word, " ")

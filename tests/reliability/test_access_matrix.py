@@ -1,7 +1,8 @@
 """No leak: every command, with every unit and province as its argument, from an unbound chat, the
 emitter of each unit, the officer of each province and a national officer, on the console and in
 Telegram; every button a reply offers is pressed too. A reply (text, buttons, file) may show only what
-its reader may see (tests/reliability/scope.py).
+its reader may see (tests/reliability/scope.py). DingTalk and Feishu run the same matrix at the wire
+(tests/platforms/test_access_matrix.py).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from bot.telegram.app import build_application
 from bot.telegram.polling import run_polling_until
 from storage import access
 from storage.engine import session_scope
-from tests.reliability.scope import NOW, Reader, World, build_world, leaks, seen, workbook_text
+from tests.reliability.scope import NOW, Reader, Verdict, World, build_world, seen, workbook_text
 from tests.servers.botapi import BotApiServer, Call
 
 GUARD_S = 60.0  # a guard against a hung test, not a measurement
@@ -99,40 +100,35 @@ def console_says(console: Console, out: io.StringIO, files: Path, text: str) -> 
 
 
 def test_the_console_shows_each_reader_only_what_it_may_see(world: World, tmp_path: Path) -> None:
-    found: dict[str, set[str]] = {}
-    seen_by: dict[str, set[str]] = {}
-    asked = 0
+    verdict = Verdict(world)
     for reader in world.readers():
         files = tmp_path / reader.label.replace(" ", "-").replace("*", "all")
         console, out = console_as(world, reader, files)
         pressed: set[str] = set()
-        marks: set[str] = set()
         for text in probes(world):
-            shown = console_says(console, out, files, text)
-            asked += 1
-            found.setdefault(reader.label, set()).update(leaks(world, reader, shown, text.split()[1:]))
-            marks |= seen(world, shown, text.split()[1:])
+            verdict.judge(reader, console_says(console, out, files, text), text.split()[1:])
             offered = list(console.choices)
             for number, button in enumerate(offered, 1):
                 if button.data in pressed:
                     continue
                 pressed.add(button.data)
                 console.choices = offered
-                shown = console_says(console, out, files, str(number))
-                asked += 1
-                found[reader.label] |= leaks(world, reader, shown)
-                marks |= seen(world, shown)
-        seen_by[reader.label] = marks
-    assert {who: sorted(marks) for who, marks in found.items() if marks} == {}
-    # The check can fail: each reader does see what it may, and a national officer sees everything.
-    assert seen_by["officer *"] == world.every_mark()
-    for reader in world.readers():
+                verdict.judge(reader, console_says(console, out, files, str(number)))
+    assert verdict.leaks() == {}
+    assert_each_saw_its_own(verdict, world.readers())
+    assert verdict.replies > 1000
+
+
+def assert_each_saw_its_own(verdict: Verdict, readers: list[Reader]) -> None:
+    """The check can fail: each reader does see what it may, and a national officer sees everything."""
+    world = verdict.world
+    assert verdict.seen_by("officer *") == world.every_mark()
+    for reader in readers:
         if reader.role == "officer":
-            assert seen_by[reader.label] == world.allowed(reader), f"{reader.label} misses some of its own"
+            assert verdict.seen_by(reader.label) == world.allowed(reader), f"{reader.label} misses some"
         elif reader.role == "emitter":
-            assert reader.unit in seen_by[reader.label], f"{reader.label} was not shown its own unit"
-    assert seen_by["unbound"] == set()
-    assert asked > 1000
+            assert reader.unit in verdict.seen_by(reader.label), f"{reader.label} was not shown its unit"
+    assert verdict.seen_by("unbound") == set()
 
 
 def test_a_console_bound_by_a_code_sees_only_what_its_binding_may(world: World, tmp_path: Path) -> None:
@@ -144,16 +140,13 @@ def test_a_console_bound_by_a_code_sees_only_what_its_binding_may(world: World, 
     reader = Reader(f"console officer {province}", NO_TELEGRAM_CHAT, "officer", province=province)
     try:
         assert "绑定成功" in console_says(console, out, tmp_path, f"/bind {plain}")
-        marks: set[str] = set()
-        found: set[str] = set()
+        verdict = Verdict(world)
         for text in probes(world):
-            shown = console_says(console, out, tmp_path, text)
-            found |= leaks(world, reader, shown, text.split()[1:])
-            marks |= seen(world, shown, text.split()[1:])
+            verdict.judge(reader, console_says(console, out, tmp_path, text), text.split()[1:])
     finally:
         console_says(console, out, tmp_path, "/unbind")
-    assert found == set()
-    assert marks == world.allowed(reader)
+    assert verdict.leaks() == {}
+    assert verdict.seen_by(reader.label) == world.allowed(reader)
 
 
 # --- Telegram --------------------------------------------------------------------------------------
@@ -185,15 +178,15 @@ def shown_in(call: Call) -> str:
     return "\n".join([text, *labels, document])
 
 
-def telegram_readers(world: World) -> list[Reader]:
+def chat_readers(world: World) -> list[Reader]:
     """The unbound chat, an emitter of each province, each province's officer and a national one (the
-    console above asks as every unit)."""
+    console above asks as every unit): who asks in Telegram, DingTalk and Feishu."""
     emitters = {code for province in world.provinces for code in world.units_of(province)[:1]}
     return [r for r in world.readers() if r.role != "emitter" or r.unit in emitters]
 
 
 async def test_telegram_shows_each_chat_only_what_its_reader_may_see(world: World) -> None:
-    readers = telegram_readers(world)
+    readers = chat_readers(world)
     with session_scope(world.engine) as session:
         for reader in readers:
             access.unbind(session, reader.chat_id)
@@ -231,13 +224,11 @@ async def test_telegram_shows_each_chat_only_what_its_reader_may_see(world: Worl
         calls = [c for c in botapi.sent if c.method in REPLIES]
     by_chat = {r.chat_id: r for r in readers}
     assert {c.chat_id for c in calls} <= set(by_chat), "a reply went to a chat nobody wrote from"
-    found: dict[str, set[str]] = {}
+    verdict = Verdict(world)
     for call in calls:
         reader = by_chat[int(call.chat_id or 0)]
-        found.setdefault(reader.label, set()).update(
-            leaks(world, reader, shown_in(call), said[reader.chat_id])
-        )
-    assert {who: sorted(marks) for who, marks in found.items() if marks} == {}
+        verdict.judge(reader, shown_in(call), said[reader.chat_id])
+    assert verdict.leaks() == {}
     national = "\n".join(shown_in(c) for c in calls if c.chat_id == by_chat_of(readers, "officer *"))
     assert set(world.provinces) <= seen(world, national)
 
