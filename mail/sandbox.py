@@ -51,9 +51,14 @@ def _limit_memory(memory_bytes: int) -> None:
 
 
 def _read(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
-    from mail.intake import read_here
+    from mail.intake import EMITTER_KINDS, read_here
 
-    return read_here(raw, config)
+    walked, parsed = read_here(raw, config)
+    if parsed[0].kind not in EMITTER_KINDS:
+        # a table of data is applied from its records and its envelope: its files, two thirds of what
+        # would cross back, stay here (an emitter's screenshot is filed from its attachment: it crosses)
+        walked = replace(walked, attachments=(), html_bodies=(), text_body="")
+    return walked, parsed
 
 
 def _import_readers() -> None:

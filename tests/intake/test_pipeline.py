@@ -82,6 +82,13 @@ def a_mix() -> list[tuple[bytes, str]]:
     again_id = build_message(
         sender=SD, to="bot@example.cn", subject="更正", date=at("2021-10-25T17:00"), message_id="<one@sd>"
     )
+    screenshot = build_message(
+        sender="unit1@example.cn",  # 广州's contact address on its roster
+        to="bot@example.cn",
+        subject="CCER注销截图（盖章）",
+        date=at("2021-12-01T10:00"),
+        attachments=[("注销截图.pdf", b"%PDF-1.4\n% a stamped screenshot\n", "application/pdf")],
+    )
     return [
         (sd_roster, "1-roster.eml"),
         (roster_mail("someone@evil.example", SD_UNITS), "2-stranger.eml"),
@@ -94,7 +101,8 @@ def a_mix() -> list[tuple[bytes, str]]:
         (again_id, "9-same-message-id.eml"),
         (daily, "10-daily.eml"),
         (b"\x00\xff not mail at all", "11-garbage.eml"),
-        (sd_roster, "12-same-bytes-late.eml"),
+        (screenshot, "12-screenshot.eml"),  # filed from its attachment: the file crosses from the worker
+        (sd_roster, "13-same-bytes-late.eml"),
     ]
 
 
@@ -129,6 +137,7 @@ def test_the_pipeline_leaves_the_state_and_outcomes_of_taking_one_by_one(
     assert summary(together) == summary(alone)
     outcomes = [o.outcome for o in together]
     assert outcomes.count("duplicate") == 4 and outcomes.count("quarantined") == 4  # the mix is mixed
+    assert [o.rows_applied for o in together if o.kind == "screenshot"] == [2]  # both units at that address
     assert state(pipelined) == state(one_by_one)
     [poison] = [m for m in inbox.quarantined(pipelined) if m.source == "4-poison.eml"]
     assert poison.attempts == inbox.MAX_ATTEMPTS and "disk says no" in (poison.reason or "")
