@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.cli_output import emit_json
 from bot.context import AppContext, UsageError
-from mail.intake import Outcome, resume, take
+from mail.intake import Outcome, resume, take_all
 from mail.sources import SourceError, iter_paths
 from templates import render
 
@@ -40,13 +40,18 @@ def run(ctx: AppContext, args: argparse.Namespace) -> int:
         files = list(iter_paths(args.paths))
     except SourceError as error:
         raise UsageError(str(error)) from None
-    config, engine = ctx.intake_config(), ctx.engine
-    outcomes = resume(engine, config, ctx.now())
-    progress = Progress(len(files), enabled=not args.json and sys.stderr.isatty())
-    for path in files:
-        outcomes.append(take(engine, path.read_bytes(), str(path), config, ctx.now()))
-        progress.step()
-    progress.close()
+    # read in the worker process, as the service reads: the next file there while this one is applied
+    config, engine = ctx.intake_config(sandboxed=True), ctx.engine
+    try:
+        outcomes = resume(engine, config, ctx.now())
+        progress = Progress(len(files), enabled=not args.json and sys.stderr.isatty())
+        raws = ((path.read_bytes(), str(path)) for path in files)
+        for outcome in take_all(engine, raws, config, ctx.now):
+            outcomes.append(outcome)
+            progress.step()
+        progress.close()
+    finally:
+        ctx.close_sandbox()
     if args.json:
         emit_json([outcome_json(o) for o in outcomes])
     else:

@@ -11,7 +11,7 @@ queue, and `resume` finishes it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -52,10 +52,18 @@ REQUIRED_COLUMNS: dict[str, str] = {
 EMITTER_KINDS: tuple[MessageKind, ...] = ("application", "status_query", "screenshot")
 
 
+class Reading(Protocol):
+    """A message being read: `result()` gives what was read, or raises what reading it raised."""
+
+    def result(self) -> tuple[Walked, list[ParsedTable]]: ...
+
+
 class Reader(Protocol):
     """Reads a message's bytes somewhere else (mail.sandbox.Sandbox: a worker process)."""
 
     def read(self, raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]: ...
+
+    def submit(self, raw: bytes, config: IntakeConfig) -> Reading: ...
 
 
 @dataclass(frozen=True)
@@ -127,11 +135,18 @@ def take(engine: Engine, raw: bytes, source: str, config: IntakeConfig, now: dat
 
     Only the headers are read before the bytes are stored (within the size limits): a message whose
     body cannot be read, or takes too long to, is kept and quarantined, never fetched again."""
+    stored = _store(engine, raw, source, now)
+    if stored.started:
+        return process(engine, stored.message.id or 0, config, now, source, raw=raw, counted=True)
+    return _seen_before(engine, stored.message, config, now, source)
+
+
+def _store(engine: Engine, raw: bytes, source: str, now: datetime) -> inbox.Stored:
     try:
         envelope: Envelope | None = read_envelope(raw)
     except MailUnreadable:
         envelope = None
-    stored = inbox.store(
+    return inbox.store(
         engine,
         raw,
         source=source,
@@ -141,9 +156,12 @@ def take(engine: Engine, raw: bytes, source: str, config: IntakeConfig, now: dat
         sent_at=envelope.date if envelope else None,
         now=now,
     )
-    message = stored.message
-    if stored.started:
-        return process(engine, message.id or 0, config, now, source, raw=raw, counted=True)
+
+
+def _seen_before(
+    engine: Engine, message: InboundMessage, config: IntakeConfig, now: datetime, source: str
+) -> Outcome:
+    """A message stored before (the same bytes, or the same Message-ID): finished if a crash left it."""
     if message.state in ("received", "processing") and message.outcome is None:
         return process(engine, message.id or 0, config, now, source)
     reason = message.reason if message.outcome == "duplicate" else f"与第 {message.id} 号邮件内容相同"
@@ -156,6 +174,75 @@ def take(engine: Engine, raw: bytes, source: str, config: IntakeConfig, now: dat
         reason=reason,
         sender=message.sender,
     )
+
+
+@dataclass
+class _InFlight:
+    """A message stored and handed to the worker, to be applied once the next one is handed over."""
+
+    message_pk: int
+    source: str
+    raw: bytes
+    reading: Reading
+    now: datetime
+
+
+def take_all(
+    engine: Engine,
+    raws: Iterable[tuple[bytes, str]],
+    config: IntakeConfig,
+    now_fn: Callable[[], datetime],
+) -> Iterator[Outcome]:
+    """`take` for each (bytes, source) in turn, with the same states and outcomes, in order; with a
+    worker process (config.sandbox) the next message is stored and read there while this process
+    applies the last one, so that the two cores work at once.
+
+    Each message is stored (attempt counted) before the worker sees it, and one message at a time is
+    in the worker: a crash leaves at most the one being read and the one being applied unfinished,
+    for `resume`. A message stored before is answered without reading, once the one before it is done
+    (it may be that very message)."""
+    if config.sandbox is None:  # nothing to overlap: read in this process, as `take` does
+        for raw, source in raws:
+            yield take(engine, raw, source, config, now_fn())
+        return
+    flying: _InFlight | None = None
+    for raw, source in raws:
+        now = now_fn()
+        stored = _store(engine, raw, source, now)
+        if not stored.started:
+            if flying is not None:
+                yield _land(engine, flying, config)
+                flying = None
+            yield _seen_before(engine, _state_of(engine, stored.message.id or 0), config, now, source)
+            continue
+        # waits for the message in flight to be read, then the worker reads this one while it is applied
+        reading = config.sandbox.submit(raw, config)
+        if flying is not None:
+            yield _land(engine, flying, config)
+        flying = _InFlight(stored.message.id or 0, source, raw, reading, now)
+    if flying is not None:
+        yield _land(engine, flying, config)
+
+
+def _land(engine: Engine, flying: _InFlight, config: IntakeConfig) -> Outcome:
+    return process(
+        engine,
+        flying.message_pk,
+        config,
+        flying.now,
+        flying.source,
+        raw=flying.raw,
+        counted=True,
+        reading=flying.reading,
+    )
+
+
+def _state_of(engine: Engine, message_pk: int) -> InboundMessage:
+    """The message as it stands now: the one just applied may be the one these bytes repeat."""
+    with session_scope(engine) as session:
+        message = session.get(InboundMessage, message_pk, options=inbox.WITHOUT_RAW)
+        assert message is not None
+        return message
 
 
 def resume(engine: Engine, config: IntakeConfig, now: datetime) -> list[Outcome]:
@@ -172,10 +259,12 @@ def process(
     *,
     raw: bytes | None = None,
     counted: bool = False,
+    reading: Reading | None = None,
 ) -> Outcome:
     """Apply the message, counting each attempt before it starts; quarantine it when the attempts run out.
 
     `counted`: the first attempt was already counted when the message was stored (one commit less).
+    `reading`: the first attempt's reading, already under way in the worker; a retry reads again.
     """
     while True:
         read = None
@@ -184,11 +273,14 @@ def process(
             # is not the message's doing (a restarted service would otherwise quarantine a message it was
             # killed three times on); a message the worker cannot read is refused by its limits instead.
             try:
-                read = _read_stored(engine, message_pk, config, raw)
+                read = (
+                    reading.result() if reading is not None else _read_stored(engine, message_pk, config, raw)
+                )
             except Refused as unread:
                 return _quarantine(engine, message_pk, source, unread, config, now)
             except Exception:  # the worker failed, not the message: read again below, counted
                 log.exception("message %s: the reading worker failed", message_pk)
+            reading = None  # under way in the worker for the first attempt only
         attempts = 1 if counted else inbox.begin_attempt(engine, message_pk)
         counted = False
         if attempts > config.max_attempts:

@@ -12,10 +12,11 @@ import multiprocessing
 import os
 import resource
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from multiprocessing.pool import Pool
+from multiprocessing.pool import ApplyResult, Pool
 from typing import TYPE_CHECKING
 
 from mail.records import ParsedTable
@@ -50,13 +51,65 @@ def _limit_memory(memory_bytes: int) -> None:
 
 
 def _read(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
-    from mail.intake import read_here
+    from mail.intake import EMITTER_KINDS, read_here
 
-    return read_here(raw, config)
+    walked, parsed = read_here(raw, config)
+    if parsed[0].kind not in EMITTER_KINDS:
+        # a table of data is applied from its records and its envelope: its files, two thirds of what
+        # would cross back, stay here (an emitter's screenshot is filed from its attachment: it crosses)
+        walked = replace(walked, attachments=(), html_bodies=(), text_body="")
+    return walked, parsed
 
 
 def _import_readers() -> None:
     import mail.intake  # noqa: F401  (the import is the work: MIME, spreadsheet and HTML readers)
+
+
+class Reading:
+    """A message handed to the worker; `result()` waits for it within the wall-time limit, counted from
+    when the worker took it, and turns a timeout or an exhausted memory into Refused."""
+
+    def __init__(self, sandbox: Sandbox, pending: ApplyResult[tuple[Walked, list[ParsedTable]]]) -> None:
+        self._sandbox, self._pending = sandbox, pending
+        self._deadline = time.monotonic() + sandbox.wall_s
+        self._value: tuple[Walked, list[ParsedTable]] | None = None
+        self._error: Exception | None = None
+        self._settled = False
+
+    def result(self) -> tuple[Walked, list[ParsedTable]]:
+        with self._sandbox._lock:
+            self._settle()
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
+
+    def _settle(self) -> None:
+        """Wait for the worker (the sandbox's lock held): once, whoever asks first."""
+        if self._settled:
+            return
+        from mail.intake import Refused
+
+        sandbox = self._sandbox
+        try:
+            self._value = self._pending.get(max(0.0, self._deadline - time.monotonic()))
+        except multiprocessing.TimeoutError:
+            sandbox._stop()
+            self._error = _refused(Refused(f"读取邮件超过 {sandbox.wall_s:g} 秒，已停止并隔离"))
+        except MemoryError:
+            sandbox._stop()  # a worker that ran out of memory is not trusted with the next message
+            reason = f"读取邮件所需内存超过 {sandbox.memory_bytes // MiB} MB，已停止并隔离"
+            self._error = _refused(Refused(reason))
+        except Exception as error:  # raised by the reading (Refused among them): the caller's to judge
+            self._error = error
+        self._settled = True
+        if sandbox._in_flight is self:
+            sandbox._in_flight = None
+
+
+def _refused(error: Exception) -> Exception:
+    error.__suppress_context__ = True  # the worker's timeout or MemoryError is the reason, said in it
+    return error
 
 
 @dataclass
@@ -67,27 +120,37 @@ class Sandbox:
     method: str = "forkserver"
     _pool: Pool | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _in_flight: Reading | None = field(default=None, init=False, repr=False)
 
     def read(self, raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
-        from mail.intake import Refused
+        return self.submit(raw, config).result()
 
-        with self._lock:  # one message at a time, as intake takes them
+    def submit(self, raw: bytes, config: IntakeConfig) -> Reading:
+        """Hand the message to the worker and return at once, so that the caller can apply the last one
+        meanwhile. One message at a time in the worker, so that its memory stays bounded: the reading
+        still in flight is waited for first (its outcome kept for its own `result()`)."""
+        with self._lock:
+            if self._in_flight is not None:
+                self._in_flight._settle()
             pool = self._started()
             pending = pool.apply_async(_read, (raw, replace(config, sandbox=None, notify=None)))
-            try:
-                return pending.get(self.wall_s)
-            except multiprocessing.TimeoutError:
-                self._stop()
-                raise Refused(f"读取邮件超过 {self.wall_s:g} 秒，已停止并隔离") from None
-            except MemoryError:
-                self._stop()  # a worker that ran out of memory is not trusted with the next message
-                raise Refused(f"读取邮件所需内存超过 {self.memory_bytes // MiB} MB，已停止并隔离") from None
+            self._in_flight = Reading(self, pending)
+            return self._in_flight
 
     def warm(self) -> None:
         """Start the worker and let it import the readers now, while the service starts, so that the
         first message does not wait for them (a service restarted after a crash reads on at once)."""
         with self._lock:
+            if self._in_flight is not None:
+                self._in_flight._settle()
             self._started().apply(_import_readers)
+
+    def cpu_seconds(self) -> float:
+        """The worker's CPU time so far (a benchmark's: on a shared machine it moves less than wall time)."""
+        with self._lock:
+            if self._in_flight is not None:
+                self._in_flight._settle()
+            return float(self._started().apply(time.process_time))
 
     def _started(self) -> Pool:
         if self._pool is None:
@@ -107,4 +170,7 @@ class Sandbox:
 
     def close(self) -> None:
         with self._lock:
+            if self._in_flight is not None:  # abandoned: its message stays unfinished, for `resume`
+                self._in_flight._settled, self._in_flight._error = True, RuntimeError("sandbox closed")
+                self._in_flight = None
             self._stop()
