@@ -28,7 +28,6 @@ import pstats
 import resource
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -36,7 +35,6 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from bench.season import season
@@ -47,8 +45,9 @@ from mail.mime import walk
 from mail.sandbox import Sandbox
 from mail.tables import read_tables
 from mail.trust import Senders
-from storage.engine import make_engine, normalise_url
+from storage.engine import make_engine
 from storage.migrate import upgrade
+from tests.db import schema_url
 
 POSTGRES_ENV = "CCERBOT_TEST_POSTGRES_URL"
 MODES = ("inline", "pipelined", "worker")
@@ -139,17 +138,8 @@ def _taken(engine: Engine, raws: list[bytes], config: IntakeConfig, mode: str) -
 def fresh_postgres(base: str) -> Iterator[str]:
     """A URL whose connections live in a new, empty schema, dropped afterwards: a rerun never finds the
     last run's messages (they would all be duplicates)."""
-    base, schema = normalise_url(base), f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with schema_url(base, "bench") as url:
+        yield url
 
 
 def peak_rss_mb() -> float:

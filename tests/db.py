@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 
 from storage.engine import make_engine, normalise_url
 from storage.migrate import upgrade
@@ -31,9 +32,17 @@ def skip_without_postgres() -> None:
 @contextmanager
 def postgres_schema_url() -> Iterator[str]:
     """A URL whose connections live in a new, empty schema, dropped afterwards."""
-    base = normalise_url(postgres_url() or "")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with schema_url(postgres_url() or "") as url:
+        yield url
+
+
+@contextmanager
+def schema_url(base: str, prefix: str = "t") -> Iterator[str]:
+    """A URL on the PostgreSQL at `base` whose connections live in a new, empty schema, dropped afterwards.
+    No connection is kept open in between, so that it survives a restart of the server."""
+    base = normalise_url(base)
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin.connect() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     separator = "&" if "?" in base else "?"

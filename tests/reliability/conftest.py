@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
-from storage.engine import normalise_url
-from tests.db import postgres_url, skip_without_postgres
+from tests.db import postgres_url, schema_url, skip_without_postgres
 from tests.reliability.harness import Setup, anomalies_seen, prepare, story_mail
 from tests.servers.botapi import BotApiServer
 from tests.servers.dovecot import Dovecot, ImapAccount
@@ -28,20 +24,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @contextmanager
 def postgres_schema() -> Iterator[str]:
-    """A URL whose connections live in a new, empty schema, dropped afterwards; as tests.db's, with no
-    connection kept open in between, so that it survives a restart of the server."""
-    base = normalise_url(postgres_url() or "")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    """A URL whose connections live in a new, empty schema, dropped afterwards (tests.db.schema_url)."""
+    with schema_url(postgres_url() or "") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
