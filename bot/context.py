@@ -85,6 +85,11 @@ class AppContext:
         """One worker process for the service's intake, started with the first message it reads."""
         return Sandbox(memory_bytes=self.settings.read_memory_mb * MiB, wall_s=self.settings.read_timeout_s)
 
+    @cached_property
+    def notices(self) -> MessageNotices:
+        """Intake's notifier, one for the context: it keeps what it builds from the settings."""
+        return MessageNotices(self.settings)
+
     def intake_config(self, *, sandboxed: bool = False) -> IntakeConfig:
         """sandboxed: untrusted bytes are read in the worker process (the service, where chat, scheduler
         and sender share the process with intake); the one-shot commands read them in place."""
@@ -94,7 +99,7 @@ class AppContext:
             earliest=self.cycle.window_opens,
             contact_wait=timedelta(days=self.settings.contact_confirm_days),
             sandbox=self.sandbox if sandboxed else None,
-            notify=MessageNotices(self.settings),
+            notify=self.notices,
         )
 
     def close_sandbox(self) -> None:

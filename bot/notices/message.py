@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from sqlmodel import Session, col, select
 
@@ -25,6 +26,7 @@ from mail.authn import AUTH_REFUSAL
 from mail.classify import province_from_text
 from mail.intake import Told
 from mail.province_claims import Claim
+from mail.trust import Senders
 from storage.contacts import Change
 from storage.inbox import WITHOUT_RAW, row_errors_of
 from storage.models import InboundMessage, OutboxItem
@@ -51,6 +53,11 @@ class MessageNotices:
 
     settings: Settings
 
+    @cached_property
+    def senders(self) -> Senders:
+        """Built once for the notifier's life, not once per message."""
+        return self.settings.trusted_senders()
+
     def __call__(self, session: Session, message: InboundMessage, told: Told, now: datetime) -> None:
         items = [item for claim in told.claims for item in claim_alerts(session, self.settings, claim)]
         items += [contact_changed(c, message.id or 0, self.settings.lang) for c in told.contact_changes]
@@ -64,7 +71,7 @@ class MessageNotices:
     def _answer(self, session: Session, message: InboundMessage, now: datetime) -> list[NewItem]:
         forged = (message.reason or "").startswith(AUTH_REFUSAL)  # the address's owner did not write it
         sender = message.sender or ""
-        configured = bool(sender) and self.settings.trusted_senders().is_configured(sender)
+        configured = bool(sender) and self.senders.is_configured(sender)
         if sender and (message.trusted or (configured and not forged)):
             return [receipt(message, now, self.settings.lang)]  # a configured sender hears why, too
         if message.state == "quarantined":
