@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import chat_status, fanout, hostile, ingest
+from bench import chat_status, fanout, hostile, ingest, service_rss
 
 if __name__ == "__main__":
     benchmarks = (
@@ -12,6 +12,7 @@ if __name__ == "__main__":
         ("chat status", chat_status.main),
         ("chat while hostile mail is read", hostile.main),
         ("fan-out", fanout.main),
+        ("memory of the service", service_rss.main),
     )
     for name, run in benchmarks:
         print(f"\n== {name} ==", flush=True)
