@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
 
-from matplotlib.figure import Figure
-
-from bot.chat import chart as charts
 from bot.chat.base import Query, say
 from bot.chat.export import province_workbook
 from bot.chat.officer import menu, no_data, province_or_none
@@ -15,6 +13,13 @@ from bot.chat.scope import scoped
 from bot.reports import unit_reports
 from compliance.cycle import Cycle
 from templates import label
+
+# The chart module loads matplotlib (and numpy, Pillow): some 40 MB that a service whose officers never
+# ask for a chart does not need, so it is imported with the first chart drawn.
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from bot.chat import chart as charts
 
 MOST_POINTS = 45
 DAY_ENDS = time(17, 0)  # the cycle's deadlines fall at 17:00: a day's figure is read then
@@ -58,6 +63,8 @@ def completion_series(q: Query, province: str) -> list[tuple[datetime, float]]:
 
 
 def chart_texts(q: Query, province: str) -> tuple[charts.ChartTexts, list[charts.Target]]:
+    from bot.chat import chart as charts
+
     # The shipped font draws every Chinese label; should it be missing, the picture speaks English.
     lang = q.lang if charts.cjk_font() is not None else "en"
 
@@ -76,6 +83,8 @@ def chart_texts(q: Query, province: str) -> tuple[charts.ChartTexts, list[charts
 
 def chart_figure(q: Query, province: str) -> tuple[Figure, float] | None:
     """The province's chart over the cycle being shown, and the latest rate; None without data."""
+    from bot.chat import chart as charts
+
     series = completion_series(q, province)
     if not series:
         return None
@@ -87,6 +96,8 @@ def chart_figure(q: Query, province: str) -> tuple[Figure, float] | None:
 
 @scoped("chart")
 def chart(q: Query, province: str) -> Reply:
+    from bot.chat import chart as charts
+
     drawn = chart_figure(q, province)
     if drawn is None:
         return no_data(q, province)

@@ -8,10 +8,6 @@ from io import BytesIO
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-
 from bot.reports import UnitReport
 from compliance.status import UnitStatus
 from templates import label, step_label
@@ -100,6 +96,10 @@ def values(unit: UnitReport, lang: str, tz: ZoneInfo, s: UnitStatus | None = Non
 def province_workbook(
     units: Sequence[UnitReport], lang: str, tz: ZoneInfo, sheet: str, at: datetime
 ) -> bytes:
+    # openpyxl (and the numpy it loads) only once someone exports: ~20 MB a service need not hold
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     book = Workbook()
     ws = book.active
     assert ws is not None
@@ -130,6 +130,9 @@ def _as_text(cells: Sequence[Any]) -> None:
 
 
 def _format(ws: Any, rows: int) -> None:
+    from openpyxl.styles import Alignment
+    from openpyxl.utils import get_column_letter
+
     ws.freeze_panes = "C2"
     for index, column in enumerate(COLUMNS, start=1):
         letter = get_column_letter(index)

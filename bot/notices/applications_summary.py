@@ -12,7 +12,6 @@ import io
 from dataclasses import replace
 from datetime import date, datetime
 
-import openpyxl
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -45,6 +44,8 @@ def sheet(session: Session, province: str, cycle: Cycle, as_of: date, until: dat
 
     A summary is a full snapshot: a unit with no application in ccerbot but listed in the province's last
     summary (one sent by hand, say) is listed again with that summary's lines, or it would be dropped."""
+    import openpyxl  # only on a province's Friday: the service need not hold it (and numpy) all week
+
     book = openpyxl.Workbook()
     ws = book.active
     assert ws is not None

@@ -140,3 +140,35 @@ def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     assert process.returncode == 0, rest
     assert "已停止" in rest
     assert any("监视邮件文件夹" in line for line in lines)
+
+
+LOADED_WHEN_USED = ("matplotlib", "numpy", "openpyxl")  # charts; exports and Friday summaries (with numpy)
+SERVICE_START = """
+import sys
+from pydantic import SecretStr
+import bot.cli, bot.service
+from bot.config import Settings, TelegramConfig
+from bot.context import AppContext
+from bot.scheduler import Scheduler
+from bot.telegram.app import build_application
+telegram = TelegramConfig(token=SecretStr("123:abc"))
+ctx = AppContext(Settings(database_url=sys.argv[1], cycle="2019-2020", telegram=telegram))
+build_application(ctx)
+Scheduler(ctx.engine, ctx.settings, ctx.cycle).tick()
+print(" ".join(m for m in sys.argv[2:] if m in sys.modules))
+"""
+
+
+def test_the_service_loads_charts_and_spreadsheet_writing_only_when_asked_for_them(tmp_path: Path) -> None:
+    """What `ccerbot run` loads to start (its modules, the Telegram chat, a tick of the scheduler) holds
+    no matplotlib, numpy or openpyxl, some 50 MB of the service's memory: the first chart, export or
+    Friday summary loads them."""
+    url = f"sqlite:///{tmp_path / 'run.db'}"
+    done = subprocess.run(
+        [sys.executable, "-c", SERVICE_START, url, *LOADED_WHEN_USED],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("CCERBOT_")},
+    )
+    assert done.stdout.split() == []
