@@ -22,6 +22,7 @@ from storage.models import OutboxItem
 LEASE = timedelta(minutes=5)  # a claim older than this belongs to a sender that died
 MAX_ATTEMPTS = 8
 KEEP_TRYING = timedelta(hours=6)
+ENQUEUE_ROWS = 200  # outbox rows a statement inserts
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,17 @@ class NewItem:
 
 
 def enqueue(session: Session, items: Sequence[NewItem], now: datetime) -> int:
-    """Write the items whose key is new; returns how many were new."""
-    if not items:
-        return 0
+    """Write the items whose key is new; returns how many were new.
+
+    In statements of ENQUEUE_ROWS rows: one INSERT of a morning's 10,000 reminders compiled 150,000
+    parameters into one statement, 125 MB at its peak."""
+    written = 0
+    for start in range(0, len(items), ENQUEUE_ROWS):
+        written += _insert_new(session, items[start : start + ENQUEUE_ROWS], now)
+    return written
+
+
+def _insert_new(session: Session, items: Sequence[NewItem], now: datetime) -> int:
     rows = [
         {
             "key": i.key,

@@ -84,3 +84,15 @@ def test_sent_items_stay_in_the_ledger(engine: Engine) -> None:
     with session_scope(engine) as session:
         assert outbox.exists(session, "s")
         assert outbox.enqueue(session, [_item("s")], NOW) == 0
+
+
+def test_a_morning_of_items_is_written_in_statements_of_bounded_size_and_counted(engine: Engine) -> None:
+    """More items than one statement takes, some of them there already: each new one written once."""
+    count = 2 * outbox.ENQUEUE_ROWS + 7
+    with session_scope(engine) as session:
+        outbox.enqueue(session, [_item(f"k{n:04d}") for n in range(0, count, 3)], NOW)
+    with session_scope(engine) as session:
+        written = outbox.enqueue(session, [_item(f"k{n:04d}") for n in range(count)], NOW)
+    assert written == count - len(range(0, count, 3))
+    assert sorted(i.key for i in outbox.items(engine)) == [f"k{n:04d}" for n in range(count)]
+
