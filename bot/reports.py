@@ -6,12 +6,13 @@ The command line (--json) and the chat views both read these, so a figure is com
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from bot.telling import Telling
 from compliance.cycle import SECTORS, Cycle
@@ -20,6 +21,8 @@ from compliance.status import UnitFacts, UnitStatus, unit_status
 from storage import state
 from storage.engine import session_scope
 from storage.models import CancellationRecord
+
+REPORTS_AT_ONCE = 1000
 
 
 class NotFound(Telling, LookupError):
@@ -145,8 +148,30 @@ def sector_counts(units: Sequence[UnitReport]) -> list[tuple[str, int, int]]:
 def unit_reports(
     engine: Engine, cycle: Cycle, at: datetime, province: str | None = None, codes: list[str] | None = None
 ) -> list[UnitReport]:
+    if province is None and codes is None:
+        return sorted((r for chunk in report_chunks(engine, cycle, at) for r in chunk), key=in_order)
     with session_scope(engine) as session:
-        rows = state.facts_at(session, at, province, codes)
+        return _reports(session, cycle, at, province, codes)
+
+
+def report_chunks(engine: Engine, cycle: Cycle, at: datetime) -> Iterator[list[UnitReport]]:
+    """Every unit's report, REPORTS_AT_ONCE units at a time (by code; unit_reports sorts them by province
+    too): every unit's rows read at once took four times the memory of their reports, 40 MB for 10,000
+    units, and a caller that keeps a few of them need not hold them all."""
+    with session_scope(engine) as session:
+        codes = state.codes_known(session, at)
+        for start in range(0, len(codes), REPORTS_AT_ONCE):
+            yield _reports(session, cycle, at, None, codes[start : start + REPORTS_AT_ONCE])
+
+
+def in_order(report: UnitReport) -> tuple[str, str]:
+    """facts_at's order."""
+    return report.province, report.code
+
+
+def _reports(
+    session: Session, cycle: Cycle, at: datetime, province: str | None, codes: list[str] | None
+) -> list[UnitReport]:
     return [
         UnitReport(
             f.code,
@@ -157,7 +182,7 @@ def unit_reports(
             unit_status(f, cycle, at),
             f.sector,
         )
-        for known, f in rows
+        for known, f in state.facts_at(session, at, province, codes)
     ]
 
 

@@ -71,6 +71,17 @@ def known_units(
     return sorted(units, key=lambda k: (k.province, k.unit.code))
 
 
+def codes_known(session: Session, at: datetime) -> list[str]:
+    """The codes of the units known_units(session, at) gives, sorted."""
+    query = (
+        select(Unit.code)
+        .join(RosterEntry, col(RosterEntry.unit_id) == Unit.id)
+        .where(RosterEntry.known_at <= at)
+        .distinct()
+    )
+    return sorted(session.exec(query))
+
+
 def _fold(known: KnownUnit | None, entry: RosterEntry, unit: Unit) -> KnownUnit:
     def keep(new: object, old: object) -> object:
         return old if new is None else new

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from bot.config import Settings
 from bot.notices.compose import Renderer, compose, existing_keys, key_for, write
 from bot.notices.recipients import officers
-from bot.reports import UnitReport, unit_reports
+from bot.reports import UnitReport, in_order, report_chunks
 from compliance.cycle import Cycle
 from storage.engine import session_scope
 from templates import render
@@ -17,7 +17,9 @@ from templates import render
 
 def enqueue_new_anomalies(engine: Engine, settings: Settings, cycle: Cycle, now: datetime) -> int:
     """Alert the province's officers to each anomaly of each unit, and to each unit to chase, once."""
-    flagged = [r for r in unit_reports(engine, cycle, now) if r.status.officer_alerts]
+    # only the units with something to tell are kept: every unit's report at once is ~1 KB a unit
+    chunks = report_chunks(engine, cycle, now)
+    flagged = sorted((r for chunk in chunks for r in chunk if r.status.officer_alerts), key=in_order)
     if not flagged:
         return 0
     with session_scope(engine) as session:

@@ -3,7 +3,7 @@ it (bot.notices.recipients), and the words each recipient gets, in its own langu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -50,7 +50,7 @@ class Reminder:
         return shaped
 
     def render(self, lang: str, html: bool = False) -> str:
-        return render_item(self.item, lang, dict(self.names), html)
+        return render_item(self.item, lang, self.names, html)
 
 
 def due_items(engine: Engine, cycle: Cycle, at: datetime) -> tuple[list[DueItem], dict[str, UnitReport]]:
@@ -76,7 +76,7 @@ def reminders_at(engine: Engine, settings: Settings, cycle: Cycle, at: datetime)
     return result
 
 
-def render_item(item: DueItem, lang: str, names: dict[str, str], html: bool = False) -> str:
+def render_item(item: DueItem, lang: str, names: Mapping[str, str], html: bool = False) -> str:
     def unit_names(codes: tuple[str, ...]) -> list[str]:
         return [names.get(code, code) for code in codes]
 
@@ -109,23 +109,27 @@ def _recipients(
     return emitters(session, settings, item.target, email)
 
 
-def outbox_items(reminder: Reminder, cycle: str) -> list[NewItem]:
-    """One outbox item per recipient of a due reminder or alert."""
-    item = reminder.item
+def outbox_items(
+    item: DueItem, recipients: Sequence[Recipient], names: Mapping[str, str], cycle: str
+) -> list[NewItem]:
+    """One outbox item per recipient of a due reminder or alert, in the recipient's language."""
+
+    def text(lang: str, html: bool) -> str:
+        return render_item(item, lang, names, html)
+
     return [
         compose(
             key_for(item.audience, to, item.kind, cycle, item.day.isoformat(), item.target),
             to.lang,
-            reminder.names.get(item.target, item.target),
-            reminder.render,
+            names.get(item.target, item.target),
+            text,
         )
-        for to in reminder.recipients
+        for to in recipients
     ]
 
 
 @dataclass(frozen=True)
 class Enqueued:
-    reminders: list[Reminder]
     keys: list[str]  # every key due, new or not
     new: int  # how many of them were written now
 
@@ -135,14 +139,19 @@ def enqueue_due(
 ) -> Enqueued:
     """Write the reminders and alerts due at `at` (their day, once the slot has come).
 
-    A reminder whose deadline has passed by `at` is left out: it would only arrive too late.
+    A reminder whose deadline has passed by `at` is left out: it would only arrive too late. Each is
+    rendered once per recipient, straight into its outbox item (a deadline morning's texts are held
+    once, not also as Reminders), and all are written in one transaction.
     """
-    due = [
-        r
-        for r in reminders_at(engine, settings, cycle, at)
-        if r.item.deadline is None or r.item.deadline > at
-    ]
-    items = [new for reminder in due for new in outbox_items(reminder, cycle.name)]
+    items, reports = due_items(engine, cycle, at)
+    names = {code: r.name for code, r in reports.items()}
     with session_scope(engine) as session:
-        written = write(session, items, now or at)
-    return Enqueued(due, [i.key for i in items], written)
+        due = [
+            new
+            for item in items
+            if item.deadline is None or item.deadline > at
+            for new in outbox_items(item, _recipients(session, settings, item, reports), names, cycle.name)
+        ]
+    with session_scope(engine) as session:
+        written = write(session, due, now or at)
+    return Enqueued([new.key for new in due], written)

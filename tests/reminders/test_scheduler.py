@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy.engine import Engine
 
+from bot import reports
 from bot.config import Settings
 from bot.notices.anomalies import enqueue_new_anomalies
 from bot.notices.failures import enqueue_delivery_failed
@@ -14,8 +18,9 @@ from bot.notices.reminders import enqueue_due
 from bot.reports import unit_reports
 from bot.scheduler import Scheduler
 from compliance.cycle import load_cycle
-from storage import access, outbox
-from storage.engine import session_scope
+from compliance.status import unit_status
+from storage import access, outbox, state
+from storage.engine import make_engine, session_scope
 from storage.models import OutboxItem
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -161,3 +166,36 @@ def test_a_failed_mail_to_an_officer_is_reported_to_the_provinces_chats(
 def test_contact_addresses_come_from_the_rosters(sample_engine: Engine) -> None:
     reports = {r.code: r for r in unit_reports(sample_engine, CYCLE, MORNING)}
     assert reports["91440923DBMWCY74XP"].contact_email
+
+
+def test_every_units_report_read_a_few_units_at_a_time_is_the_same_as_read_at_once(
+    sample_engine: Engine,
+    sample_settings: Settings,
+    sample_db_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """unit_reports over every unit reads their facts REPORTS_AT_ONCE units at a time (1,000: here 3,
+    so that the sample's units take several reads): the same reports, in the same order, as facts_at
+    over every unit at once; and the same alerts and reminders written from them, in the same order."""
+
+    def written(engine: Engine) -> list[str]:
+        enqueue_new_anomalies(engine, sample_settings, CYCLE, MORNING)
+        enqueue_due(engine, sample_settings, CYCLE, MORNING)
+        return [i.key for i in outbox.items(engine)]
+
+    with session_scope(sample_engine) as session:
+        at_once = [
+            (f.code, f.province, known.contact_email, unit_status(f, CYCLE, MORNING))
+            for known, f in state.facts_at(session, MORNING)
+        ]
+    in_one_read = written(sample_engine)
+    monkeypatch.setattr(reports, "REPORTS_AT_ONCE", 3)
+    assert len(at_once) > 3 * 2
+    chunked = unit_reports(sample_engine, CYCLE, MORNING)
+    assert [(r.code, r.province, r.contact_email, r.status) for r in chunked] == at_once
+    copy = tmp_path / "again.db"
+    shutil.copy(sample_db_file, copy)
+    again = make_engine(f"sqlite:///{copy}")
+    assert written(again) == in_one_read and in_one_read
+    again.dispose()
