@@ -9,9 +9,10 @@ Each database is measured in the modes `--modes` names (default: inline and pipe
 - worker: `take` one message after another, reading in the worker, as `ccerbot run` takes mail.
 
 It runs on SQLite, and on PostgreSQL too when `--postgres URL` or CCERBOT_TEST_POSTGRES_URL names one
-(in a schema of its own, dropped afterwards); it prints each ratio to the floor and the process's peak
-RSS (this process's: the worker's is its own). By CPU time, a mode with a worker counts the longer of
-the two processes' CPU times, the wall time two free cores would give. `--profile N` prints the N
+(in a schema of its own, dropped afterwards); it prints each ratio to the floor and, for each run, the
+process's peak RSS during it (this process's, the season's mail held in it: the worker's is its own).
+By CPU time, a mode with a worker counts the longer of the two processes' CPU times, the wall time two
+free cores would give. `--profile N` prints the N
 costliest calls of the first SQLite run (cProfile, by cumulative time).
 
     .venv/bin/python -m bench.ingest [--units N] [--season 2019-2020|2025] [--postgres URL] [--profile N]
@@ -21,6 +22,7 @@ costliest calls of the first SQLite run (cProfile, by cumulative time).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import os
@@ -142,9 +144,19 @@ def fresh_postgres(base: str) -> Iterator[str]:
         yield url
 
 
+def reset_peak_rss() -> None:
+    """Start the process's peak resident set afresh (Linux's VmHWM), so that each run's peak is its own."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
 def peak_rss_mb() -> float:
-    """The process's peak resident set so far (Linux reports kilobytes)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """The process's peak resident set since reset_peak_rss (without /proc: since it started)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports kilobytes
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")) / 1024
 
 
 def profile_lines(profile: cProfile.Profile, count: int) -> str:
@@ -207,6 +219,7 @@ def main() -> None:
     profile = cProfile.Profile() if args.profile else None
     for mode in modes:
         with tempfile.TemporaryDirectory() as tmp:
+            reset_peak_rss()
             took, rows, outcomes = full_ingest(raws, f"sqlite:///{tmp}/bench.db", config, mode, profile)
             ratios.append(_report(f"sqlite {mode}", took, rows, outcomes, floor, len(raws)))
             ratios.append(f"sqlite {mode} by CPU time {floor.cpu / took.critical_cpu:.2f}")
@@ -216,15 +229,17 @@ def main() -> None:
     if args.postgres:
         for mode in modes:
             with fresh_postgres(args.postgres) as url:
+                reset_peak_rss()
                 took, rows, outcomes = full_ingest(raws, url, config, mode)
                 ratios.append(_report(f"postgres {mode}", took, rows, outcomes, floor, len(raws)))
-    print(f"ratio to floor: {', '.join(ratios)}; peak RSS {peak_rss_mb():.0f} MB")
+    print(f"ratio to floor: {', '.join(ratios)}")
 
 
 def _report(name: str, took: Took, rows: int, outcomes: dict[str, int], floor: Took, messages: int) -> str:
     ratio, rates = floor.wall / took.wall, _rates(took.wall, messages, rows)
     cpu = f"CPU {took.cpu:.2f} s" + (f" + worker {took.worker_cpu:.2f} s" if took.worker_cpu else "")
-    print(f"{f'ingest ({name}):':<28}{rates}  {cpu}  ratio to floor {ratio:.2f}  {outcomes}")
+    peak = f"peak RSS {peak_rss_mb():.0f} MB"
+    print(f"{f'ingest ({name}):':<28}{rates}  {cpu}  ratio to floor {ratio:.2f}  {peak}  {outcomes}")
     return f"{name} {ratio:.2f}"
 
 
