@@ -22,7 +22,7 @@ from storage import state
 from storage.engine import session_scope
 from storage.models import CancellationRecord
 
-REPORTS_AT_ONCE = 1000
+REPORTS_AT_ONCE = 1000  # units whose facts are read together when every unit is reported
 
 
 class NotFound(Telling, LookupError):

@@ -95,4 +95,3 @@ def test_a_morning_of_items_is_written_in_statements_of_bounded_size_and_counted
         written = outbox.enqueue(session, [_item(f"k{n:04d}") for n in range(count)], NOW)
     assert written == count - len(range(0, count, 3))
     assert sorted(i.key for i in outbox.items(engine)) == [f"k{n:04d}" for n in range(count)]
-
