@@ -25,7 +25,7 @@ from mail.application_form import form_tables, read_forms
 from mail.applications import store_forms
 from mail.classify import kind_from_subject, province_from_text
 from mail.emitter_requests import emitter_request, file_screenshots
-from mail.mime import Attachment, Envelope, MailUnreadable, Walked, read_envelope, walk
+from mail.mime import Attachment, Headline, MailUnreadable, Walked, read_headline, walk
 from mail.province_claims import Claim
 from mail.records import ApplicationForm, MessageKind, ParsedTable, Record, RowError
 from mail.refusals import no_table_reason
@@ -143,7 +143,7 @@ def take(engine: Engine, raw: bytes, source: str, config: IntakeConfig, now: dat
 
 def _store(engine: Engine, raw: bytes, source: str, now: datetime) -> inbox.Stored:
     try:
-        envelope: Envelope | None = read_envelope(raw)
+        envelope: Headline | None = read_headline(raw)
     except MailUnreadable:
         envelope = None
     return inbox.store(
@@ -351,7 +351,7 @@ def _apply_message(
 def _automatic(message: InboundMessage) -> bool:
     """Whether a message refused before it was read is an auto-reply: its headers alone say."""
     try:
-        return read_envelope(message.raw).automatic
+        return read_headline(message.raw).automatic
     except MailUnreadable:
         return False
 

@@ -46,8 +46,9 @@ def _safe_path() -> Iterator[None]:
             os.environ["PYTHONSAFEPATH"] = before
 
 
-def _limit_memory(memory_bytes: int) -> None:
+def _confine(memory_bytes: int, niceness: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    os.nice(niceness)
 
 
 def _read(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
@@ -116,6 +117,9 @@ def _refused(error: Exception) -> Exception:
 class Sandbox:
     memory_bytes: int = 2048 * MiB
     wall_s: float = 120.0
+    # on a busy machine the service's chat, scheduler and sender come before reading mail: a stranger's
+    # message, however heavy, then slows intake alone
+    niceness: int = 10
     # forkserver: a child forked from the running service would inherit its threads' locks
     method: str = "forkserver"
     _pool: Pool | None = field(default=None, init=False, repr=False)
@@ -159,7 +163,9 @@ class Sandbox:
                 # each worker forked later (after a timeout or an exhausted memory) starts with them loaded
                 context.set_forkserver_preload(["mail.intake"])
             with _safe_path():
-                self._pool = context.Pool(1, initializer=_limit_memory, initargs=(self.memory_bytes,))
+                self._pool = context.Pool(
+                    1, initializer=_confine, initargs=(self.memory_bytes, self.niceness)
+                )
         return self._pool
 
     def _stop(self) -> None:

@@ -139,3 +139,12 @@ def test_a_service_killed_while_the_worker_reads_does_not_count_it_against_the_m
     assert (outcome.outcome, outcome.rows_applied) == ("applied", len(SD_UNITS))
     # the attempt counted when it was stored, and the one that applied it: no interrupted read
     assert inbox.get(sqlite_engine, outcome.message_pk or 0).attempts == 2  # type: ignore[union-attr]
+
+
+def _niceness() -> int:
+    return os.nice(0)
+
+
+def test_the_worker_yields_the_cpu_to_the_service(sandbox: Sandbox) -> None:
+    """On a busy machine, chat answers come before reading a stranger's heavy mail."""
+    assert sandbox._started().apply(_niceness) == min(os.nice(0) + sandbox.niceness, 19)
