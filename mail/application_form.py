@@ -105,12 +105,15 @@ def text_table(body: str) -> Table | None:
     return Table("正文", rows) if rows else None
 
 
+FORM_HEAD_ROWS = 40  # 附件2 is a page: its unit's fields, then one line per project
+
 # ---- is it a form -----------------------------------------------------------------------------------
 
 
 def is_form(table: Table, subject: str) -> bool:
     """A 申请表 by its subject or title, or by its layout: a label with its value beside it."""
-    found = _labels(table.rows)
+    # a form's labels are at its top; a roster's thousands of rows below its header are not looked at
+    found = _labels(table.rows[:FORM_HEAD_ROWS])
     if not ({"name", "code"} & set(found.values())) or "requested_t" not in found.values():
         return False
     titled = words().says_form(subject) or any(

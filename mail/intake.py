@@ -137,8 +137,8 @@ def take(engine: Engine, raw: bytes, source: str, config: IntakeConfig, now: dat
     body cannot be read, or takes too long to, is kept and quarantined, never fetched again."""
     stored = _store(engine, raw, source, now)
     if stored.started:
-        return process(engine, stored.message.id or 0, config, now, source, raw=raw, counted=True)
-    return _seen_before(engine, stored.message, config, now, source)
+        return process(engine, stored.message_pk, config, now, source, raw=raw, counted=True)
+    return _seen_before(engine, _state_of(engine, stored.message_pk), config, now, source)
 
 
 def _store(engine: Engine, raw: bytes, source: str, now: datetime) -> inbox.Stored:
@@ -213,13 +213,13 @@ def take_all(
             if flying is not None:
                 yield _land(engine, flying, config)
                 flying = None
-            yield _seen_before(engine, _state_of(engine, stored.message.id or 0), config, now, source)
+            yield _seen_before(engine, _state_of(engine, stored.message_pk), config, now, source)
             continue
         # waits for the message in flight to be read, then the worker reads this one while it is applied
         reading = config.sandbox.submit(raw, config)
         if flying is not None:
             yield _land(engine, flying, config)
-        flying = _InFlight(stored.message.id or 0, source, raw, reading, now)
+        flying = _InFlight(stored.message_pk, source, raw, reading, now)
     if flying is not None:
         yield _land(engine, flying, config)
 
