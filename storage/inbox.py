@@ -47,8 +47,11 @@ def store(
     subject: str,
     sent_at: datetime | None,
     now: datetime,
+    handed_in: tuple[str, str] | None = None,
 ) -> Stored:
-    """Keep the raw bytes first. The same bytes twice are one row; a repeated Message-ID is a duplicate."""
+    """Keep the raw bytes first. The same bytes twice are one row; a repeated Message-ID is a duplicate.
+
+    `handed_in`: (the chat, the province) of an officer who handed the message in from a chat."""
     digest = content_hash(raw)
     with session_scope(engine) as session:
         seen = _seen(session, digest, message_id)
@@ -65,6 +68,8 @@ def store(
             subject=subject,
             sent_at=sent_at,
             received_at=now,
+            handed_in_by=handed_in[0] if handed_in else None,
+            handed_in_for=handed_in[1] if handed_in else None,
         )
         if earlier is not None:
             message.state, message.outcome = "done", "duplicate"
