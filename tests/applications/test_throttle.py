@@ -80,7 +80,9 @@ def test_the_contact_address_on_file_is_not_throttled(sqlite_engine: Engine) -> 
     engine = seeded(sqlite_engine)
     jinan = SD_UNITS[0]
     sent = [
-        take(engine, application_mail(CONTACT, form_rows(jinan, 100_000 + n)), at(f"2021-11-01T{9 + n:02d}:00"))
+        take(
+            engine, application_mail(CONTACT, form_rows(jinan, 100_000 + n)), at(f"2021-11-01T{9 + n:02d}:00")
+        )
         for n in range(STRANGER_APPLICATIONS_PER_DAY + 2)
     ]
     assert {o.outcome for o in sent} == {"received"}
