@@ -18,8 +18,9 @@ from mail.authn import AUTH_REFUSAL
 from mail.handed_in import HandedIn, as_mail
 from storage import access, inbox, outbox
 from storage.engine import session_scope
-from storage.models import InboundMessage, Unit
+from storage.models import InboundMessage, OffsetApplication, Unit
 from storage.peer import Peer
+from tests.applications.forms import form_rows, word_bytes
 from tests.intake.world import (
     CONFIG,
     GD_UNITS,
@@ -204,3 +205,38 @@ def test_a_retry_and_a_resumed_message_are_judged_by_the_hand_in(
     inbox.reset_for_retry(engine, first.message_pk or 0)
     again = intake.process(engine, first.message_pk or 0, config, at(WHEN), handed.source)
     assert (again.outcome, again.reason) == ("quarantined", first.reason)
+
+
+def test_read_in_the_worker_process_as_run_reads_it(sqlite_engine: Engine, tmp_path: Path) -> None:
+    """`run` reads every message in its worker, where an untrusted one is refused: the hand-in goes there
+    with the bytes, or the worker would judge the file by its From line."""
+    engine = sqlite_engine
+    ctx = context(engine, authserv_id="mx.example")
+    ctx.reads_in_worker = True
+    bind(engine, "山东省")
+    roster = file_at(tmp_path, "名录.xlsx", xlsx_bytes(roster_rows(SD_UNITS)))
+    try:
+        out = talk(ctx, [f"/file {roster}"], tmp_path)
+    finally:
+        ctx.close_sandbox()
+    assert "sandbox" in ctx.__dict__  # it was read there
+    assert "已应用 3 行。" in out
+
+
+def test_an_officer_hands_in_an_emitters_word_form(sqlite_engine: Engine, tmp_path: Path) -> None:
+    """A 申请表 received some other way: a proposal like a mailed one, answered at the unit's contact
+    address and not at the province's, and not counted against any stranger's share."""
+    engine = sqlite_engine
+    assert intake.take(engine, roster_mail(SD, SD_UNITS), "mail.eml", CONFIG, at(WHEN)).outcome == "applied"
+    bind(engine, "山东省")
+    forms = [
+        file_at(tmp_path, f"申请表{n}.docx", word_bytes(form_rows(u, 1_000 + n)))
+        for n, u in enumerate(SD_UNITS)
+    ]
+    out = talk(context(engine), [f"/file {f}" for f in forms], tmp_path, "2021-11-01T10:00")
+    assert out.count("类型：CCER 抵销申请表") == 3 and "已登记 1 份申请（/application 3）" in out
+    with session_scope(engine) as session:
+        stored = [(a.code, a.sender, a.state) for a in session.exec(select(OffsetApplication))]
+    assert stored == [(u.code, None, "pending") for u in SD_UNITS]
+    told = {(i.recipient, i.kind) for i in outbox.items(engine) if i.audience == "emitter"}
+    assert told == {(f"unit{n}@example.cn", "application_pending") for n in (1, 2, 3)}
