@@ -65,10 +65,8 @@ class MessageNotices:
         items += applications_received(session, self.settings, told.applications, now)
         if message.kind in EMITTER_REQUESTS:  # the address on file is answered; anyone else hears nothing
             items += emitter_replies.answer(session, self.settings, message, told, now)
-        elif (
-            message.handed_in_by
-        ):  # handed in from a chat: the chat's answer is its receipt (bot/chat/files.py)
-            pass
+        elif message.handed_in_by:
+            pass  # handed in from a chat: the chat's answer is its receipt (bot/chat/files.py)
         elif held(message):  # a stranger's application beyond its share: kept, told in the hour's digest
             items += untrusted_alerts(session, self.settings, message, now)
         elif not told.automatic:  # answering an auto-reply or a bounce invites the next one (RFC 3834)
