@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -22,9 +22,10 @@ from sqlmodel import Session
 
 from mail import apply, operations
 from mail.application_form import form_tables, read_forms
-from mail.applications import store_forms
+from mail.applications import STRANGER_APPLICATIONS_PER_DAY, held_because, store_forms
 from mail.classify import kind_from_subject, province_from_text
 from mail.emitter_requests import emitter_request, file_screenshots
+from mail.handed_in import HandedIn, vouched
 from mail.mime import Attachment, Headline, MailUnreadable, Walked, read_headline, walk
 from mail.province_claims import Claim
 from mail.records import ApplicationForm, MessageKind, ParsedTable, Record, RowError
@@ -94,6 +95,12 @@ class IntakeConfig:
     contact_wait: timedelta = timedelta(days=DEFAULT_CONFIRM_DAYS)  # a changed contact address waits
     sandbox: Reader | None = None  # reads untrusted bytes in a worker process; None: in this one
     notify: Notify | None = None  # None: nobody is told (benchmarks, tests of the state alone)
+    # applications a day from an address that is no unit's contact on file (mail.applications.held_because)
+    stranger_applications_per_day: int = STRANGER_APPLICATIONS_PER_DAY
+    # the message being taken was handed in by an officer bound in chat: trusted by that binding, not by
+    # its From line. Set per message by `take` and `process` (from the stored message), never configured;
+    # it travels here because the config is what the reading worker receives with the bytes.
+    handed_in: HandedIn | None = None
 
 
 @dataclass
@@ -102,7 +109,8 @@ class Outcome:
     message_pk: int | None
     message_id: str | None
     kind: str
-    outcome: str  # applied | applied_with_row_errors | duplicate | superseded | quarantined
+    # applied | applied_with_row_errors | duplicate | superseded | quarantined; application: received | held
+    outcome: str
     rows_applied: int = 0
     row_errors: list[RowError] = field(default_factory=list)
     reason: str | None = None
@@ -130,18 +138,30 @@ class Refused(Exception):
         return Refused, (self.reason, self.kind, self.province, self.automatic)  # from the worker process
 
 
-def take(engine: Engine, raw: bytes, source: str, config: IntakeConfig, now: datetime) -> Outcome:
+def take(
+    engine: Engine,
+    raw: bytes,
+    source: str,
+    config: IntakeConfig,
+    now: datetime,
+    *,
+    handed_in: HandedIn | None = None,
+) -> Outcome:
     """Store the bytes, then process them unless they were seen before.
 
     Only the headers are read before the bytes are stored (within the size limits): a message whose
-    body cannot be read, or takes too long to, is kept and quarantined, never fetched again."""
-    stored = _store(engine, raw, source, now)
+    body cannot be read, or takes too long to, is kept and quarantined, never fetched again.
+    `handed_in`: an officer bound in chat handed the message in (mail.handed_in); kept with it."""
+    stored = _store(engine, raw, source, now, handed_in)
     if stored.started:
+        config = replace(config, handed_in=handed_in)
         return process(engine, stored.message_pk, config, now, source, raw=raw, counted=True)
     return _seen_before(engine, _state_of(engine, stored.message_pk), config, now, source)
 
 
-def _store(engine: Engine, raw: bytes, source: str, now: datetime) -> inbox.Stored:
+def _store(
+    engine: Engine, raw: bytes, source: str, now: datetime, handed_in: HandedIn | None = None
+) -> inbox.Stored:
     try:
         envelope: Headline | None = read_headline(raw)
     except MailUnreadable:
@@ -155,6 +175,7 @@ def _store(engine: Engine, raw: bytes, source: str, now: datetime) -> inbox.Stor
         subject=envelope.subject if envelope else "",
         sent_at=envelope.date if envelope else None,
         now=now,
+        handed_in=handed_in.as_stored() if handed_in else None,
     )
 
 
@@ -265,7 +286,11 @@ def process(
 
     `counted`: the first attempt was already counted when the message was stored (one commit less).
     `reading`: the first attempt's reading, already under way in the worker; a retry reads again.
+    A caller that holds the bytes (take, take_all) says how the message came in; otherwise (a retry, a
+    resumed message) the stored message does.
     """
+    if raw is None:
+        config = replace(config, handed_in=_handed_in(engine, message_pk))
     while True:
         read = None
         if config.sandbox is not None:
@@ -295,6 +320,14 @@ def process(
             if attempts >= config.max_attempts:
                 reason = f"处理出错 {attempts} 次，已隔离：{type(error).__name__}: {error}"[:400]
                 return _quarantine(engine, message_pk, source, Refused(reason), config, now)
+
+
+def _handed_in(engine: Engine, message_pk: int) -> HandedIn | None:
+    with session_scope(engine) as session:
+        message = session.get(InboundMessage, message_pk, options=inbox.WITHOUT_RAW)
+        if message is None or not message.handed_in_by or not message.handed_in_for:
+            return None
+        return HandedIn(message.handed_in_by, message.handed_in_for)
 
 
 def _read_stored(
@@ -380,6 +413,11 @@ def judged(walked: Walked, parsed: list[ParsedTable], config: IntakeConfig) -> V
     """The trusted sender's verdict; Refused (quarantine, officers told) for anyone else."""
     kind, named, envelope = parsed[0].kind, _named_province(walked, parsed), walked.envelope
     automatic = envelope.automatic
+    if config.handed_in is not None:  # the officer's binding vouches for it, not its From line
+        handed = vouched(config.handed_in, kind, named)
+        if not handed.trusted:
+            raise Refused(handed.reason or "发件人不可信", kind, named, automatic)
+        return handed
     if envelope.sender is None and envelope.sender_problem:
         raise Refused(f"无发件人：{envelope.sender_problem}", kind, named, automatic)
     verdict = judge(config.senders, envelope.sender, kind, named)
@@ -420,14 +458,28 @@ def _application_forms(walked: Walked, tables: list[Table], config: IntakeConfig
 
 
 def _take_applications(
-    session: Session, message: InboundMessage, walked: Walked, parsed: list[ParsedTable], now: datetime
+    session: Session,
+    message: InboundMessage,
+    walked: Walked,
+    parsed: list[ParsedTable],
+    config: IntakeConfig,
+    now: datetime,
 ) -> Outcome:
-    """A proposal, whoever sent it: stored for an officer's decision, never applied to a unit."""
+    """A proposal, whoever sent it: stored for an officer's decision, never applied to a unit. A stranger's
+    beyond its daily share, or for a unit already waiting, is kept with the reason and not proposed."""
     forms = [r for p in parsed for r in p.records if isinstance(r, ApplicationForm)]
-    sender = walked.envelope.sender
-    ids = store_forms(session, message.id or 0, forms, sender, known_at(walked, now))
-    message.kind, message.trusted, message.state, message.outcome = "application", False, "done", "received"
-    message.rows_applied = len(ids)
+    sender, received = walked.envelope.sender, known_at(walked, now)
+    message.kind, message.trusted, message.state = "application", False, "done"
+    if config.handed_in is not None:  # an officer handed it in: no address to answer, no share to count
+        sender = None
+    else:
+        held = held_because(session, sender, forms, received, now, config.stranger_applications_per_day)
+        if held is not None:
+            message.outcome, message.reason, message.province = "held", held.reason, held.province
+            return Outcome(message.source, message.id, message.message_id, "application", "held",
+                           reason=held.reason, sender=sender, province=held.province)  # fmt: skip
+    ids = store_forms(session, message.id or 0, forms, sender, received)
+    message.outcome, message.rows_applied = "received", len(ids)
     return Outcome(message.source, message.id, message.message_id, "application", "received", len(ids),
                    sender=sender, applications=ids)  # fmt: skip
 
@@ -518,7 +570,7 @@ def _apply_parsed(
 ) -> Outcome:
     kind = parsed[0].kind
     if kind == "application":  # a proposal from anyone, waiting for an officer: never judged as data
-        taken = _take_applications(session, message, walked, parsed, now)
+        taken = _take_applications(session, message, walked, parsed, config, now)
         if config.notify is not None:
             told = Told(walked.envelope.automatic, applications=tuple(taken.applications))
             config.notify(session, message, told, now)

@@ -50,9 +50,12 @@ def store(
     subject: str,
     sent_at: datetime | None,
     now: datetime,
+    handed_in: tuple[str, str] | None = None,
 ) -> Stored:
     """Keep the raw bytes first. The same bytes twice are one row; a repeated Message-ID is a duplicate.
-    In Core, by keys: every message passes here, and the row is not needed as an object."""
+    In Core, by keys: every message passes here, and the row is not needed as an object.
+
+    `handed_in`: (the chat, the province) of an officer who handed the message in from a chat."""
     digest = content_hash(raw)
     with engine.begin() as connection:
         seen = _seen(connection, digest, message_id)
@@ -70,6 +73,8 @@ def store(
             "subject": subject,
             "sent_at": sent_at,
             "received_at": now,
+            "handed_in_by": handed_in[0] if handed_in else None,
+            "handed_in_for": handed_in[1] if handed_in else None,
         }
         if earlier is not None:
             reason = f"与第 {earlier} 号邮件的 Message-ID 相同"
