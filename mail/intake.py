@@ -53,16 +53,26 @@ REQUIRED_COLUMNS: dict[str, str] = {
 EMITTER_KINDS: tuple[MessageKind, ...] = ("application", "status_query", "screenshot")
 
 
+@dataclass(frozen=True)
+class Read:
+    """What was read of a message where it was read, and, for a table of data, the trusted sender's
+    verdict judged there: an untrusted message is refused before anything it holds crosses back."""
+
+    walked: Walked
+    parsed: list[ParsedTable]
+    verdict: Verdict | None = None  # None: an emitter's mail, a proposal or a question, never data
+
+
 class Reading(Protocol):
     """A message being read: `result()` gives what was read, or raises what reading it raised."""
 
-    def result(self) -> tuple[Walked, list[ParsedTable]]: ...
+    def result(self) -> Read: ...
 
 
 class Reader(Protocol):
     """Reads a message's bytes somewhere else (mail.sandbox.Sandbox: a worker process)."""
 
-    def read(self, raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]: ...
+    def read(self, raw: bytes, config: IntakeConfig) -> Read: ...
 
     def submit(self, raw: bytes, config: IntakeConfig) -> Reading: ...
 
@@ -330,9 +340,7 @@ def _handed_in(engine: Engine, message_pk: int) -> HandedIn | None:
         return HandedIn(message.handed_in_by, message.handed_in_for)
 
 
-def _read_stored(
-    engine: Engine, message_pk: int, config: IntakeConfig, raw: bytes | None
-) -> tuple[Walked, list[ParsedTable]]:
+def _read_stored(engine: Engine, message_pk: int, config: IntakeConfig, raw: bytes | None) -> Read:
     """Read the message with no transaction open meanwhile (the worker may take its whole time limit)."""
     if raw is None:
         with session_scope(engine) as session:
@@ -370,15 +378,15 @@ def _apply_message(
     now: datetime,
     source: str,
     raw: bytes | None,
-    read: tuple[Walked, list[ParsedTable]] | None = None,
+    read: Read | None = None,
 ) -> Outcome:
     with session_scope(engine) as session:
         # the raw bytes are loaded only when they are still to be read and the caller does not hold them
         lazy_raw = inbox.WITHOUT_RAW if raw is not None or read is not None else ()
         message = session.get(InboundMessage, message_pk, options=lazy_raw)
         assert message is not None
-        walked, parsed = read or read_message(raw if raw is not None else message.raw, config)
-        return _apply_parsed(session, message, walked, parsed, config, now, source)
+        read = read or read_message(raw if raw is not None else message.raw, config)
+        return _apply_parsed(session, message, read, config, now, source)
 
 
 def _automatic(message: InboundMessage) -> bool:
@@ -389,14 +397,14 @@ def _automatic(message: InboundMessage) -> bool:
         return False
 
 
-def read_message(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
+def read_message(raw: bytes, config: IntakeConfig) -> Read:
     """Everything read from the untrusted bytes: in the worker process when there is one."""
     if config.sandbox is not None:
         return config.sandbox.read(raw, config)
     return read_here(raw, config)
 
 
-def read_here(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
+def read_here(raw: bytes, config: IntakeConfig) -> Read:
     """Read and judge: an untrusted message is refused where it was read, so that nothing it holds (a
     table of thousands of rows) crosses back from the worker into the service."""
     try:
@@ -404,9 +412,9 @@ def read_here(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTabl
     except MailUnreadable as error:
         raise Refused(f"邮件无法解析：{error.reason}") from error
     parsed = _parse_tables(walked, config)
-    if parsed[0].kind not in EMITTER_KINDS:  # an emitter's mail is a proposal or a question, never data
-        judged(walked, parsed, config)
-    return walked, parsed
+    if parsed[0].kind in EMITTER_KINDS:  # an emitter's mail is a proposal or a question, never data
+        return Read(walked, parsed)
+    return Read(walked, parsed, judged(walked, parsed, config))
 
 
 def judged(walked: Walked, parsed: list[ParsedTable], config: IntakeConfig) -> Verdict:
@@ -562,12 +570,12 @@ def known_at(walked: Walked, now: datetime) -> datetime:
 def _apply_parsed(
     session: Session,
     message: InboundMessage,
-    walked: Walked,
-    parsed: list[ParsedTable],
+    read: Read,
     config: IntakeConfig,
     now: datetime,
     source: str,
 ) -> Outcome:
+    walked, parsed = read.walked, read.parsed
     kind = parsed[0].kind
     if kind == "application":  # a proposal from anyone, waiting for an officer: never judged as data
         taken = _take_applications(session, message, walked, parsed, config, now)
@@ -578,7 +586,8 @@ def _apply_parsed(
     if kind in ("status_query", "screenshot"):  # answered or filed at the address on file, else silence
         return _take_request(session, message, walked, kind, config, now)
     named, automatic = _named_province(walked, parsed), walked.envelope.automatic
-    verdict = judged(walked, parsed, config)
+    verdict = read.verdict
+    assert verdict is not None  # a table of data is judged where it is read, or refused there
     ctx = apply.Context(
         message.id or 0,
         known_at(walked, now),
