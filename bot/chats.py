@@ -2,8 +2,8 @@
 when the chat core answers.
 
 The chats take `answer(peer, text)` and `press(peer, data)`; here they are the chat core's
-`answer_text(ctx, peer, text, now)` and `answer_button(ctx, peer, data, now)` (bot/chat/core.py). DingTalk
-and Feishu take `hand_in(peer, file)` too, the chat core's `answer_file`: a file sent in chat.
+`answer_text(ctx, peer, text, now)` and `answer_button(ctx, peer, data, now)` (bot/chat/core.py). They take
+`hand_in(peer, file)` too, the chat core's `answer_file`: a file (WeCom: an image) sent in chat.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def start_chats(
             return tasks
         from bot.wecom.chat import WeComChat
 
-        wecom = WeComChat(WeComApi(settings.wecom, http), answer, press)
+        wecom = WeComChat(WeComApi(settings.wecom, http), answer, press, handing_in(ctx))
         tasks.append(asyncio.create_task(wecom.run(stop), name="wecom"))
         where = f"{settings.wecom.listen}:{settings.wecom.port}{settings.wecom.path}"
         announce(f"运行：企业微信聊天（回调模式，监听 {where}）")

@@ -1,7 +1,8 @@
 """Files dropped into a DingTalk or Feishu 1:1 chat, through the chat core, against the loopback platforms:
 a bound officer's roster is taken as the province's trusted mail and its receipt is the answer in that
 chat; a bound emitter's picture is its screenshot; an unbound user's file gets the unbound answer; a file
-over the cap, or one the platform no longer serves, is refused with its reason."""
+over the cap, or one the platform no longer serves, is refused with its reason. WeCom's callbacks carry
+images only: an emitter's image is its screenshot there too."""
 
 from __future__ import annotations
 
@@ -24,14 +25,19 @@ from bot.dingtalk.api import DingTalkApi
 from bot.dingtalk.chat import DingTalkChat
 from bot.feishu.api import FeishuApi
 from bot.feishu.chat import FeishuChat
+from bot.wecom.api import WeComApi
+from bot.wecom.chat import WeComChat
+from mail import intake
 from storage import access, inbox
 from storage.engine import session_scope
 from storage.models import CancellationScreenshot, InboundMessage, Unit
-from tests.intake.world import CONFIG, SD, SD_UNITS, at, roster_rows
+from tests.intake.world import CONFIG, SD, SD_UNITS, at, roster_mail, roster_rows
 from tests.mail.corpus import xlsx_bytes
 from tests.platforms.dingtalk_server import DingTalkGateway
 from tests.platforms.feishu_server import FeishuPlatform
 from tests.platforms.helpers import PNG, started, until
+from tests.platforms.test_wecom import config as wecom_config
+from tests.platforms.wecom_server import WeComServer
 from tests.told import settings_like
 
 WHEN = "2021-10-26T10:00"
@@ -163,3 +169,31 @@ async def test_files_in_a_feishu_chat(sqlite_engine: Engine, feishu: FeishuPlatf
     assert UNBOUND in stranger
     assert TOO_LARGE in too_large and "「大表.xlsx」" in too_large
     assert FAILED in expired and "「名录.xlsx」" in expired
+
+
+async def test_images_in_a_wecom_chat(sqlite_engine: Engine, wecom: WeComServer) -> None:
+    settings = wecom_config(wecom)
+    plant = Peer("wecom", "zhangsan")
+    ctx = context(sqlite_engine, Peer("wecom", "officer"), plant, wecom=settings)
+    assert (
+        intake.take(sqlite_engine, roster_mail(SD, SD_UNITS), "mail.eml", CONFIG, at(WHEN)).outcome
+        == "applied"
+    )
+    url = f"http://127.0.0.1:{settings.port}{settings.path}"
+
+    def replies(to: str) -> Callable[[], list[str]]:
+        return lambda: [m["text"]["content"] for m in wecom.sent_of("message") if m["touser"] == to]
+
+    def post(user: str, *, expired: bool = False) -> Callable[[], object]:
+        return lambda: asyncio.run(wecom.post_image(url, user, PNG, expired=expired))
+
+    async with aiohttp.ClientSession() as http:
+        chat = WeComChat(WeComApi(settings, http), *answering(ctx), handing_in(ctx))
+        async with started(chat, asyncio.wait_for(chat.ready.wait(), 10)):
+            shot = await exchange(post("zhangsan"), replies("zhangsan"))
+            stranger = await exchange(post("lisi"), replies("lisi"))
+            expired = await exchange(post("zhangsan", expired=True), replies("zhangsan"))
+    assert "已收到" in shot and SD_UNITS[1].name in shot
+    assert screenshots(sqlite_engine) == [("wecom:zhangsan", PNG)]
+    assert UNBOUND in stranger
+    assert FAILED in expired
