@@ -104,6 +104,7 @@ class AppContext:
             sandbox=self.sandbox if sandboxed else None,
             notify=self.notices,
             stranger_applications_per_day=self.settings.applications.stranger_daily_limit,
+            cycle_overrides=self.settings.cycle_overrides,
         )
 
     def close_sandbox(self) -> None:

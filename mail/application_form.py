@@ -34,7 +34,16 @@ class FormWords:
     line_fields: frozenset[str]
     label_max: int
     total_words: tuple[str, ...]
-    end_words: tuple[str, ...]
+    end_words: tuple[str, ...]  # anywhere in a row's first cell
+    end_starts: tuple[str, ...]  # at its start only
+
+    def ends_table(self, cell: Cell) -> bool:
+        """Whether a row whose first filled cell is `cell` ends the projects' table (the contact, the
+        stamp, the date, the notes below it)."""
+        if not isinstance(cell, str):
+            return False
+        key = text_key(cell)
+        return any(w in key for w in self.end_words) or key.startswith(self.end_starts)
 
     def field_of(self, cell: Cell) -> str | None:
         if not isinstance(cell, str):
@@ -61,7 +70,8 @@ def words() -> FormWords:
         frozenset(layout["line_fields"]),
         int(layout["label_max"]),
         tuple(layout["total_words"]),
-        tuple(layout["end_words"]),
+        tuple(text_key(w) for w in layout["end_words"]),
+        tuple(text_key(w) for w in layout["end_starts"]),
     )
 
 
@@ -223,9 +233,9 @@ def _line_table(
         filled = [c for c in row if not is_blank(c)]
         if not filled:
             continue
-        first = text_key(filled[0]) if isinstance(filled[0], str) else ""
-        if first.startswith(words().end_words):
+        if words().ends_table(filled[0]):
             break
+        first = text_key(filled[0]) if isinstance(filled[0], str) else ""
         if first.startswith(words().total_words):
             used.add(r)
             continue

@@ -8,13 +8,14 @@ carries the decisions, and that summary, read back like any other, is what chang
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
 from compliance.applications import Project, check_application
+from compliance.cycle import with_overrides
 from compliance.divisions import province_of_code
 from mail.cycles import message_cycle
 from mail.records import ApplicationForm
@@ -35,10 +36,13 @@ def store_forms(
     forms: Sequence[ApplicationForm],
     sender: str | None,
     received_at: datetime,
+    cycle_overrides: Mapping[str, Mapping[str, object]] | None = None,
 ) -> list[int]:
-    """One application per form, each with what the checks found; their ids."""
+    """One application per form, each with what the checks found; their ids. `cycle_overrides`: the
+    configured corrections of the cycles ([cycle_overrides]), applied to the cycle the checks read."""
     index = UnitIndex.load(session)
-    return [_store(session, index, message_pk, form, sender, received_at) for form in forms]
+    overrides = cycle_overrides or {}
+    return [_store(session, index, message_pk, form, sender, received_at, overrides) for form in forms]
 
 
 def _store(
@@ -48,8 +52,10 @@ def _store(
     form: ApplicationForm,
     sender: str | None,
     received_at: datetime,
+    overrides: Mapping[str, Mapping[str, object]],
 ) -> int:
-    cycle = message_cycle((), received_at)
+    found = message_cycle((), received_at)
+    cycle = with_overrides(found, overrides.get(found.name, {}))  # the window as configured, not as bundled
     unit_id = index.match(form.code, form.name, form.account_no)
     unit = session.get(Unit, unit_id) if unit_id is not None else None
     known = known_units(session, received_at, codes=[unit.code], cycle=cycle.name) if unit else []

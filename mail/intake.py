@@ -11,7 +11,7 @@ queue, and `resume` finishes it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -107,6 +107,9 @@ class IntakeConfig:
     notify: Notify | None = None  # None: nobody is told (benchmarks, tests of the state alone)
     # applications a day from an address that is no unit's contact on file (mail.applications.held_because)
     stranger_applications_per_day: int = STRANGER_APPLICATIONS_PER_DAY
+    # [cycle_overrides]: corrections of values a cycle file marks uncertain ({"2025": {"dates.window_closes":
+    # …}}); an application's checks read its cycle corrected, as the chat and the reminders do
+    cycle_overrides: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     # the message being taken was handed in by an officer bound in chat: trusted by that binding, not by
     # its From line. Set per message by `take` and `process` (from the stored message), never configured;
     # it travels here because the config is what the reading worker receives with the bytes.
@@ -486,7 +489,7 @@ def _take_applications(
             message.outcome, message.reason, message.province = "held", held.reason, held.province
             return Outcome(message.source, message.id, message.message_id, "application", "held",
                            reason=held.reason, sender=sender, province=held.province)  # fmt: skip
-    ids = store_forms(session, message.id or 0, forms, sender, received)
+    ids = store_forms(session, message.id or 0, forms, sender, received, config.cycle_overrides)
     message.outcome, message.rows_applied = "received", len(ids)
     return Outcome(message.source, message.id, message.message_id, "application", "received", len(ids),
                    sender=sender, applications=ids)  # fmt: skip

@@ -142,10 +142,12 @@ def answer_file(
     data: bytes,
     now: datetime,
     acting_as: Identity | None = None,
+    unfetched: files.Unfetched | None = None,
 ) -> Reply:
     """A file sent in chat (its bytes, however the platform carried them): a bound officer's roster,
     summary or list, taken as the province's mail; a bound emitter's stamped screenshot of its
-    cancellation. It writes: answer it off an adapter's event loop."""
+    cancellation. `unfetched`: the adapter could not have its bytes (too large, a failed download), and
+    `data` is empty. It writes: answer it off an adapter's event loop."""
     who, lang = identify(ctx.engine, peer)
     local = now.astimezone(ctx.cycle.tz)
     mail = ctx.settings.smtp is not None
@@ -154,7 +156,7 @@ def answer_file(
     def intake() -> IntakeConfig:
         return ctx.intake_config(sandboxed=ctx.reads_in_worker)
 
-    return files.received_file(q, intake, filename, content_type, data)
+    return files.received_file(q, intake, filename, content_type, data, unfetched)
 
 
 def is_slow(ctx: AppContext, peer: Peer, text_or_data: str, *, button: bool = False) -> bool:

@@ -5,7 +5,7 @@ one intake, and the answer is its receipt; a bound emitter's PDF or image is its
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel import Session, col, select
 
@@ -20,14 +20,26 @@ from storage.inbox import WITHOUT_RAW, row_errors_of
 from storage.models import InboundMessage
 
 LISTED_ERRORS = 20  # a chat message stays readable; the rest are counted
+MAX_FILE_BYTES = 20 * 1024 * 1024  # the most a chat takes (the most the Telegram Bot API lets a bot download)
+# why a file sent in chat has no bytes: larger than MAX_FILE_BYTES, or the platform did not give them
+Unfetched = Literal["too_large", "failed"]
 
 
 def received_file(
-    q: Query, intake: Callable[[], IntakeConfig], filename: str | None, content_type: str, data: bytes
+    q: Query,
+    intake: Callable[[], IntakeConfig],
+    filename: str | None,
+    content_type: str,
+    data: bytes,
+    unfetched: Unfetched | None = None,
 ) -> Reply:
-    """`intake`: the intake's configuration, built only when an officer's file is taken."""
+    """`intake`: the intake's configuration, built only when an officer's file is taken; `unfetched`: why
+    the adapter has no bytes to give (the person is told, and asked to send it again or by mail)."""
     if q.identity is None:
         return refuse(q, "unbound")
+    if unfetched is not None:
+        limit_mb = MAX_FILE_BYTES // (1024 * 1024)
+        return say("chat_file_unfetched", q, problem=unfetched, filename=filename or "", limit_mb=limit_mb)
     if q.identity.role != "officer" or not q.identity.province:
         return screenshots.received_file(q, filename, content_type, data)
     if not takes_file(filename, content_type, data):

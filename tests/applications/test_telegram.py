@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.chat.files import MAX_FILE_BYTES
 from bot.reports import province_report
 from mail import intake
 from storage import access, outbox
@@ -98,6 +99,12 @@ async def test_an_officer_drops_a_roster_into_the_chat(sqlite_engine: Engine, bo
         before = len(plant._mine())
         botapi.push_document(506, "名录.xlsx", roster, mime_type=XLSX_TYPE)
         [refused] = await plant._wait(before, 1)
+        before = len(officer._mine())  # over the Bot API's 20 MB: not fetched, and told so
+        botapi.push_document(
+            CONFIGURED_OFFICER, "大表.xlsx", b"\0" * (MAX_FILE_BYTES + 1), mime_type=XLSX_TYPE
+        )
+        [too_large] = await officer._wait(before, 1)
+    assert "「大表.xlsx」超过 20 MB，聊天中不接收" in shown(too_large)
     taken, again = (shown(r) for r in replies)
     assert f"按山东省可信发件人（{SD}）发来的邮件处理" in taken and "已应用 3 行。" in taken
     assert "结果：重复邮件，未再处理" in again
