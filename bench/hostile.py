@@ -62,10 +62,11 @@ def hostile_messages() -> list[bytes]:
 
 
 def stream(messages: list[bytes]) -> Iterator[bytes]:
-    """The messages again and again, each time new bytes (a repeat would be skipped as a duplicate)."""
+    """The messages again and again, each time a new message: new bytes and a new Message-ID (a repeat of
+    either is a duplicate, never read again)."""
     for n in itertools.count():
         for raw in messages:
-            yield raw.replace(b"Subject:", f"X-Bench: {n}\r\nSubject:".encode(), 1)
+            yield raw.replace(b"Message-ID: <", f"Message-ID: <{n}.".encode(), 1)
 
 
 def intake_thread(

@@ -2,7 +2,8 @@
 when the chat core answers.
 
 The chats take `answer(peer, text)` and `press(peer, data)`; here they are the chat core's
-`answer_text(ctx, peer, text, now)` and `answer_button(ctx, peer, data, now)` (bot/chat/core.py).
+`answer_text(ctx, peer, text, now)` and `answer_button(ctx, peer, data, now)` (bot/chat/core.py). They take
+`hand_in(peer, file)` too, the chat core's `answer_file`: a file (WeCom: an image) sent in chat.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from bot.config import Settings
 from bot.context import AppContext
 from bot.dingtalk.api import DingTalkApi
 from bot.feishu.api import FeishuApi
-from bot.inbound import Answer, Press
+from bot.inbound import Answer, HandIn, Press, SentFile
 from bot.net import proxy_url
 from bot.sender.dingtalk import DingTalkChannel
 from bot.sender.feishu import FeishuChannel
@@ -39,6 +40,17 @@ def answering(ctx: AppContext) -> tuple[Answer, Press]:
         return core.answer_button(ctx, peer, data, ctx.now())
 
     return answer, press
+
+
+def handing_in(ctx: AppContext) -> HandIn:
+    """The chat core's answer to a file sent in chat (its bytes, or why the chat has none)."""
+
+    def hand_in(peer: Any, sent: SentFile) -> Any:
+        return core.answer_file(
+            ctx, peer, sent.filename, sent.content_type, sent.data, ctx.now(), unfetched=sent.unfetched
+        )
+
+    return hand_in
 
 
 def configured(settings: Settings) -> list[str]:
@@ -88,6 +100,7 @@ def start_chats(
             DingTalkApi(settings.dingtalk, http),
             answer,
             press,
+            handing_in(ctx),
             proxy=proxy_url(settings),
         )
         tasks.append(asyncio.create_task(dingtalk.run(stop), name="dingtalk"))
@@ -96,7 +109,7 @@ def start_chats(
         from bot.feishu.chat import FeishuChat
 
         assert settings.feishu is not None
-        feishu = FeishuChat(FeishuApi(settings.feishu, http), answer, press)
+        feishu = FeishuChat(FeishuApi(settings.feishu, http), answer, press, handing_in(ctx))
         tasks.append(asyncio.create_task(feishu.run(stop), name="feishu"))
         announce(f"运行：飞书聊天（长连接，{settings.feishu.domain}）")
     if "wecom" in platforms:
@@ -108,7 +121,7 @@ def start_chats(
             return tasks
         from bot.wecom.chat import WeComChat
 
-        wecom = WeComChat(WeComApi(settings.wecom, http), answer, press)
+        wecom = WeComChat(WeComApi(settings.wecom, http), answer, press, handing_in(ctx))
         tasks.append(asyncio.create_task(wecom.run(stop), name="wecom"))
         where = f"{settings.wecom.listen}:{settings.wecom.port}{settings.wecom.path}"
         announce(f"运行：企业微信聊天（回调模式，监听 {where}）")

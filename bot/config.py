@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from bot.provinces import canonical_province
 from bot.telling import Telling
+from mail.applications import STRANGER_APPLICATIONS_PER_DAY
 from mail.authn import SenderAuth
 from mail.loopback import LOOPBACK
 from mail.trust import Senders
@@ -143,6 +144,8 @@ class ApplicationsConfig(BaseModel):
     ncsc_address: str = "registry@ccersc.org.cn"  # 附件1 第四步: 发至国家气候战略中心邮箱
     summary_from: dict[str, str] = Field(default_factory=dict)  # province → its From; else its first sender
     summary_cc: list[str] = Field(default_factory=list)  # more copies: the bot's own intake address
+    # applications a day an address that is no unit's contact on file may put to the officers
+    stranger_daily_limit: int = Field(default=STRANGER_APPLICATIONS_PER_DAY, ge=0)
 
 
 class DingTalkConfig(BaseModel):

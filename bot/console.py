@@ -7,6 +7,7 @@ role without binding: it stands in for the binding.
 
 from __future__ import annotations
 
+import mimetypes
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,6 +56,8 @@ class Console:
             self.whoami()
         elif text == "/at" or text.startswith("/at "):
             self.move_to(text.removeprefix("/at").strip())
+        elif text == "/file" or text.startswith("/file "):
+            self.send_file(text.removeprefix("/file").strip())
         else:
             self.answer(core.read_text(self.ctx, PEER, text, self.acting_as))
 
@@ -82,6 +85,22 @@ class Console:
         rows = [[(next(numbers), button.label) for button in row] for row in reply.keyboard]
         if rows:
             self.say("choices", rows=rows)
+
+    def send_file(self, name: str) -> None:
+        """/file PATH: the file as a chat platform hands it over (a document with its name and type)."""
+        if not name:
+            self.say("file_usage")
+            return
+        path = Path(name).expanduser()
+        try:
+            data = path.read_bytes()
+        except OSError:
+            self.say("no_such_file", path=name)
+            return
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        self.show(
+            core.answer_file(self.ctx, PEER, path.name, content_type, data, self.instant(), self.acting_as)
+        )
 
     def act_as(self, words: list[str]) -> None:
         if words[:1] == ["officer"] and len(words) == 2:

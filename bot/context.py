@@ -32,6 +32,9 @@ class UnusableDatabase(Telling, DatabaseError):
 class AppContext:
     settings: Settings
     replay_at: datetime | None = None  # the --at instant of this command, once read
+    # the service reads every message in the worker process, files handed in from a chat too; the one-shot
+    # commands and the demo's console read them in place
+    reads_in_worker: bool = False
     _cycles: dict[str, Cycle] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -100,6 +103,8 @@ class AppContext:
             contact_wait=timedelta(days=self.settings.contact_confirm_days),
             sandbox=self.sandbox if sandboxed else None,
             notify=self.notices,
+            stranger_applications_per_day=self.settings.applications.stranger_daily_limit,
+            cycle_overrides=self.settings.cycle_overrides,
         )
 
     def close_sandbox(self) -> None:

@@ -1,8 +1,9 @@
 """What the DingTalk, Feishu and WeCom chats share: the answering seam, de-duplication, text choices,
-markdown, a wait that a stop cuts short.
+markdown, a wait that a stop cuts short, a file sent in chat fetched under the cap.
 
-The chats take two injected callables, `answer(peer, text)` and `press(peer, data)`, each returning a
-`Reply`; they are synchronous and may be slow (a chart, an export), so the chats call them in a thread.
+The chats take injected callables, `answer(peer, text)`, `press(peer, data)` and `hand_in(peer, file)`,
+each returning a `Reply`; they are synchronous and may be slow (a chart, an export, a roster taken), so the
+chats call them in a thread.
 """
 
 from __future__ import annotations
@@ -10,16 +11,33 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import mimetypes
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
+from bot.chat.files import MAX_FILE_BYTES, Unfetched
 from bot.chat.peer import Peer
 from bot.chat.reply import Button, Reply
+from bot.platform_http import Download, TooLarge
+from bot.sender.policy import DeliveryError
+
+
+@dataclass(frozen=True)
+class SentFile:
+    """A file (or a picture) sent in chat, as the chat core takes it: its bytes, or why there are none."""
+
+    filename: str | None
+    content_type: str
+    data: bytes = b""
+    unfetched: Unfetched | None = None
+
 
 Answer = Callable[[Peer, str], Reply]
 Press = Callable[[Peer, str], Reply]
+HandIn = Callable[[Peer, SentFile], Reply]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +49,42 @@ async def reply_from(platform: str, seam: Answer | Press, peer: Peer, text: str)
     except Exception:
         log.exception("%s: answering %s failed", platform, peer)
         return None
+
+
+async def file_reply(
+    platform: str,
+    hand_in: HandIn,
+    peer: Peer,
+    filename: str | None,
+    fetch: Callable[[int], Awaitable[Download]],
+) -> Reply | None:
+    """The reply to a file sent in chat: `fetch(limit)` gets its bytes from the platform (TooLarge past
+    the cap), and the chat core answers — a failed download is answered too, never left unanswered."""
+    try:
+        got = await fetch(MAX_FILE_BYTES)
+        sent = SentFile(filename, content_type_of(filename, got.content_type), got.data)
+    except TooLarge as error:
+        log.info("%s: a file from %s refused: %s", platform, peer, error)
+        sent = SentFile(filename, content_type_of(filename, ""), unfetched="too_large")
+    except DeliveryError as error:
+        log.warning("%s: a file from %s not downloaded: %s", platform, peer, error)
+        sent = SentFile(filename, content_type_of(filename, ""), unfetched="failed")
+    try:
+        return await asyncio.to_thread(hand_in, peer, sent)
+    except Exception:
+        log.exception("%s: answering %s's file failed", platform, peer)
+        return None
+
+
+def content_type_of(filename: str | None, served: str) -> str:
+    """A file's type by its name, else as the platform served it; a picture without a name is an image
+    (platforms serve pictures as application/octet-stream too)."""
+    named = mimetypes.guess_type(filename)[0] if filename else None
+    if named:
+        return named
+    if served and served != "application/octet-stream":
+        return served
+    return "application/octet-stream" if filename else "image/jpeg"
 
 
 async def stopped_within(stop: asyncio.Event, seconds: float) -> bool:

@@ -18,7 +18,9 @@ from bot.groups.limits import Busy, Rate, RobotLimiter
 from bot.sender.policy import DeliveryTimeout, RateLimited, TemporaryError
 
 TIMEOUT_S = 15.0
+DOWNLOAD_TIMEOUT_S = 120.0  # a file of the most a chat takes, over a slow line
 TOKEN_MARGIN_S = 60.0
+CHUNK = 64 * 1024
 
 
 class TokenCache:
@@ -125,3 +127,45 @@ def json_object(raw: bytes) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+class TooLarge(Exception):
+    """A file larger than the most a chat takes: refused before it was read whole."""
+
+
+@dataclass(frozen=True)
+class Download:
+    status: int
+    data: bytes  # the body (an error's JSON too), never more than the limit
+    content_type: str  # as served, without parameters; "" when none
+
+
+async def download(
+    http: aiohttp.ClientSession,
+    platform: str,
+    url: str,
+    *,
+    limit: int,
+    params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout_s: float = DOWNLOAD_TIMEOUT_S,
+) -> Download:
+    """GET a file's bytes, reading no more than `limit`: a larger one (by its Content-Length, or as it
+    arrives when it has none) raises TooLarge. Failures are raised as `request`'s are."""
+    try:
+        async with http.get(
+            url, params=params, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout_s)
+        ) as response:
+            served = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if response.content_length is not None and response.content_length > limit:
+                raise TooLarge(f"{platform}: {response.content_length} bytes, over {limit}")
+            data = bytearray()
+            async for chunk in response.content.iter_chunked(CHUNK):
+                data += chunk
+                if len(data) > limit:
+                    raise TooLarge(f"{platform}: over {limit} bytes")
+            return Download(response.status, bytes(data), served)
+    except TimeoutError:
+        raise DeliveryTimeout(f"{platform}: no file within {timeout_s:g} s") from None
+    except aiohttp.ClientError as error:
+        raise TemporaryError(f"{platform}: {type(error).__name__}: {error}") from None

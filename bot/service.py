@@ -144,6 +144,7 @@ async def serve(
     ctx: AppContext, stop: asyncio.Event, announce: Callable[[str], None] = to_operator
 ) -> Service:
     """Run every configured part until `stop` is set."""
+    ctx.reads_in_worker = True  # a file an officer drops into a chat is read where intake reads mail
     announce(render("cli", ctx.settings.lang, part="run_cycle", cycle=ctx.cycle, chosen=ctx.cycle_chosen))
     service = Service(ctx, stop, Scheduler(ctx.engine, ctx.settings, ctx.cycle))
     channels: dict[str, Channel] = {}

@@ -34,7 +34,16 @@ class FormWords:
     line_fields: frozenset[str]
     label_max: int
     total_words: tuple[str, ...]
-    end_words: tuple[str, ...]
+    end_words: tuple[str, ...]  # anywhere in a row's first cell
+    end_starts: tuple[str, ...]  # at its start only
+
+    def ends_table(self, cell: Cell) -> bool:
+        """Whether a row whose first filled cell is `cell` ends the projects' table (the contact, the
+        stamp, the date, the notes below it)."""
+        if not isinstance(cell, str):
+            return False
+        key = text_key(cell)
+        return any(w in key for w in self.end_words) or key.startswith(self.end_starts)
 
     def field_of(self, cell: Cell) -> str | None:
         if not isinstance(cell, str):
@@ -61,7 +70,8 @@ def words() -> FormWords:
         frozenset(layout["line_fields"]),
         int(layout["label_max"]),
         tuple(layout["total_words"]),
-        tuple(layout["end_words"]),
+        tuple(text_key(w) for w in layout["end_words"]),
+        tuple(text_key(w) for w in layout["end_starts"]),
     )
 
 
@@ -105,12 +115,15 @@ def text_table(body: str) -> Table | None:
     return Table("正文", rows) if rows else None
 
 
+FORM_HEAD_ROWS = 40  # 附件2 is a page: its unit's fields, then one line per project
+
 # ---- is it a form -----------------------------------------------------------------------------------
 
 
 def is_form(table: Table, subject: str) -> bool:
     """A 申请表 by its subject or title, or by its layout: a label with its value beside it."""
-    found = _labels(table.rows)
+    # a form's labels are at its top; a roster's thousands of rows below its header are not looked at
+    found = _labels(table.rows[:FORM_HEAD_ROWS])
     if not ({"name", "code"} & set(found.values())) or "requested_t" not in found.values():
         return False
     titled = words().says_form(subject) or any(
@@ -220,9 +233,9 @@ def _line_table(
         filled = [c for c in row if not is_blank(c)]
         if not filled:
             continue
-        first = text_key(filled[0]) if isinstance(filled[0], str) else ""
-        if first.startswith(words().end_words):
+        if words().ends_table(filled[0]):
             break
+        first = text_key(filled[0]) if isinstance(filled[0], str) else ""
         if first.startswith(words().total_words):
             used.add(r)
             continue

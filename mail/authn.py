@@ -22,6 +22,7 @@ _MAILBOX = re.compile(r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]+@[\w
 # A real Authentication-Results header is a few hundred bytes; the parser copies the rest of the text
 # at every token, so a longer one is not read at all.
 MAX_RESULTS_LENGTH = 4096
+MAX_FROM_LENGTH = 2000  # an address is at most 254 characters (RFC 5321), a display name some dozens
 AUTH_REFUSAL = "发件人未通过身份验证"
 
 
@@ -38,6 +39,8 @@ def strict_mailbox(values: Sequence[str]) -> Mailbox:
     if len(values) > 1:
         return Mailbox(None, f"有 {len(values)} 个 From 头")
     text = " ".join(values[0].split())
+    if len(text) > MAX_FROM_LENGTH:  # one mailbox is far shorter; parsing more only costs time
+        return Mailbox(None, f"From 超过 {MAX_FROM_LENGTH} 个字符")
     pairs = [(name, addr.strip()) for name, addr in getaddresses([text]) if name or addr.strip()]
     if not pairs:
         return Mailbox(None, "From 中没有地址")

@@ -11,8 +11,8 @@ queue, and `resume` finishes it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -22,10 +22,11 @@ from sqlmodel import Session
 
 from mail import apply, operations
 from mail.application_form import form_tables, read_forms
-from mail.applications import store_forms
+from mail.applications import STRANGER_APPLICATIONS_PER_DAY, held_because, store_forms
 from mail.classify import kind_from_subject, province_from_text
 from mail.emitter_requests import emitter_request, file_screenshots
-from mail.mime import Attachment, Envelope, MailUnreadable, Walked, read_envelope, walk
+from mail.handed_in import HandedIn, vouched
+from mail.mime import Attachment, Headline, MailUnreadable, Walked, read_headline, walk
 from mail.province_claims import Claim
 from mail.records import ApplicationForm, MessageKind, ParsedTable, Record, RowError
 from mail.refusals import no_table_reason
@@ -52,16 +53,26 @@ REQUIRED_COLUMNS: dict[str, str] = {
 EMITTER_KINDS: tuple[MessageKind, ...] = ("application", "status_query", "screenshot")
 
 
+@dataclass(frozen=True)
+class Read:
+    """What was read of a message where it was read, and, for a table of data, the trusted sender's
+    verdict judged there: an untrusted message is refused before anything it holds crosses back."""
+
+    walked: Walked
+    parsed: list[ParsedTable]
+    verdict: Verdict | None = None  # None: an emitter's mail, a proposal or a question, never data
+
+
 class Reading(Protocol):
     """A message being read: `result()` gives what was read, or raises what reading it raised."""
 
-    def result(self) -> tuple[Walked, list[ParsedTable]]: ...
+    def result(self) -> Read: ...
 
 
 class Reader(Protocol):
     """Reads a message's bytes somewhere else (mail.sandbox.Sandbox: a worker process)."""
 
-    def read(self, raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]: ...
+    def read(self, raw: bytes, config: IntakeConfig) -> Read: ...
 
     def submit(self, raw: bytes, config: IntakeConfig) -> Reading: ...
 
@@ -94,6 +105,15 @@ class IntakeConfig:
     contact_wait: timedelta = timedelta(days=DEFAULT_CONFIRM_DAYS)  # a changed contact address waits
     sandbox: Reader | None = None  # reads untrusted bytes in a worker process; None: in this one
     notify: Notify | None = None  # None: nobody is told (benchmarks, tests of the state alone)
+    # applications a day from an address that is no unit's contact on file (mail.applications.held_because)
+    stranger_applications_per_day: int = STRANGER_APPLICATIONS_PER_DAY
+    # [cycle_overrides]: corrections of values a cycle file marks uncertain ({"2025": {"dates.window_closes":
+    # …}}); an application's checks read its cycle corrected, as the chat and the reminders do
+    cycle_overrides: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    # the message being taken was handed in by an officer bound in chat: trusted by that binding, not by
+    # its From line. Set per message by `take` and `process` (from the stored message), never configured;
+    # it travels here because the config is what the reading worker receives with the bytes.
+    handed_in: HandedIn | None = None
 
 
 @dataclass
@@ -102,7 +122,8 @@ class Outcome:
     message_pk: int | None
     message_id: str | None
     kind: str
-    outcome: str  # applied | applied_with_row_errors | duplicate | superseded | quarantined
+    # applied | applied_with_row_errors | duplicate | superseded | quarantined; application: received | held
+    outcome: str
     rows_applied: int = 0
     row_errors: list[RowError] = field(default_factory=list)
     reason: str | None = None
@@ -130,20 +151,32 @@ class Refused(Exception):
         return Refused, (self.reason, self.kind, self.province, self.automatic)  # from the worker process
 
 
-def take(engine: Engine, raw: bytes, source: str, config: IntakeConfig, now: datetime) -> Outcome:
+def take(
+    engine: Engine,
+    raw: bytes,
+    source: str,
+    config: IntakeConfig,
+    now: datetime,
+    *,
+    handed_in: HandedIn | None = None,
+) -> Outcome:
     """Store the bytes, then process them unless they were seen before.
 
     Only the headers are read before the bytes are stored (within the size limits): a message whose
-    body cannot be read, or takes too long to, is kept and quarantined, never fetched again."""
-    stored = _store(engine, raw, source, now)
+    body cannot be read, or takes too long to, is kept and quarantined, never fetched again.
+    `handed_in`: an officer bound in chat handed the message in (mail.handed_in); kept with it."""
+    stored = _store(engine, raw, source, now, handed_in)
     if stored.started:
-        return process(engine, stored.message.id or 0, config, now, source, raw=raw, counted=True)
-    return _seen_before(engine, stored.message, config, now, source)
+        config = replace(config, handed_in=handed_in)
+        return process(engine, stored.message_pk, config, now, source, raw=raw, counted=True)
+    return _seen_before(engine, _state_of(engine, stored.message_pk), config, now, source)
 
 
-def _store(engine: Engine, raw: bytes, source: str, now: datetime) -> inbox.Stored:
+def _store(
+    engine: Engine, raw: bytes, source: str, now: datetime, handed_in: HandedIn | None = None
+) -> inbox.Stored:
     try:
-        envelope: Envelope | None = read_envelope(raw)
+        envelope: Headline | None = read_headline(raw)
     except MailUnreadable:
         envelope = None
     return inbox.store(
@@ -155,6 +188,7 @@ def _store(engine: Engine, raw: bytes, source: str, now: datetime) -> inbox.Stor
         subject=envelope.subject if envelope else "",
         sent_at=envelope.date if envelope else None,
         now=now,
+        handed_in=handed_in.as_stored() if handed_in else None,
     )
 
 
@@ -213,13 +247,13 @@ def take_all(
             if flying is not None:
                 yield _land(engine, flying, config)
                 flying = None
-            yield _seen_before(engine, _state_of(engine, stored.message.id or 0), config, now, source)
+            yield _seen_before(engine, _state_of(engine, stored.message_pk), config, now, source)
             continue
         # waits for the message in flight to be read, then the worker reads this one while it is applied
         reading = config.sandbox.submit(raw, config)
         if flying is not None:
             yield _land(engine, flying, config)
-        flying = _InFlight(stored.message.id or 0, source, raw, reading, now)
+        flying = _InFlight(stored.message_pk, source, raw, reading, now)
     if flying is not None:
         yield _land(engine, flying, config)
 
@@ -265,7 +299,11 @@ def process(
 
     `counted`: the first attempt was already counted when the message was stored (one commit less).
     `reading`: the first attempt's reading, already under way in the worker; a retry reads again.
+    A caller that holds the bytes (take, take_all) says how the message came in; otherwise (a retry, a
+    resumed message) the stored message does.
     """
+    if raw is None:
+        config = replace(config, handed_in=_handed_in(engine, message_pk))
     while True:
         read = None
         if config.sandbox is not None:
@@ -297,9 +335,15 @@ def process(
                 return _quarantine(engine, message_pk, source, Refused(reason), config, now)
 
 
-def _read_stored(
-    engine: Engine, message_pk: int, config: IntakeConfig, raw: bytes | None
-) -> tuple[Walked, list[ParsedTable]]:
+def _handed_in(engine: Engine, message_pk: int) -> HandedIn | None:
+    with session_scope(engine) as session:
+        message = session.get(InboundMessage, message_pk, options=inbox.WITHOUT_RAW)
+        if message is None or not message.handed_in_by or not message.handed_in_for:
+            return None
+        return HandedIn(message.handed_in_by, message.handed_in_for)
+
+
+def _read_stored(engine: Engine, message_pk: int, config: IntakeConfig, raw: bytes | None) -> Read:
     """Read the message with no transaction open meanwhile (the worker may take its whole time limit)."""
     if raw is None:
         with session_scope(engine) as session:
@@ -337,33 +381,33 @@ def _apply_message(
     now: datetime,
     source: str,
     raw: bytes | None,
-    read: tuple[Walked, list[ParsedTable]] | None = None,
+    read: Read | None = None,
 ) -> Outcome:
     with session_scope(engine) as session:
         # the raw bytes are loaded only when they are still to be read and the caller does not hold them
         lazy_raw = inbox.WITHOUT_RAW if raw is not None or read is not None else ()
         message = session.get(InboundMessage, message_pk, options=lazy_raw)
         assert message is not None
-        walked, parsed = read or read_message(raw if raw is not None else message.raw, config)
-        return _apply_parsed(session, message, walked, parsed, config, now, source)
+        read = read or read_message(raw if raw is not None else message.raw, config)
+        return _apply_parsed(session, message, read, config, now, source)
 
 
 def _automatic(message: InboundMessage) -> bool:
     """Whether a message refused before it was read is an auto-reply: its headers alone say."""
     try:
-        return read_envelope(message.raw).automatic
+        return read_headline(message.raw).automatic
     except MailUnreadable:
         return False
 
 
-def read_message(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
+def read_message(raw: bytes, config: IntakeConfig) -> Read:
     """Everything read from the untrusted bytes: in the worker process when there is one."""
     if config.sandbox is not None:
         return config.sandbox.read(raw, config)
     return read_here(raw, config)
 
 
-def read_here(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
+def read_here(raw: bytes, config: IntakeConfig) -> Read:
     """Read and judge: an untrusted message is refused where it was read, so that nothing it holds (a
     table of thousands of rows) crosses back from the worker into the service."""
     try:
@@ -371,15 +415,20 @@ def read_here(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTabl
     except MailUnreadable as error:
         raise Refused(f"邮件无法解析：{error.reason}") from error
     parsed = _parse_tables(walked, config)
-    if parsed[0].kind not in EMITTER_KINDS:  # an emitter's mail is a proposal or a question, never data
-        judged(walked, parsed, config)
-    return walked, parsed
+    if parsed[0].kind in EMITTER_KINDS:  # an emitter's mail is a proposal or a question, never data
+        return Read(walked, parsed)
+    return Read(walked, parsed, judged(walked, parsed, config))
 
 
 def judged(walked: Walked, parsed: list[ParsedTable], config: IntakeConfig) -> Verdict:
     """The trusted sender's verdict; Refused (quarantine, officers told) for anyone else."""
     kind, named, envelope = parsed[0].kind, _named_province(walked, parsed), walked.envelope
     automatic = envelope.automatic
+    if config.handed_in is not None:  # the officer's binding vouches for it, not its From line
+        handed = vouched(config.handed_in, kind, named)
+        if not handed.trusted:
+            raise Refused(handed.reason or "发件人不可信", kind, named, automatic)
+        return handed
     if envelope.sender is None and envelope.sender_problem:
         raise Refused(f"无发件人：{envelope.sender_problem}", kind, named, automatic)
     verdict = judge(config.senders, envelope.sender, kind, named)
@@ -420,14 +469,28 @@ def _application_forms(walked: Walked, tables: list[Table], config: IntakeConfig
 
 
 def _take_applications(
-    session: Session, message: InboundMessage, walked: Walked, parsed: list[ParsedTable], now: datetime
+    session: Session,
+    message: InboundMessage,
+    walked: Walked,
+    parsed: list[ParsedTable],
+    config: IntakeConfig,
+    now: datetime,
 ) -> Outcome:
-    """A proposal, whoever sent it: stored for an officer's decision, never applied to a unit."""
+    """A proposal, whoever sent it: stored for an officer's decision, never applied to a unit. A stranger's
+    beyond its daily share, or for a unit already waiting, is kept with the reason and not proposed."""
     forms = [r for p in parsed for r in p.records if isinstance(r, ApplicationForm)]
-    sender = walked.envelope.sender
-    ids = store_forms(session, message.id or 0, forms, sender, known_at(walked, now))
-    message.kind, message.trusted, message.state, message.outcome = "application", False, "done", "received"
-    message.rows_applied = len(ids)
+    sender, received = walked.envelope.sender, known_at(walked, now)
+    message.kind, message.trusted, message.state = "application", False, "done"
+    if config.handed_in is not None:  # an officer handed it in: no address to answer, no share to count
+        sender = None
+    else:
+        held = held_because(session, sender, forms, received, now, config.stranger_applications_per_day)
+        if held is not None:
+            message.outcome, message.reason, message.province = "held", held.reason, held.province
+            return Outcome(message.source, message.id, message.message_id, "application", "held",
+                           reason=held.reason, sender=sender, province=held.province)  # fmt: skip
+    ids = store_forms(session, message.id or 0, forms, sender, received, config.cycle_overrides)
+    message.outcome, message.rows_applied = "received", len(ids)
     return Outcome(message.source, message.id, message.message_id, "application", "received", len(ids),
                    sender=sender, applications=ids)  # fmt: skip
 
@@ -510,15 +573,15 @@ def known_at(walked: Walked, now: datetime) -> datetime:
 def _apply_parsed(
     session: Session,
     message: InboundMessage,
-    walked: Walked,
-    parsed: list[ParsedTable],
+    read: Read,
     config: IntakeConfig,
     now: datetime,
     source: str,
 ) -> Outcome:
+    walked, parsed = read.walked, read.parsed
     kind = parsed[0].kind
     if kind == "application":  # a proposal from anyone, waiting for an officer: never judged as data
-        taken = _take_applications(session, message, walked, parsed, now)
+        taken = _take_applications(session, message, walked, parsed, config, now)
         if config.notify is not None:
             told = Told(walked.envelope.automatic, applications=tuple(taken.applications))
             config.notify(session, message, told, now)
@@ -526,7 +589,8 @@ def _apply_parsed(
     if kind in ("status_query", "screenshot"):  # answered or filed at the address on file, else silence
         return _take_request(session, message, walked, kind, config, now)
     named, automatic = _named_province(walked, parsed), walked.envelope.automatic
-    verdict = judged(walked, parsed, config)
+    verdict = read.verdict
+    assert verdict is not None  # a table of data is judged where it is read, or refused there
     ctx = apply.Context(
         message.id or 0,
         known_at(walked, now),

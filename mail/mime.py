@@ -137,14 +137,16 @@ def parse_message(raw: bytes, limits: MailLimits = DEFAULT_LIMITS) -> Message:
     return msg
 
 
-def check_header_sizes(data: bytes, limits: MailLimits = DEFAULT_LIMITS) -> None:
-    """Each header field and the whole header block within the limits, by one pass over the block."""
+def check_header_sizes(data: bytes, limits: MailLimits = DEFAULT_LIMITS) -> int:
+    """Each header field and the whole header block within the limits, by one pass over the block;
+    returns where the block ends."""
     head = data[: limits.max_header_block + 4]
     ends = [at for at in (head.find(b"\n\n"), head.find(b"\n\r\n")) if at >= 0]
     end = min(ends) + 1 if ends else len(head)
     if end > limits.max_header_block:
         raise MailTooLarge(f"邮件头超过 {limits.max_header_block // KiB} KB")
     _check_fields(head[:end].splitlines(), limits, "邮件头")
+    return end
 
 
 def _check_fields(lines: list[bytes] | list[str], limits: MailLimits, where: str) -> None:
@@ -164,21 +166,39 @@ def _check_parsed_headers(msg: Message, limits: MailLimits) -> None:
     _check_fields(fields, limits, "转发的邮件头")
 
 
-def read_envelope(
+@dataclass(frozen=True)
+class Headline:
+    """What the headers say that a message is stored under, before its body is read."""
+
+    message_id: str | None
+    sender: str | None
+    subject: str
+    date: datetime | None
+    automatic: bool
+
+
+def read_headline(
     raw: bytes, *, local_tz: tzinfo = DEFAULT_TZ, limits: MailLimits = DEFAULT_LIMITS
-) -> Envelope:
-    """The envelope from the headers alone, within the limits: enough to store a message before its
-    body is read (by `walk`, perhaps in a worker process)."""
+) -> Headline:
+    """The headers a message is stored under, read from the header block alone within the limits: the
+    service's own process never reads a body, nor more of the headers than storing needs."""
     if not isinstance(raw, bytes | bytearray):
         raise MailUnreadable("邮件内容不是字节串")
     if len(raw) > limits.max_message_bytes:
         raise MailTooLarge(f"邮件超过 {limits.max_message_bytes // MiB} MB")
     data = bytes(raw).removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n\t ")
-    check_header_sizes(data, limits)
-    msg = BytesHeaderParser(policy=compat32).parsebytes(data, headersonly=True)
+    end = check_header_sizes(data, limits)
+    # the parser reads every line it is given, a body's too: it is given the header block only
+    msg = BytesHeaderParser(policy=compat32).parsebytes(data[:end], headersonly=True)
     if not msg.keys():
         raise MailUnreadable("没有邮件头，不是邮件")
-    return envelope_of(msg, local_tz=local_tz)
+    return Headline(
+        message_id=_message_id(raw_header(msg, "message-id")),
+        sender=strict_mailbox([as_text(raw) for raw in raw_headers(msg, "from")]).address,
+        subject=decode_header_value(raw_header(msg, "subject")),
+        date=_date(raw_header(msg, "date"), local_tz),
+        automatic=is_automatic(msg),
+    )
 
 
 def walk(raw: bytes, *, local_tz: tzinfo = DEFAULT_TZ, limits: MailLimits = DEFAULT_LIMITS) -> Walked:

@@ -19,11 +19,8 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.pool import ApplyResult, Pool
 from typing import TYPE_CHECKING
 
-from mail.records import ParsedTable
-
 if TYPE_CHECKING:
-    from mail.intake import IntakeConfig
-    from mail.mime import Walked
+    from mail.intake import IntakeConfig, Read
 
 MiB = 1024 * 1024
 
@@ -46,19 +43,21 @@ def _safe_path() -> Iterator[None]:
             os.environ["PYTHONSAFEPATH"] = before
 
 
-def _limit_memory(memory_bytes: int) -> None:
+def _confine(memory_bytes: int, niceness: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    os.nice(niceness)
 
 
-def _read(raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
+def _read(raw: bytes, config: IntakeConfig) -> Read:
     from mail.intake import EMITTER_KINDS, read_here
 
-    walked, parsed = read_here(raw, config)
-    if parsed[0].kind not in EMITTER_KINDS:
+    read = read_here(raw, config)
+    if read.parsed[0].kind not in EMITTER_KINDS:
         # a table of data is applied from its records and its envelope: its files, two thirds of what
         # would cross back, stay here (an emitter's screenshot is filed from its attachment: it crosses)
-        walked = replace(walked, attachments=(), html_bodies=(), text_body="")
-    return walked, parsed
+        bare = replace(read.walked, attachments=(), html_bodies=(), text_body="")
+        return replace(read, walked=bare)
+    return read
 
 
 def _import_readers() -> None:
@@ -69,14 +68,14 @@ class Reading:
     """A message handed to the worker; `result()` waits for it within the wall-time limit, counted from
     when the worker took it, and turns a timeout or an exhausted memory into Refused."""
 
-    def __init__(self, sandbox: Sandbox, pending: ApplyResult[tuple[Walked, list[ParsedTable]]]) -> None:
+    def __init__(self, sandbox: Sandbox, pending: ApplyResult[Read]) -> None:
         self._sandbox, self._pending = sandbox, pending
         self._deadline = time.monotonic() + sandbox.wall_s
-        self._value: tuple[Walked, list[ParsedTable]] | None = None
+        self._value: Read | None = None
         self._error: Exception | None = None
         self._settled = False
 
-    def result(self) -> tuple[Walked, list[ParsedTable]]:
+    def result(self) -> Read:
         with self._sandbox._lock:
             self._settle()
         if self._error is not None:
@@ -116,13 +115,16 @@ def _refused(error: Exception) -> Exception:
 class Sandbox:
     memory_bytes: int = 2048 * MiB
     wall_s: float = 120.0
+    # on a busy machine the service's chat, scheduler and sender come before reading mail: a stranger's
+    # message, however heavy, then slows intake alone
+    niceness: int = 10
     # forkserver: a child forked from the running service would inherit its threads' locks
     method: str = "forkserver"
     _pool: Pool | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _in_flight: Reading | None = field(default=None, init=False, repr=False)
 
-    def read(self, raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
+    def read(self, raw: bytes, config: IntakeConfig) -> Read:
         return self.submit(raw, config).result()
 
     def submit(self, raw: bytes, config: IntakeConfig) -> Reading:
@@ -159,7 +161,9 @@ class Sandbox:
                 # each worker forked later (after a timeout or an exhausted memory) starts with them loaded
                 context.set_forkserver_preload(["mail.intake"])
             with _safe_path():
-                self._pool = context.Pool(1, initializer=_limit_memory, initargs=(self.memory_bytes,))
+                self._pool = context.Pool(
+                    1, initializer=_confine, initargs=(self.memory_bytes, self.niceness)
+                )
         return self._pool
 
     def _stop(self) -> None:

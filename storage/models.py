@@ -67,6 +67,10 @@ class InboundMessage(SQLModel, table=True):
     rows_applied: int = 0
     row_errors: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
     snapshot_date: date | None = None
+    # a file an officer bound in chat handed in: trusted by that binding (its chat and province, "*" for a
+    # national officer), never by its From line; kept so that a retry judges it the same way
+    handed_in_by: str | None = None
+    handed_in_for: str | None = None
 
 
 class RosterEntry(SQLModel, table=True):

@@ -19,13 +19,14 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from bot.chat import commands, keyboards, screenshots
+from bot.chat import commands, files, keyboards
 from bot.chat.base import Query
 from bot.chat.phrases import command_for
 from bot.chat.reply import Reply
 from bot.config import Settings
 from bot.context import AppContext
 from compliance.cycle import Cycle
+from mail.intake import IntakeConfig
 from storage.access import Identity
 from storage.models import ChatBinding, ChatPreference
 from storage.peer import Peer, as_peer
@@ -141,14 +142,21 @@ def answer_file(
     data: bytes,
     now: datetime,
     acting_as: Identity | None = None,
+    unfetched: files.Unfetched | None = None,
 ) -> Reply:
-    """A file sent in chat (its bytes, however the platform carried them): a bound emitter's stamped
-    screenshot of its cancellation. It writes: answer it off an adapter's event loop."""
+    """A file sent in chat (its bytes, however the platform carried them): a bound officer's roster,
+    summary or list, taken as the province's mail; a bound emitter's stamped screenshot of its
+    cancellation. `unfetched`: the adapter could not have its bytes (too large, a failed download), and
+    `data` is empty. It writes: answer it off an adapter's event loop."""
     who, lang = identify(ctx.engine, peer)
     local = now.astimezone(ctx.cycle.tz)
     mail = ctx.settings.smtp is not None
     q = Query(ctx.engine, ctx.cycle, peer, acting_as or who, (), local, lang, mail, ctx.settings)
-    return screenshots.received_file(q, filename, content_type, data)
+
+    def intake() -> IntakeConfig:
+        return ctx.intake_config(sandboxed=ctx.reads_in_worker)
+
+    return files.received_file(q, intake, filename, content_type, data, unfetched)
 
 
 def is_slow(ctx: AppContext, peer: Peer, text_or_data: str, *, button: bool = False) -> bool:

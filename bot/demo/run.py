@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.cmd_ingest import summary
 from bot.context import AppContext
+from bot.demo.step4 import show_step4
 from bot.demo.story import TZ, build_mailbox, load_story
 from bot.notices.reminders import reminders_at
 from bot.reports import province_report
@@ -34,6 +35,7 @@ def prepare(ctx: AppContext, folder: Path) -> AppContext:
     settings = ctx.settings.model_copy(update={"database_url": f"sqlite:///{database}", "cycle": "2019-2020"})
     settings.senders.ncsc = list(story["senders"]["ncsc"])
     settings.senders.provinces = {p: list(a) for p, a in story["senders"]["provinces"].items()}
+    settings.senders.provinces[story["step4"]["province"]] = [story["step4"]["sender"]]
     return AppContext(settings)
 
 
@@ -43,6 +45,7 @@ def run_demo(ctx: AppContext, args: argparse.Namespace) -> int:
     paths = build_mailbox(folder / "demo-mail")
     mailbox, database = folder / "demo-mail", folder / "demo.db"
     take_in(demo, paths, mailbox, database)
+    show_step4(demo, load_story(), folder)
     for at in INSTANTS:
         show_instant(demo, at)
     if not args.no_chat and sys.stdin.isatty():

@@ -37,7 +37,7 @@ def _units(story: dict[str, Any]) -> list[dict[str, Any]]:
     return [{**u, "code": make_code(u["code17"])} for u in story["units"]]
 
 
-def _xlsx(title: str, header: list[str], rows: list[list[Any]]) -> bytes:
+def sheet_bytes(title: str, header: list[str], rows: list[list[Any]]) -> bytes:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -51,7 +51,7 @@ def _xlsx(title: str, header: list[str], rows: list[list[Any]]) -> bytes:
     return buffer.getvalue()
 
 
-def _mail(sender: str, to: str, subject: str, when: datetime, filename: str, data: bytes) -> bytes:
+def mail_with(sender: str, to: str, subject: str, when: datetime, filename: str, data: bytes) -> bytes:
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = sender, to, subject
     message["Date"] = format_datetime(when)
@@ -71,7 +71,7 @@ def xlsx_mail(
     rows: list[list[Any]],
 ) -> Mail:
     """A message with one spreadsheet attached: a title row, the header, the rows and a total row."""
-    return Mail(filename, _mail(sender, to, subject, when, filename, _xlsx(subject, header, rows)))
+    return Mail(filename, mail_with(sender, to, subject, when, filename, sheet_bytes(subject, header, rows)))
 
 
 def _officer(story: dict[str, Any], province: str) -> str:
@@ -102,9 +102,9 @@ def rosters(story: dict[str, Any], day: date, progress: bool) -> list[bytes]:
         suffix = f"名录及履约进度（截至{day.isoformat()}）" if progress else "名录"
         subject = f"{province}2019-2020年度重点排放单位{suffix}"
         when = datetime.combine(day, datetime.min.time(), TZ) + timedelta(hours=18 if progress else 15)
-        data = _xlsx(subject, header, rows)
+        data = sheet_bytes(subject, header, rows)
         mails.append(
-            _mail(_officer(story, province), BOT, subject, when, f"{province}名录{day:%Y%m%d}.xlsx", data)
+            mail_with(_officer(story, province), BOT, subject, when, f"{province}名录{day:%Y%m%d}.xlsx", data)
         )
     return mails
 
@@ -137,9 +137,9 @@ def weekly(story: dict[str, Any], friday: date) -> list[bytes]:
         title = "全国碳市场第一个履约周期重点排放单位使用CCER抵销配额清缴申请汇总表"
         subject = f"{province}CCER抵销配额清缴申请汇总表（截至{friday.year}年{friday.month}月{friday.day}日）"
         when = datetime.combine(friday, datetime.min.time(), TZ) + timedelta(hours=16, minutes=30)
-        data = _xlsx(title, header, rows)
+        data = sheet_bytes(title, header, rows)
         mails.append(
-            _mail(
+            mail_with(
                 _officer(story, province),
                 "registry@ccersc.org.cn",
                 subject,
@@ -211,11 +211,11 @@ def daily_lists(story: dict[str, Any]) -> list[tuple[datetime, bytes]]:
         province = record["province"]
         subject = f"全国碳市场重点排放单位CCER注销记录（{province}，{day.year}年{day.month}月{day.day}日）"
         when = datetime.combine(day, datetime.min.time(), TZ) + timedelta(hours=17, minutes=40)
-        data = _xlsx(subject, header, rows)
+        data = sheet_bytes(subject, header, rows)
         mails.append(
             (
                 when,
-                _mail(
+                mail_with(
                     "registry@ccersc.org.cn",
                     _officer(story, province),
                     subject,

@@ -9,6 +9,9 @@
 - Media: POST {oapi}/media/upload?access_token=…&type=image|file, multipart "media" → {errcode, media_id}
   (the older host, which the SDK writes in as oapi.dingtalk.com: here it is configured).
 - Replies: POST to a message's sessionWebhook → {errcode, errmsg}.
+- Files sent to the robot: POST {openapi}/v1.0/robot/messageFiles/download {downloadCode, robotCode} →
+  {downloadUrl}, a temporary link whose GET gives the bytes
+  (https://open.dingtalk.com/document/orgapp/download-the-file-content-of-the-robot-receiving-message).
 
 Limits (调用频率限制, https://open.dingtalk.com/document/orgapp/invocation-frequency-limit): an internal
 app may call one API at most 20 times a second; over it DingTalk answers HTTP 403
@@ -29,7 +32,7 @@ import aiohttp
 
 from bot.config import DingTalkConfig
 from bot.groups.limits import Rate, RobotLimiter
-from bot.platform_http import PlatformApi, request
+from bot.platform_http import Download, PlatformApi, download, request
 from bot.sender.policy import PermanentError, RateLimited, TemporaryError
 
 log = logging.getLogger(__name__)
@@ -136,6 +139,19 @@ class DingTalkApi(PlatformApi):
                 return Upload(media, kind)
             raise _error(f"DingTalk media upload: HTTP {status} {code} {answer.get('errmsg', '')}", status)
         raise AssertionError("unreachable")
+
+    async def download_file(self, download_code: str, limit: int) -> Download:
+        """The bytes of a file or picture a user sent the robot (its message's downloadCode); TooLarge past
+        `limit`."""
+        body = {"downloadCode": download_code, "robotCode": self.robot_code}
+        data = await self._openapi("/v1.0/robot/messageFiles/download", body)
+        url = data.get("downloadUrl")
+        if not isinstance(url, str) or not url:
+            raise PermanentError("DingTalk messageFiles/download: no downloadUrl")
+        got = await download(self.http, self.NAME, url, limit=limit)
+        if got.status != 200:
+            raise _error(f"DingTalk file download: HTTP {got.status}", got.status)
+        return got
 
     async def reply(self, session_webhook: str, body: Mapping[str, Any]) -> None:
         """A message into the conversation a robot message came from; raises unless DingTalk took it."""

@@ -8,6 +8,10 @@ import-time origin; ours asks the configured one.
 A robot message is acked at once and answered in a task (the answer runs in a thread: charts and exports
 take seconds). DingTalk pushes a robot callback once: a message sent while the bot is down may never
 arrive (reminders do not depend on it). A message pushed again after a reconnect is answered once.
+
+A file or a picture sent 1:1 (msgtype file / picture, with a downloadCode) is downloaded through the
+robot file API, under the chat's cap, and handed to the chat core as Telegram's are; its answer (a
+roster's receipt) goes back into the conversation like any reply.
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ from bot.chat.peer import Peer
 from bot.chat.reply import Reply
 from bot.dingtalk import render, sdk
 from bot.dingtalk.api import DingTalkApi
-from bot.inbound import Answer, Choices, Press, Seen, stopped_within
+from bot.inbound import Answer, Choices, HandIn, Press, Seen, file_reply, stopped_within
+from bot.platform_http import Download
 from bot.sender.policy import DeliveryError
 
 log = logging.getLogger(__name__)
 
 TOPIC = "/v1.0/im/bot/messages/get"
+FILE_TYPES = ("file", "picture")  # msgtypes that carry a downloadCode in their content
 FIRST_RETRY_S = 1.0
 LAST_RETRY_S = 60.0
 
@@ -41,12 +47,14 @@ class DingTalkChat:
         api: DingTalkApi,
         answer: Answer,
         press: Press,
+        hand_in: HandIn | None = None,
         *,
         proxy: str | None = None,
         first_retry_s: float = FIRST_RETRY_S,
     ) -> None:
         self.api = api
         self.answer_text, self.press_button = answer, press
+        self.hand_in = hand_in  # files sent in chat: not read without it
         self.proxy = proxy
         self.first_retry_s = first_retry_s
         self.sdk = sdk.load(api.openapi)
@@ -118,14 +126,34 @@ class DingTalkChat:
             # in a group every member would read the answer: an officer's province, a unit's figures
             log.info("DingTalk: a group message, not answered (the robot answers 1:1 only)")
             return
-        text = " ".join(part.strip() for part in (message.get_text_list() or []) if part).strip()
         staff_id = message.sender_staff_id or message.sender_id
-        if not text or not staff_id:
+        if not staff_id:
             return
-        self._spawn(self._respond(Peer("dingtalk", str(staff_id)), text, message))
+        peer = Peer("dingtalk", str(staff_id))
+        if message.message_type in FILE_TYPES:
+            content = data.get("content")
+            content = content if isinstance(content, dict) else {}
+            code, name = content.get("downloadCode"), content.get("fileName")
+            named = name if isinstance(name, str) and name and message.message_type == "file" else None
+            if isinstance(code, str) and code and self.hand_in is not None:
+                self._spawn(self._receive_file(peer, code, named, message))
+            return
+        text = " ".join(part.strip() for part in (message.get_text_list() or []) if part).strip()
+        if text:
+            self._spawn(self._respond(peer, text, message))
 
     async def _respond(self, peer: Peer, text: str, message: Any) -> None:
         reply = await self.choices.reply("DingTalk", self.answer_text, self.press_button, peer, text)
+        if reply is not None:
+            await self.deliver(peer, reply, message.session_webhook)
+
+    async def _receive_file(self, peer: Peer, code: str, name: str | None, message: Any) -> None:
+        assert self.hand_in is not None
+
+        async def fetch(limit: int) -> Download:
+            return await self.api.download_file(code, limit)
+
+        reply = await file_reply("DingTalk", self.hand_in, peer, name, fetch)
         if reply is not None:
             await self.deliver(peer, reply, message.session_webhook)
 

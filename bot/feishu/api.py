@@ -8,6 +8,8 @@
   content (a JSON string)} — text, interactive (a card), image, file.
 - Uploads: POST /open-apis/im/v1/images (image_type=message, image) → image_key;
   POST /open-apis/im/v1/files (file_type, file_name, file) → file_key.
+- A file or image a user sent: GET /open-apis/im/v1/messages/{message_id}/resources/{key}?type=file|image
+  → the bytes (an error is a JSON body with its code), as lark-oapi's `im.v1.message_resource.get` asks.
 
 Limits (发送消息, https://open.feishu.cn/document/server-docs/im-v1/message/create): 1,000 requests a
 minute and 50 a second per app, and 5 a second to one user or one group. Over them Feishu answers HTTP 429
@@ -19,12 +21,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
 from bot.config import FeishuConfig
 from bot.groups.limits import Rate, RobotLimiter
-from bot.platform_http import PlatformApi, request
+from bot.platform_http import Download, PlatformApi, download, json_object, request
 from bot.sender.policy import PermanentError, RateLimited, TemporaryError
 
 APP_RATES = (Rate(50, 1.0), Rate(1000, 60.0))
@@ -96,6 +99,35 @@ class FeishuApi(PlatformApi):
         async with self._slot("files", APP_RATES):
             data = await self._call("/open-apis/im/v1/files", form=form)
         return str(data["file_key"])
+
+    async def download_resource(self, message_id: str, key: str, kind: str, limit: int) -> Download:
+        """The bytes of the file (`kind` "file") or image ("image") a message carries; TooLarge past
+        `limit`."""
+        path = f"/open-apis/im/v1/messages/{quote(message_id, safe='')}/resources/{quote(key, safe='')}"
+        for attempt in (1, 2):
+            token = await self.token()
+            async with self._slot("resources", APP_RATES):
+                pass  # under the app's rate; the transfer itself holds no slot (others' calls go on)
+            got = await download(
+                self.http,
+                self.NAME,
+                f"{self.domain}{path}",
+                limit=limit,
+                params={"type": kind},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            if got.status == 200:
+                return got
+            answer = json_object(got.data)
+            code = answer.get("code")
+            if code in TOKEN_CODES and attempt == 1:
+                self.forget_token(token)
+                continue
+            error = f"Feishu message resource: HTTP {got.status} {code} {answer.get('msg', '')}".strip()
+            if got.status == 429 or code in THROTTLE_CODES:
+                raise RateLimited(error, retry_after=THROTTLE_S)
+            raise (TemporaryError if got.status >= 500 else PermanentError)(error)
+        raise AssertionError("unreachable")
 
     # --- plumbing ----------------------------------------------------------------------------------
 

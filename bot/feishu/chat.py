@@ -11,6 +11,9 @@ What the SDK does, and what is done about it here:
   [feishu] restart_after_s is started afresh with a new client.
 - It connects without a proxy (it passes proxy=None to websockets); the endpoint request and our OpenAPI
   calls honour the proxy.
+
+A file or an image sent p2p (message_type file / image) is downloaded as the message's resource, under the
+chat's cap, and handed to the chat core as Telegram's are; its answer (a roster's receipt) is sent back.
 """
 
 from __future__ import annotations
@@ -28,16 +31,27 @@ from bot.chat.peer import Peer
 from bot.chat.reply import Reply
 from bot.feishu import render, sdk
 from bot.feishu.api import FeishuApi
-from bot.inbound import Answer, Press, Seen, reply_from, stopped_within
+from bot.inbound import Answer, HandIn, Press, Seen, file_reply, reply_from, stopped_within
+from bot.platform_http import Download
 from bot.sender.policy import DeliveryError
 
 log = logging.getLogger(__name__)
+RESOURCES = {"file": "file_key", "image": "image_key"}  # message types that carry a file, and its key
 
 
 class FeishuChat:
-    def __init__(self, api: FeishuApi, answer: Answer, press: Press, *, check_s: float | None = None) -> None:
+    def __init__(
+        self,
+        api: FeishuApi,
+        answer: Answer,
+        press: Press,
+        hand_in: HandIn | None = None,
+        *,
+        check_s: float | None = None,
+    ) -> None:
         self.api = api
         self.answer_text, self.press_button = answer, press
+        self.hand_in = hand_in  # files sent in chat: not read without it
         self.restart_after_s = api.config.restart_after_s
         self.check_s = check_s if check_s is not None else min(10.0, self.restart_after_s / 3)
         self.lark = sdk.load()
@@ -140,13 +154,22 @@ class FeishuChat:
         if not self.seen.first(str(data.header.event_id)):
             return
         message, sender = data.event.message, data.event.sender
-        if message.message_type != "text" or sender.sender_id is None:
+        if sender.sender_id is None or message.chat_type != "p2p":
+            return  # in a group every member would read the answer
+        peer = Peer("feishu", sender.sender_id.open_id)
+        content = json.loads(message.content or "{}")
+        if message.message_type in RESOURCES and self.hand_in is not None:
+            key = content.get(RESOURCES[message.message_type])
+            name = content.get("file_name")
+            if isinstance(key, str) and key and message.message_id:
+                named = name if isinstance(name, str) and name else None
+                self._hand_off(self._receive_file(peer, message.message_id, key, message.message_type, named))
             return
-        if message.chat_type != "p2p":  # in a group every member would read the answer
+        if message.message_type != "text":
             return
-        text = str(json.loads(message.content or "{}").get("text", "")).strip()
+        text = str(content.get("text", "")).strip()
         if text:
-            self._hand_off(self._respond(Peer("feishu", sender.sender_id.open_id), text, press=False))
+            self._hand_off(self._respond(peer, text, press=False))
 
     def _card(self, data: Any) -> Any:
         model = importlib.import_module("lark_oapi.event.callback.model.p2_card_action_trigger")
@@ -175,6 +198,16 @@ class FeishuChat:
 
     async def _respond(self, peer: Peer, text: str, *, press: bool) -> None:
         reply = await reply_from("Feishu", self.press_button if press else self.answer_text, peer, text)
+        if reply is not None:
+            await self.deliver(peer, reply)
+
+    async def _receive_file(self, peer: Peer, message_id: str, key: str, kind: str, name: str | None) -> None:
+        assert self.hand_in is not None
+
+        async def fetch(limit: int) -> Download:
+            return await self.api.download_resource(message_id, key, kind, limit)
+
+        reply = await file_reply("Feishu", self.hand_in, peer, name, fetch)
         if reply is not None:
             await self.deliver(peer, reply)
 

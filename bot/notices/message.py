@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
@@ -64,6 +65,10 @@ class MessageNotices:
         items += applications_received(session, self.settings, told.applications, now)
         if message.kind in EMITTER_REQUESTS:  # the address on file is answered; anyone else hears nothing
             items += emitter_replies.answer(session, self.settings, message, told, now)
+        elif message.handed_in_by:
+            pass  # handed in from a chat: the chat's answer is its receipt (bot/chat/files.py)
+        elif held(message):  # a stranger's application beyond its share: kept, told in the hour's digest
+            items += untrusted_alerts(session, self.settings, message, now)
         elif not told.automatic:  # answering an auto-reply or a bounce invites the next one (RFC 3834)
             items += self._answer(session, message, now)
         write(session, items, now)
@@ -106,11 +111,12 @@ def receipt(message: InboundMessage, now: datetime, lang: str) -> NewItem:
 
 
 def row_errors(message: InboundMessage) -> list[ListedError]:
-    listed = []
-    for entry in row_errors_of(message):
-        row, reason = entry.get("row"), entry.get("reason")
-        listed.append(ListedError(row if isinstance(row, int) else 0, _ROW_PREFIX.sub("", str(reason or ""))))
-    return listed
+    return [listed_error(entry.get("row"), entry.get("reason")) for entry in row_errors_of(message)]
+
+
+def listed_error(row: object, reason: object) -> ListedError:
+    """A refused row as a receipt lists it, by email or in chat."""
+    return ListedError(row if isinstance(row, int) else 0, _ROW_PREFIX.sub("", str(reason or "")))
 
 
 # --- officers hear of untrusted mail -----------------------------------------------------------------
@@ -120,17 +126,24 @@ def untrusted_alerts(
     session: Session, settings: Settings, message: InboundMessage, now: datetime
 ) -> list[NewItem]:
     """The first untrusted message of a province in an hour is told at once; the others of that hour
-    are collapsed into one digest sent when the hour ends, so a flood of forged mail is two alerts."""
+    are collapsed into one digest sent when the hour ends, so a flood of forged mail is two alerts.
+    A stranger's application kept beyond its share is never told at once: only in the digest."""
     province = province_of(message)
     everyone = officers(session, settings, province, "untrusted_mail")
     start = _hour_of(message.received_at, now)
-    same_hour = _quarantined_in(session, province, start)
-    if not everyone or not same_hour or same_hour[0].id == message.id:
+    same_hour = _kept_in(session, province, start)
+    first = next((m for m in same_hour if not held(m)), None)  # the one told at once
+    if not everyone or (not held(message) and (first is None or first.id == message.id)):
         return _single_alerts(everyone, message, province, now)
-    rest = same_hour[1:]
+    rest = [m for m in same_hour if m is not first]
     if not all(_update_digest(session, to, province, start, rest, now) for to in everyone):
         return _single_alerts(everyone, message, province, now)  # that hour's digest is gone: tell it alone
     return []
+
+
+def held(message: InboundMessage) -> bool:
+    """A stranger's application kept, not put to the officers (mail.applications.held_because)."""
+    return message.kind == "application" and message.outcome == "held"
 
 
 def province_of(message: InboundMessage) -> str | None:
@@ -141,13 +154,16 @@ def _hour_of(when: datetime, now: datetime) -> datetime:
     return when.astimezone(now.tzinfo).replace(minute=0, second=0, microsecond=0)
 
 
-def _quarantined_in(session: Session, province: str | None, start: datetime) -> list[InboundMessage]:
+def _kept_in(session: Session, province: str | None, start: datetime) -> list[InboundMessage]:
+    """The hour's untrusted messages: quarantined, or strangers' applications kept beyond their share."""
     query = (
         select(InboundMessage)
         .options(*WITHOUT_RAW)
         .where(
-            InboundMessage.state == "quarantined",
-            col(InboundMessage.trusted).is_(False),
+            or_(
+                and_(col(InboundMessage.state) == "quarantined", col(InboundMessage.trusted).is_(False)),
+                and_(col(InboundMessage.kind) == "application", col(InboundMessage.outcome) == "held"),
+            ),
             col(InboundMessage.received_at) >= start,
             col(InboundMessage.received_at) < start + timedelta(hours=1),
         )
@@ -178,6 +194,7 @@ def _update_digest(
             messages=[
                 (m.id, m.sender or "", one_line(m.subject), m.reason or "") for m in listed[:DIGEST_LISTED]
             ],
+            held=sum(1 for m in listed if held(m)),
         )
 
     digest = compose(key, to.lang, province or "*", text)
@@ -203,6 +220,7 @@ def _single_alerts(
             sent_at=_local(message.sent_at, now),
             reason=message.reason or "",
             province=province,
+            held=held(message),
         )
 
     return [

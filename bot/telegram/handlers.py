@@ -16,6 +16,7 @@ from telegram import Document, PhotoSize, Update
 from telegram.ext import ContextTypes
 
 from bot.chat import core
+from bot.chat.files import MAX_FILE_BYTES, Unfetched
 from bot.chat.reply import Reply
 from bot.context import AppContext
 from bot.telegram.send import edit_reply, send_reply
@@ -68,9 +69,6 @@ async def plain_message(update: Update, context: Context) -> None:
     await send_reply(context.bot, chat.id, await reply_for(context.bot_data, asked))
 
 
-MAX_FILE_BYTES = 20 * 1024 * 1024  # the most the Bot API lets a bot download
-
-
 async def file_message(update: Update, context: Context) -> None:
     """A document or a photo: its bytes to the chat core (a bound emitter's stamped screenshot)."""
     message = update.effective_message
@@ -85,14 +83,15 @@ async def file_message(update: Update, context: Context) -> None:
         sent, name, content_type = message.photo[-1], None, "image/jpeg"  # the largest size Telegram made
     else:
         return
+    unfetched: Unfetched | None = None
     if sent.file_size is not None and sent.file_size > MAX_FILE_BYTES:
-        data = b""  # too large to fetch: answered like a file that is not a screenshot
+        data, unfetched = b"", "too_large"  # more than the Bot API lets a bot download
     else:
         data = bytes(await (await sent.get_file()).download_as_bytearray())
     ctx: AppContext = context.bot_data[CTX]
     clock: Callable[[], datetime] = context.bot_data[CLOCK]
     reply = await asyncio.to_thread(
-        core.answer_file, ctx, peer_of(chat.id), name, content_type, data, clock()
+        core.answer_file, ctx, peer_of(chat.id), name, content_type, data, clock(), None, unfetched
     )
     await send_reply(context.bot, chat.id, reply)
 

@@ -4,7 +4,9 @@
   until a minute before it expires, fetched again on 40001/40014/42001 (invalid or expired).
 - App messages: POST {api}/cgi-bin/message/send?access_token=… {touser, msgtype, agentid, …} →
   {errcode, errmsg, invaliduser} (https://developer.work.weixin.qq.com/document/path/90236).
-- Media: POST {api}/cgi-bin/media/upload?access_token=…&type=image|file, multipart "media" → media_id.
+- Media: POST {api}/cgi-bin/media/upload?access_token=…&type=image|file, multipart "media" → media_id;
+  GET {api}/cgi-bin/media/get?access_token=…&media_id=… → the bytes of a member's image (an error is a
+  JSON body with its errcode) (https://developer.work.weixin.qq.com/document/path/90254).
 
 Limits (发送应用消息, 频率限制 in the same page and https://developer.work.weixin.qq.com/document/path/90312):
 an app may message one member at most 30 times a minute and 1,000 times an hour (beyond it WeCom drops
@@ -21,7 +23,7 @@ import aiohttp
 
 from bot.config import WeComConfig
 from bot.groups.limits import Rate, RobotLimiter
-from bot.platform_http import PlatformApi, request
+from bot.platform_http import Download, PlatformApi, download, json_object, request
 from bot.sender.policy import PermanentError, RateLimited, TemporaryError
 
 PEER_RATES = (Rate(30, 60.0), Rate(1000, 3600.0))
@@ -74,6 +76,35 @@ class WeComApi(PlatformApi):
         async with self._slot("upload", API_RATES):
             data = await self._call("/cgi-bin/media/upload", form=form, params={"type": kind})
         return str(data["media_id"])
+
+    async def download_media(self, media_id: str, limit: int) -> Download:
+        """The bytes of a member's image (its message's MediaId); TooLarge past `limit`."""
+        for attempt in (1, 2):
+            token = await self.token()
+            async with self._slot("media_get", API_RATES):
+                pass  # under the enterprise's rate; the transfer holds no slot
+            got = await download(
+                self.http,
+                self.NAME,
+                f"{self.base}/cgi-bin/media/get",
+                limit=limit,
+                params={"access_token": token, "media_id": media_id},
+            )
+            # an error comes as JSON with status 200: the served type tells it from an image
+            answer = json_object(got.data) if got.content_type in ("application/json", "text/plain") else {}
+            code = answer.get("errcode")
+            if got.status == 200 and code is None:
+                return got
+            if code in TOKEN_CODES and attempt == 1:
+                self.forget_token(token)
+                continue
+            error = f"WeCom media/get: HTTP {got.status} {code} {answer.get('errmsg', '')}".strip()
+            if code in THROTTLE_CODES or got.status == 429:
+                raise RateLimited(error, retry_after=THROTTLE_S)
+            if code in (None, -1) or got.status >= 500:
+                raise TemporaryError(error)
+            raise PermanentError(error)
+        raise AssertionError("unreachable")
 
     async def _call(
         self, path: str, *, json_body: Any = None, form: Any = None, params: Mapping[str, str] | None = None

@@ -8,6 +8,10 @@ WeCom waits 5 s for the answer to a callback and posts it again up to three time
 at once (an empty body: no passive reply), de-duplicates by MsgId, and the answer goes out as an app
 message, made in a thread. Buttons are numbered text choices (text messages reach members who use WeChat
 too, where WeCom's cards do not).
+
+An image a member sends (MsgType image) is downloaded by its MediaId under the chat's cap and handed to the
+chat core, as Telegram's photos are (an emitter's stamped screenshot). WeCom's app callbacks carry no other
+files (text, image, voice, video, location, link): a roster cannot be handed in here.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from wechatpy.exceptions import InvalidSignatureException
 
 from bot.chat.peer import Peer
 from bot.chat.reply import Button, Reply, plain_text, split_text
-from bot.inbound import Answer, Choices, Press, Seen
+from bot.inbound import Answer, Choices, HandIn, Press, Seen, file_reply
+from bot.platform_http import Download
 from bot.sender.policy import DeliveryError
 from bot.wecom.api import WeComApi
 
@@ -40,7 +45,7 @@ def text_messages(reply: Reply, buttons: list[Button]) -> list[str]:
 
 
 class WeComChat:
-    def __init__(self, api: WeComApi, answer: Answer, press: Press) -> None:
+    def __init__(self, api: WeComApi, answer: Answer, press: Press, hand_in: HandIn | None = None) -> None:
         config = api.config
         if config.token is None or config.encoding_aes_key is None:
             raise ValueError(
@@ -48,6 +53,7 @@ class WeComChat:
             )
         self.api = api
         self.answer_text, self.press_button = answer, press
+        self.hand_in = hand_in  # images sent in chat: not read without it
         self.crypto = WeChatCrypto(
             config.token.get_secret_value(), config.encoding_aes_key.get_secret_value(), config.corp_id
         )
@@ -102,17 +108,38 @@ class WeComChat:
         except (InvalidSignatureException, ValueError, KeyError):
             return web.Response(status=403, text="bad signature")
         message = parse_message(xml)
-        if getattr(message, "type", "") == "text" and self.seen.first(str(message.id)):
+        kind = getattr(message, "type", "")
+        if kind == "text" and self.seen.first(str(message.id)):
             peer = Peer("wecom", str(message.source))
-            task = asyncio.create_task(self._respond(peer, str(message.content).strip()))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._respond(peer, str(message.content).strip()))
+        elif (
+            kind == "image"
+            and self.hand_in is not None
+            and message.media_id
+            and self.seen.first(str(message.id))
+        ):
+            self._spawn(self._receive_image(Peer("wecom", str(message.source)), str(message.media_id)))
         return web.Response(text="")
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # --- answering ---------------------------------------------------------------------------------
 
     async def _respond(self, peer: Peer, text: str) -> None:
         reply = await self.choices.reply("WeCom", self.answer_text, self.press_button, peer, text)
+        if reply is not None:
+            await self.deliver(peer, reply)
+
+    async def _receive_image(self, peer: Peer, media_id: str) -> None:
+        assert self.hand_in is not None
+
+        async def fetch(limit: int) -> Download:
+            return await self.api.download_media(media_id, limit)
+
+        reply = await file_reply("WeCom", self.hand_in, peer, None, fetch)
         if reply is not None:
             await self.deliver(peer, reply)
 

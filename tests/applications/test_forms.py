@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from mail.application_form import form_tables, read_form, read_forms
 from mail.tables import Table
 from tests.applications.forms import DOCX_TYPE, form_rows, word_bytes
@@ -28,6 +30,30 @@ def test_a_word_table_reads_the_same() -> None:
     [table] = form_tables([("申请表.docx", DOCX_TYPE, word_bytes(rows))], "", 10**7)
     form = read_form(table)
     assert (form.code, form.requested_t, form.projects[0].project_no) == (UNIT.code, 120_000, "0158")
+    assert form.problems == ()
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [["单位盖章", None, "日期", "2021年11月1日"], ["（单位盖章）", None, None, None],
+     [None, "申请单位（公章）：", None, "2021年11月1日"], ["填表日期：2021年11月1日", None, None, None]],
+)  # fmt: skip
+def test_a_stamp_row_right_below_the_projects_ends_their_table(stamp: list[object]) -> None:
+    """The stamp, the date, with no contact row between them and the projects, is no project line."""
+    rows = form_rows(UNIT, 100_000, [("0158", "云南某水电站", "2014-01-01至2016-10-31", 100_000)])
+    rows = [*rows[:-2], stamp]  # the projects, then the stamp row at once
+    [form] = read_forms([Table("Sheet1", rows)], "申请表")
+    assert [(p.project_no, p.requested_t) for p in form.projects] == [("0158", 100_000)]
+    assert form.problems == ()
+
+
+def test_a_project_whose_name_holds_no_end_word_at_its_start_is_still_a_line() -> None:
+    """Words that end the table are looked for in the row's first cell, never in a project's later
+    cells: a project named with 说明 or 日期 inside, after its number, stays a line."""
+    projects = [("0158", "云南某水电站", "2014-01-01至2016-10-31", 60_000),
+                ("0159", "某项目（补充说明见附件）", "2015-01-01至2016-12-31", 40_000)]  # fmt: skip
+    [form] = read_forms([Table("Sheet1", form_rows(UNIT, 100_000, projects))], "申请表")
+    assert [p.project_no for p in form.projects] == ["0158", "0159"]
     assert form.problems == ()
 
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bot.context import AppContext
+from mail import intake
 from storage import applications
 from storage.engine import session_scope
 from storage.models import InboundMessage, OffsetApplication
 from tests.applications.forms import application_mail, form_rows, text_mail
-from tests.intake.world import SD_UNITS, roster_mail, seeded, status, take
+from tests.intake.world import CONFIG, LATER, SD_UNITS, at, roster_mail, seeded, status, take
+from tests.told import settings_like
 
 UNIT, OTHER = SD_UNITS[0], SD_UNITS[1]
 CONTACT = "unit1@example.cn"  # the roster's contact address of the first unit
@@ -68,6 +72,23 @@ def test_the_checks_find_what_is_wrong(engine: Engine) -> None:
     assert checks(second)["window"] is False and checks(second)["no_earlier"] is False
     with session_scope(engine) as session:
         assert applications.earlier_pending(session, first.unit_id, None, "2019-2020") == first.id
+
+
+def test_the_window_check_follows_the_configured_correction_of_the_cycle(engine: Engine) -> None:
+    """[cycle_overrides] moves the window's close (a value the cycle file marks uncertain): an application
+    mailed after the bundled close but before the corrected one is in the window, as the chat, the
+    reminders and `ccerbot cycles` all say."""
+    seeded(engine)
+    url = engine.url.render_as_string(hide_password=False)
+    closes = datetime(2021, 12, 14, 17, 0)  # as TOML gives it: local time
+    overrides = {"2019-2020": {"dates.window_closes": closes}}
+    ctx = AppContext(settings_like(CONFIG, database_url=url, cycle_overrides=overrides))
+    assert ctx.cycle.window_closes == at("2021-12-14T17:00")
+    raw = application_mail(CONTACT, form_rows(UNIT, 100_000), "2021-12-13T09:00")
+    intake.take(engine, raw, "mail.eml", ctx.intake_config(), LATER)
+    [application] = stored(engine)
+    window = next(c for c in json.loads(application.checks) if c["name"] == "window")
+    assert window["ok"] is True and window["values"]["closes"] == at("2021-12-14T17:00").isoformat()
 
 
 def test_a_word_form_and_a_pasted_one(engine: Engine) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from pydantic import SecretStr
@@ -36,9 +37,11 @@ def context_for(engine: Engine, botapi: BotApiServer) -> AppContext:
 
 
 @asynccontextmanager
-async def running(ctx: AppContext, **options: Any) -> AsyncIterator[Application]:
+async def running(
+    ctx: AppContext, clock: Callable[[], datetime] = lambda: NOW, **options: Any
+) -> AsyncIterator[Application]:
     """The bot polling the server until the block ends; it must end as asked, not by a conflict."""
-    application = build_application(ctx, clock=lambda: NOW, **options)
+    application = build_application(ctx, clock=clock, **options)
     stop = asyncio.Event()
     task = asyncio.create_task(run_polling_until(application, stop))
     while not application.running and not task.done():

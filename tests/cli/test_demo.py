@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.demo.story import load_story
 
 
 def test_demo_prints_every_instant_and_exits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -40,3 +41,23 @@ def test_demo_twice_starts_afresh(tmp_path: Path, capsys: pytest.CaptureFixture[
     first = capsys.readouterr().out
     assert main(["demo", "--dir", str(tmp_path)]) == 0
     assert capsys.readouterr().out == first
+
+
+def test_demo_tells_step_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Applications arrive by mail, the officer decides in the console, the Friday summary is composed,
+    sent and read back: the units then stand as the officer decided."""
+    assert main(["demo", "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    step4 = load_story()["step4"]
+    scene, after = out.split("2021-11-19 09:00", 1)
+    assert f"第四步由 ccerbot 完成：{step4['province']}" in scene
+    assert scene.count("CCER 抵销申请表：已登记，待省级主管部门确认") == sum(
+        "apply" in u for u in step4["units"]
+    )
+    assert "已记录：已确认" in scene and "已记录：已退回" in scene
+    assert "已排队发送至 registry@ccersc.org.cn" in scene
+    assert "summary.eml" in scene and "CCER 抵销申请汇总表：已处理" in scene.rsplit("summary.eml", 1)[1]
+    for unit in step4["units"]:
+        if "apply" in unit:
+            result = "已确认" if unit["decide"] == "confirm" else "不予确认"
+            assert f"{unit['name']}：{result} {unit['apply'][1]:,} 吨" in after

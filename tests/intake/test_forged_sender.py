@@ -23,8 +23,9 @@ AUTHENTICATING = replace(CONFIG, senders=replace(CONFIG.senders, auth=AUTH))
         (f'"{SD}" <attacker>', "From 的地址 attacker 没有域名"),
         (f'"x" <{SD}@evil.example>', "From 无法解析"),
         (f"{SD}, attacker@evil.example", "From 中有 2 个地址"),
+        ("@" * 20_000, "From 超过 2000 个字符"),  # refused before it is parsed: parsing it cost 0.25 s
     ],
-    ids=["name-is-an-address", "address-without-domain", "two-at-signs", "two-mailboxes"],
+    ids=["name-is-an-address", "address-without-domain", "two-at-signs", "two-mailboxes", "overlong"],
 )
 def test_a_forged_from_line_is_quarantined_with_the_reason(
     sqlite_engine: Engine, from_line: str, reason: str

@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from mail.intake import IntakeConfig, Refused, read_here, resume, take
-from mail.mime import Walked
-from mail.records import ParsedTable
+from mail.intake import IntakeConfig, Read, Refused, read_here, resume, take
 from mail.sandbox import MiB, Sandbox
 from storage import inbox
 from tests import shared
@@ -62,7 +60,7 @@ def test_the_worker_reads_with_our_packages_whatever_the_working_directory(tmp_p
         "    sandbox = Sandbox(wall_s=60)\n"
         "    senders = Senders.build([], {'山东省': ['ccer@sthj.shandong.example']})\n"
         "    config = IntakeConfig(senders, ZoneInfo('Asia/Shanghai'), sandbox=sandbox)\n"
-        "    walked, parsed = read_message(Path(sys.argv[1]).read_bytes(), config)\n"
+        "    parsed = read_message(Path(sys.argv[1]).read_bytes(), config).parsed\n"
         "    sandbox.close()\n"
         "    print(parsed[0].kind, len(parsed[0].records))\n"
     )
@@ -113,7 +111,7 @@ class _KilledWhileReading:
     kills: int
     reads: int = 0
 
-    def read(self, raw: bytes, config: IntakeConfig) -> tuple[Walked, list[ParsedTable]]:
+    def read(self, raw: bytes, config: IntakeConfig) -> Read:
         self.reads += 1
         if self.reads <= self.kills:
             raise _Killed
@@ -139,3 +137,12 @@ def test_a_service_killed_while_the_worker_reads_does_not_count_it_against_the_m
     assert (outcome.outcome, outcome.rows_applied) == ("applied", len(SD_UNITS))
     # the attempt counted when it was stored, and the one that applied it: no interrupted read
     assert inbox.get(sqlite_engine, outcome.message_pk or 0).attempts == 2  # type: ignore[union-attr]
+
+
+def _niceness() -> int:
+    return os.nice(0)
+
+
+def test_the_worker_yields_the_cpu_to_the_service(sandbox: Sandbox) -> None:
+    """On a busy machine, chat answers come before reading a stranger's heavy mail."""
+    assert sandbox._started().apply(_niceness) == min(os.nice(0) + sandbox.niceness, 19)

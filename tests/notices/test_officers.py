@@ -47,6 +47,9 @@ def test_a_province_with_only_group_robots_hears_of_quarantined_mail(sqlite_engi
         ("wecom", "sd-wecom"),
         ("feishu", "ncsc-feishu"),
     }
+    [mailed] = [i for i in outbox.items(sqlite_engine) if i.kind == "untrusted_mail" and i.channel == "email"]
+    # a province's mailbox is read by officers, not by whoever runs ccerbot: it says whom to ask
+    assert "请联系 ccerbot 的管理员" in mailed.body and "ccerbot quarantine" not in mailed.body
 
 
 def test_officers_in_chats_hear_on_every_platform_and_their_groups_too(sqlite_engine: Engine) -> None:

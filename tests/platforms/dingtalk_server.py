@@ -9,6 +9,8 @@
 - POST /v1.0/robot/oToMessages/batchSend (x-acs-dingtalk-access-token) → {processQueryKey, …}
 - POST /robot/sendBySession?session=… : a message's sessionWebhook → {errcode, errmsg}
 - POST /media/upload?access_token=…&type=… (multipart "media") → {errcode, media_id}
+- POST /v1.0/robot/messageFiles/download {downloadCode, robotCode} → {downloadUrl}; GET /files/<id> the
+  bytes of a file or picture a user sent (`push_file`), with its Content-Length, as a download link does
 Everything received is recorded for the tests (`delivered()`: each message with the user it went to and
 the file it carries); faults are switched on by methods.
 """
@@ -58,6 +60,9 @@ class DingTalkGateway(PlatformServer):
         self._unacked: dict[str, dict[str, Any]] = {}
         self._sessions: dict[str, str] = {}  # sessionWebhook → the staffId whose message opened it
         self._media: dict[str, tuple[str, bytes]] = {}
+        self._files: dict[str, bytes] = {}  # downloadCode → the bytes a user sent
+        self._links: dict[str, bytes] = {}  # download link id → the bytes
+        self.downloads = 0  # files served through a download link
         self._connected = asyncio.Condition()
 
     def routes(self, app: web.Application) -> None:
@@ -67,12 +72,30 @@ class DingTalkGateway(PlatformServer):
         app.router.add_post("/v1.0/robot/oToMessages/batchSend", self._batch)
         app.router.add_post("/robot/sendBySession", self._session)
         app.router.add_post("/media/upload", self._upload)
+        app.router.add_post("/v1.0/robot/messageFiles/download", self._file_link)
+        app.router.add_get("/files/{link}", self._file)
 
     # --- what the tests do -------------------------------------------------------------------------
 
     def push(self, staff_id: str, text: str, message_id: str | None = None, *, group: bool = False) -> str:
         """A user's 1:1 message to the robot (or in a group), pushed on the open connection; its id."""
         return self.call(self._push(staff_id, text, message_id or f"msg{secrets.token_hex(6)}", group))
+
+    def push_file(
+        self, staff_id: str, data: bytes, filename: str | None = None, *, expired: bool = False
+    ) -> str:
+        """A user's 1:1 file (a picture when `filename` is None), pushed as msgtype file / picture with a
+        downloadCode; an `expired` code is one the download API no longer knows. Its message id."""
+        code = f"dc{secrets.token_hex(8)}"
+        if not expired:
+            with self.lock:
+                self._files[code] = data
+        if filename is None:
+            extra: dict[str, Any] = {"msgtype": "picture", "content": {"downloadCode": code}}
+        else:
+            extra = {"msgtype": "file", "content": {"downloadCode": code, "fileName": filename}}
+        message_id = f"msg{secrets.token_hex(6)}"
+        return self.call(self._push(staff_id, "", message_id, extra=extra))
 
     def drop(self) -> None:
         """The connection breaks (no close frame)."""
@@ -132,7 +155,14 @@ class DingTalkGateway(PlatformServer):
         async with self._connected:
             await self._connected.wait_for(lambda: len(self._sockets) >= 1 and self.opened >= count)
 
-    async def _push(self, staff_id: str, text: str, message_id: str, group: bool = False) -> str:
+    async def _push(
+        self,
+        staff_id: str,
+        text: str,
+        message_id: str,
+        group: bool = False,
+        extra: dict[str, Any] | None = None,
+    ) -> str:
         session = secrets.token_hex(8)
         self._sessions[session] = staff_id
         data = {
@@ -153,6 +183,9 @@ class DingTalkGateway(PlatformServer):
             "robotCode": self.client_id,
             "msgtype": "text",
         }
+        if extra is not None:  # a file or a picture in place of the text
+            del data["text"]
+            data.update(extra)
         frame = {
             "specVersion": "1.0",
             "type": "CALLBACK",
@@ -235,3 +268,30 @@ class DingTalkGateway(PlatformServer):
         return web.json_response(
             {"errcode": 0, "errmsg": "ok", "media_id": media_id, "type": request.query["type"]}
         )
+
+    async def _file_link(self, request: web.Request) -> web.Response:
+        if not self._valid(request.headers.get("x-acs-dingtalk-access-token")):
+            return web.json_response(
+                {"code": "InvalidAuthentication", "message": "不合法的access_token"}, status=401
+            )
+        body = await request.json()
+        assert body["robotCode"] == self.client_id
+        with self.lock:
+            data = self._files.get(body.get("downloadCode", ""))
+        if data is None:
+            return web.json_response(
+                {"code": "invalidParameter.downloadCode", "message": "downloadCode 无效或已过期"}, status=400
+            )
+        link = secrets.token_hex(8)
+        with self.lock:
+            self._links[link] = data
+        return web.json_response({"downloadUrl": f"http://{HOST}:{self.port}/files/{link}"})
+
+    async def _file(self, request: web.Request) -> web.Response:
+        with self.lock:
+            data = self._links.get(request.match_info["link"])
+        if data is None:
+            return web.Response(status=404, text="expired")
+        with self.lock:
+            self.downloads += 1
+        return web.Response(body=data, content_type="application/octet-stream")

@@ -7,6 +7,8 @@
   client acks with the same frame carrying {"code": 200} as payload; its pings get pongs.
 - POST /open-apis/auth/v3/tenant_access_token/internal → {code, tenant_access_token, expire}
 - POST /open-apis/im/v1/messages?receive_id_type=open_id; /open-apis/im/v1/images; /open-apis/im/v1/files
+- GET /open-apis/im/v1/messages/<message_id>/resources/<key>?type=file|image: the bytes of a file or image
+  a user sent (`send_file`), with its Content-Length; a key the message does not carry is code 234003
 Everything sent is recorded (`delivered()`: each message with the user it went to and the file it carries).
 Faults: tokens revoked (99991663), a throttle answer (429 / 99991400), an endpoint answer the SDK does not
 expect (its reconnect task dies), the connection dropped, an event pushed again.
@@ -64,6 +66,7 @@ class FeishuPlatform(PlatformServer):
         self.acks: list[str] = []  # event ids acked
         self._seq = 0
         self._media: dict[str, tuple[str, bytes]] = {}  # image_key / file_key → (name, content)
+        self._sent_files: dict[tuple[str, str], tuple[str, bytes]] = {}  # (message_id, key) → (type, bytes)
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/callback/ws/endpoint", self._endpoint)
@@ -72,6 +75,7 @@ class FeishuPlatform(PlatformServer):
         app.router.add_post("/open-apis/im/v1/messages", self._message)
         app.router.add_post("/open-apis/im/v1/images", self._image)
         app.router.add_post("/open-apis/im/v1/files", self._file)
+        app.router.add_get("/open-apis/im/v1/messages/{message_id}/resources/{key}", self._resource)
 
     # --- what the tests do -------------------------------------------------------------------------
 
@@ -81,6 +85,31 @@ class FeishuPlatform(PlatformServer):
 
     def say(self, open_id: str, text: str, event_id: str | None = None, *, chat_type: str = "p2p") -> str:
         """A user's p2p text message, as an im.message.receive_v1 event; its event id."""
+        return self._say(open_id, "text", {"text": text}, event_id, chat_type)
+
+    def send_file(
+        self, open_id: str, data: bytes, filename: str | None = None, *, expired: bool = False
+    ) -> str:
+        """A user's p2p file (an image when `filename` is None); an `expired` one the resource API no
+        longer serves. Its event id."""
+        kind = "image" if filename is None else "file"
+        key = f"{'img' if filename is None else 'file'}_v3_{secrets.token_hex(6)}"
+        message_id = f"om_{secrets.token_hex(6)}"
+        if not expired:
+            with self.lock:
+                self._sent_files[(message_id, key)] = (kind, data)
+        content = {"image_key": key} if filename is None else {"file_key": key, "file_name": filename}
+        return self._say(open_id, kind, content, None, "p2p", message_id)
+
+    def _say(
+        self,
+        open_id: str,
+        message_type: str,
+        content: dict[str, Any],
+        event_id: str | None,
+        chat_type: str,
+        message_id: str | None = None,
+    ) -> str:
         event_id = event_id or f"ev{secrets.token_hex(6)}"
         event = {
             "schema": "2.0",
@@ -92,12 +121,12 @@ class FeishuPlatform(PlatformServer):
                     "tenant_key": "tenant",
                 },
                 "message": {
-                    "message_id": f"om_{secrets.token_hex(6)}",
+                    "message_id": message_id or f"om_{secrets.token_hex(6)}",
                     "create_time": str(int(time.time() * 1000)),
                     "chat_id": f"oc_{open_id}",
                     "chat_type": chat_type,
-                    "message_type": "text",
-                    "content": json.dumps({"text": text}, ensure_ascii=False),
+                    "message_type": message_type,
+                    "content": json.dumps(content, ensure_ascii=False),
                 },
             },
         }
@@ -260,3 +289,13 @@ class FeishuPlatform(PlatformServer):
             self._media[key] = (str(form["file_name"]), upload.file.read())
         self._took("file", {"file_type": form["file_type"], "file_name": form["file_name"], "file_key": key})
         return web.json_response({"code": 0, "msg": "success", "data": {"file_key": key}})
+
+    async def _resource(self, request: web.Request) -> web.Response:
+        refusal = self._refusal(request)
+        if refusal is not None:
+            return refusal
+        with self.lock:
+            found = self._sent_files.get((request.match_info["message_id"], request.match_info["key"]))
+        if found is None or found[0] != request.query.get("type"):
+            return web.json_response({"code": 234003, "msg": "File not in msg."}, status=400)
+        return web.Response(body=found[1], content_type="application/octet-stream")

@@ -1,5 +1,5 @@
-"""WeCom on loopback: its server API (gettoken, message/send, media/upload) as a server, and its callbacks
-as a client that encrypts and signs them the way WeCom documents (加解密方案说明,
+"""WeCom on loopback: its server API (gettoken, message/send, media/upload, media/get) as a server, and
+its callbacks as a client that encrypts and signs them the way WeCom documents (加解密方案说明,
 https://developer.work.weixin.qq.com/document/path/90968), written here from the documentation rather than
 with wechatpy, so that a mistake on either side fails the tests:
 
@@ -36,11 +36,13 @@ class WeComServer(PlatformServer):
         self.aes_key = base64.b64encode(os.urandom(32)).decode().rstrip("=")  # 43 characters
         self.users = {"zhangsan", "lisi"}
         self.throttle_next = 0
+        self._images: dict[str, bytes] = {}  # MediaId → the bytes of an image a member sent
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/cgi-bin/gettoken", self._gettoken)
         app.router.add_post("/cgi-bin/message/send", self._send)
         app.router.add_post("/cgi-bin/media/upload", self._upload)
+        app.router.add_get("/cgi-bin/media/get", self._media)
 
     # --- callbacks, as WeCom sends them ------------------------------------------------------------
 
@@ -73,11 +75,29 @@ class WeComServer(PlatformServer):
         self, url: str, user: str, text: str, msg_id: str | None = None, *, sign: bool = True
     ) -> int:
         """A member's text message to the app, as WeCom posts it; the HTTP status of the answer."""
+        return await self._post(url, user, "text", f"<Content><![CDATA[{text}]]></Content>", msg_id, sign)
+
+    async def post_image(self, url: str, user: str, data: bytes, *, expired: bool = False) -> int:
+        """A member's image, as WeCom posts it (PicUrl, MediaId); an `expired` MediaId is one media/get no
+        longer serves. The HTTP status of the answer."""
+        media_id = f"1{secrets.token_hex(12)}"
+        if not expired:
+            with self.lock:
+                self._images[media_id] = data
+        fields = (
+            f"<PicUrl><![CDATA[https://wework.qpic.cn/{media_id}]]></PicUrl>"
+            f"<MediaId><![CDATA[{media_id}]]></MediaId>"
+        )
+        return await self._post(url, user, "image", fields, None, True)
+
+    async def _post(
+        self, url: str, user: str, msg_type: str, fields: str, msg_id: str | None, sign: bool
+    ) -> int:
         msg_id = msg_id or str(secrets.randbelow(10**18))
         inner = (
             f"<xml><ToUserName><![CDATA[{self.corp_id}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId><AgentID>{self.agent_id}</AgentID></xml>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[{msg_type}]]></MsgType>"
+            f"{fields}<MsgId>{msg_id}</MsgId><AgentID>{self.agent_id}</AgentID></xml>"
         )
         encrypted, timestamp, nonce = self.encrypt(inner), str(int(time.time())), secrets.token_hex(4)
         outer = (
@@ -137,3 +157,13 @@ class WeComServer(PlatformServer):
         return web.json_response(
             {"errcode": 0, "errmsg": "", "type": request.query["type"], "media_id": media_id}
         )
+
+    async def _media(self, request: web.Request) -> web.Response:
+        refusal = self._refusal(request)
+        if refusal is not None:
+            return refusal
+        with self.lock:
+            data = self._images.get(request.query.get("media_id", ""))
+        if data is None:  # WeCom answers an error with status 200 and JSON
+            return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
+        return web.Response(body=data, content_type="image/jpeg")

@@ -229,13 +229,19 @@ def _final_anomaly_pairs(expected: Final | None) -> set[tuple[str, str]]:
 # --- the comparison with a clean run ------------------------------------------------------------
 
 
+def _differences(got: dict[str, tuple[Any, ...]], clean: dict[str, tuple[Any, ...]]) -> str:
+    """The items one run wrote and the other did not, or wrote otherwise: what to look at when they differ."""
+    keys = sorted(set(got) ^ set(clean)) + sorted(k for k in set(got) & set(clean) if got[k] != clean[k])
+    return "\n".join(f"{k}: {got.get(k)} (clean: {clean.get(k)})" for k in keys[:20])
+
+
 def check_against_clean(
     final: Final, clean: Final, bounds: tuple[set[tuple[str, str]], set[tuple[str, str]]]
 ) -> None:
     assert final.counts == clean.counts
     assert final.mail == clean.mail
     assert final.reports == clean.reports
-    assert final.items == clean.items
+    assert final.items == clean.items, _differences(final.items, clean.items)
     # Alerts of anomalies: those of the final state, once each, to the same officers; at most also some
     # that the mail showed on the way (a cancellation listed before its confirmation), as in any run.
     last, ever = bounds
