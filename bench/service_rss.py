@@ -28,6 +28,7 @@ Needs libfaketime: the `libfaketime` package of the dev extras, or Debian's `lib
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import multiprocessing
@@ -381,10 +382,25 @@ def measure(folder: Path, units: int, until: date, morning: datetime, log: Path 
         try:
             return _watch(service, engine, server, launched, log)
         finally:
-            if service.poll() is None:
-                service.send_signal(signal.SIGTERM)
-                service.wait(60)
+            _stop(service)
             engine.dispose()
+
+
+def _stop(service: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, as a supervisor stops it; SIGKILL to it and its children if it has not stopped in a minute."""
+    if service.poll() is not None:
+        return
+    service.send_signal(signal.SIGTERM)
+    try:
+        service.wait(60)
+    except subprocess.TimeoutExpired:
+        stragglers = [pid for _, pid in descendants(service.pid)]
+        service.kill()
+        service.wait()
+        for pid in stragglers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        print("  ccerbot run did not stop within a minute of SIGTERM: killed", flush=True)
 
 
 def _watch(
