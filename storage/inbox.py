@@ -101,10 +101,10 @@ def _seen(connection: Connection, digest: str, message_id: str | None) -> list[t
     """(id, hash) of the messages with the same bytes or the same Message-ID, oldest first: each
     looked up by its own index."""
     keys = select(INBOX.c.id, INBOX.c.content_hash)
-    found = list(connection.execute(keys.where(INBOX.c.content_hash == digest)).tuples())
+    rows = list(connection.execute(keys.where(INBOX.c.content_hash == digest)))
     if message_id:
-        found += connection.execute(keys.where(INBOX.c.message_id == message_id)).tuples()
-    return sorted(set(found))
+        rows += connection.execute(keys.where(INBOX.c.message_id == message_id))
+    return sorted({(int(pk), str(hashed)) for pk, hashed in rows})
 
 
 def begin_attempt(engine: Engine, message_pk: int) -> int:
