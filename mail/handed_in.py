@@ -20,14 +20,14 @@ from email.utils import format_datetime
 
 from mail.application_form import is_word
 from mail.records import MessageKind
-from mail.sniff import sniff
+from mail.sniff import SPREADSHEET_NAMES, sniff
 from mail.trust import Senders, Verdict, judge
 
 NATIONAL = "*"
 # addresses of the message the file travels in when the officer's province has no configured sender
 NO_ADDRESS = "officer@handed-in.invalid"
 TO = "intake@handed-in.invalid"
-TABLE_NAMES = (".xlsx", ".xlsm", ".xls", ".et", ".csv", ".zip", ".ods", ".html", ".htm")
+TABLE_NAMES = (*SPREADSHEET_NAMES, ".html", ".htm")
 
 
 @dataclass(frozen=True)

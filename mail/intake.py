@@ -31,7 +31,7 @@ from mail.province_claims import Claim
 from mail.records import ApplicationForm, MessageKind, ParsedTable, Record, RowError
 from mail.refusals import no_table_reason
 from mail.rows import parse_table, snapshot_date
-from mail.sniff import sniff
+from mail.sniff import SPREADSHEET_NAMES, sniff
 from mail.tables import Limits, Table, TableUnreadable, read_tables, tables_from_html
 from mail.trust import Senders, Verdict, judge
 from storage import inbox
@@ -522,9 +522,6 @@ def _kind_of_sender(walked: Walked, config: IntakeConfig) -> MessageKind | None:
     """The national registry sends only operation lists: its mail is read as one when the columns allow."""
     sender = (walked.envelope.sender or "").lower()
     return "offset_operations" if sender in config.senders.registry else None
-
-
-SPREADSHEET_NAMES = (".xlsx", ".xlsm", ".xls", ".et", ".csv", ".zip", ".ods")
 
 
 def _claims_a_table(attachment: Attachment) -> bool:

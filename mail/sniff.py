@@ -18,6 +18,8 @@ _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # A password-protected OOXML file is an OLE2 container holding this stream (MS-OFFCRYPTO).
 _ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 _HEAD = 64 * 1024
+# file names that say "a table" even when the bytes cannot tell (a sheet an old program saved oddly)
+SPREADSHEET_NAMES = (".xlsx", ".xlsm", ".xls", ".et", ".csv", ".zip", ".ods")
 _DELIMITERS = (",", "\t", ";")
 _HTML_MARKERS = ("<html", "<table", "<!doctype html")
 # Control characters that never occur in text (tab, line feed, form feed and carriage return do).
