@@ -14,6 +14,8 @@ _VALUES = {char: value for value, char in enumerate(ALPHABET)}
 
 def normalize_code(raw: str) -> str:
     """NFKC (full-width letters and digits), all white space removed, upper case."""
+    if raw.isascii() and raw.isalnum() and raw == raw.upper():
+        return raw  # as almost every code is written: NFKC and upper case leave it as it is
     code = raw
     # Each pass can expose work for the next (NFKC can yield spaces, upper-casing can denormalise):
     # repeat until nothing changes so that normalising twice is the same as once.
@@ -30,7 +32,7 @@ def check_character(first17: str) -> str:
     body = normalize_code(first17)
     if len(body) != CODE_LENGTH - 1:
         raise ValueError(f"统一社会信用代码本体应为 17 位，实际为 {len(body)} 位：{first17!r}")
-    bad = sorted({char for char in body if char not in _VALUES})
+    bad = sorted(set(body) - _VALUES.keys())
     if bad:
         raise ValueError(f"统一社会信用代码含有不允许的字符 {''.join(bad)}：{first17!r}")
     total = sum(_VALUES[char] * weight for char, weight in zip(body, WEIGHTS, strict=True))
@@ -39,7 +41,7 @@ def check_character(first17: str) -> str:
 
 def is_valid_code(raw: str) -> bool:
     code = normalize_code(raw)
-    if len(code) != CODE_LENGTH or any(char not in _VALUES for char in code):
+    if len(code) != CODE_LENGTH or not _VALUES.keys() >= set(code):
         return False
     return check_character(code[:-1]) == code[-1]
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import cache
 
 from sqlalchemy import Table, and_, bindparam, delete, insert, or_, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, SQLModel, col, select
 
 from compliance.divisions import province_of_code
@@ -312,15 +314,18 @@ def apply_weekly(
     return applied
 
 
+_SNAPSHOTS = (
+    core_select(SNAPSHOT.c.id, SNAPSHOT.c.as_of)
+    .where(SNAPSHOT.c.province == bindparam("province"), SNAPSHOT.c.cycle == bindparam("cycle"))
+    .order_by(SNAPSHOT.c.as_of.desc(), SNAPSHOT.c.id.desc())
+)
+
+
 def _snapshots(session: Session, province: str, cycle: str) -> list[tuple[int, date]]:
     """The province's snapshots of the cycle, newest first: the first gives the newest date, the first not
     after a summary's date the snapshot it follows."""
-    query = (
-        core_select(SNAPSHOT.c.id, SNAPSHOT.c.as_of)
-        .where(SNAPSHOT.c.province == province, SNAPSHOT.c.cycle == cycle)
-        .order_by(SNAPSHOT.c.as_of.desc(), SNAPSHOT.c.id.desc())
-    )
-    return [(snapshot_id, day) for snapshot_id, day in session.connection().execute(query)]
+    found = session.connection().execute(_SNAPSHOTS, {"province": province, "cycle": cycle})
+    return [(snapshot_id, day) for snapshot_id, day in found]
 
 
 def _carried_over(
@@ -359,7 +364,13 @@ def _line_row(
 
 def _insert(session: Session, table: type[SQLModel], rows: list[dict[str, object]]) -> None:
     if rows:  # executemany: one compiled statement whatever the number of rows
-        session.execute(insert(table.__table__), rows)  # type: ignore[attr-defined]
+        session.connection().execute(_insert_into(table), rows)
+
+
+@cache
+def _insert_into(table: type[SQLModel]) -> Insert:
+    """Built once per table: a statement built anew is keyed for the compiled cache at every message."""
+    return insert(table.__table__)  # type: ignore[attr-defined]
 
 
 def natural_key(record: CancellationLine, unit_id: int | None = None) -> str:
@@ -479,11 +490,14 @@ def _insert_new(session: Session, rows: list[dict[str, object]]) -> int:
     unique = _without_same_day_repeats(session, unique)
     if not unique:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert_new = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert_new(CANCELLATION)
-        .on_conflict_do_nothing(index_elements=["natural_key"])
-        .returning(CANCELLATION.c.id)
-    )
+    statement = _INSERT_NEW[session.get_bind().dialect.name == "postgresql"]
     return len(session.connection().execute(statement, unique).all())
+
+
+# by whether the database is PostgreSQL: each dialect's INSERT … ON CONFLICT DO NOTHING, built once
+_INSERT_NEW = {
+    postgres: (postgresql.insert if postgres else sqlite.insert)(CANCELLATION)
+    .on_conflict_do_nothing(index_elements=["natural_key"])
+    .returning(CANCELLATION.c.id)
+    for postgres in (False, True)
+}

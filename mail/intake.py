@@ -11,6 +11,7 @@ queue, and `resume` finishes it.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -31,6 +32,7 @@ from mail.province_claims import Claim
 from mail.records import ApplicationForm, MessageKind, ParsedTable, Record, RowError
 from mail.refusals import no_table_reason
 from mail.rows import parse_table, snapshot_date
+from mail.sandbox import WorkerStopped
 from mail.sniff import SPREADSHEET_NAMES, sniff
 from mail.tables import Limits, Table, TableUnreadable, read_tables, tables_from_html
 from mail.trust import Senders, Verdict, judge
@@ -71,6 +73,8 @@ class Reading(Protocol):
 
 class Reader(Protocol):
     """Reads a message's bytes somewhere else (mail.sandbox.Sandbox: a worker process)."""
+
+    depth: int  # messages it takes at once: `submit` waits for the oldest beyond that
 
     def read(self, raw: bytes, config: IntakeConfig) -> Read: ...
 
@@ -228,34 +232,33 @@ def take_all(
     now_fn: Callable[[], datetime],
 ) -> Iterator[Outcome]:
     """`take` for each (bytes, source) in turn, with the same states and outcomes, in order; with a
-    worker process (config.sandbox) the next message is stored and read there while this process
+    worker process (config.sandbox) the next messages are stored and read there while this process
     applies the last one, so that the two cores work at once.
 
-    Each message is stored (attempt counted) before the worker sees it, and one message at a time is
-    in the worker: a crash leaves at most the one being read and the one being applied unfinished,
-    for `resume`. A message stored before is answered without reading, once the one before it is done
-    (it may be that very message)."""
+    Each message is stored (attempt counted) before the worker sees it, and at most the sandbox's depth
+    of messages are in the worker: a crash leaves those and the one being applied unfinished, for
+    `resume`. A message stored before is answered without reading, once the ones before it are done (it
+    may repeat one of them)."""
     if config.sandbox is None:  # nothing to overlap: read in this process, as `take` does
         for raw, source in raws:
             yield take(engine, raw, source, config, now_fn())
         return
-    flying: _InFlight | None = None
+    depth = config.sandbox.depth
+    flying: deque[_InFlight] = deque()
     for raw, source in raws:
         now = now_fn()
         stored = _store(engine, raw, source, now)
         if not stored.started:
-            if flying is not None:
-                yield _land(engine, flying, config)
-                flying = None
+            while flying:
+                yield _land(engine, flying.popleft(), config)
             yield _seen_before(engine, _state_of(engine, stored.message_pk), config, now, source)
             continue
-        # waits for the message in flight to be read, then the worker reads this one while it is applied
-        reading = config.sandbox.submit(raw, config)
-        if flying is not None:
-            yield _land(engine, flying, config)
-        flying = _InFlight(stored.message_pk, source, raw, reading, now)
-    if flying is not None:
-        yield _land(engine, flying, config)
+        # the worker reads this one, and the one before, while the oldest is applied
+        flying.append(_InFlight(stored.message_pk, source, raw, config.sandbox.submit(raw, config), now))
+        if len(flying) > depth:
+            yield _land(engine, flying.popleft(), config)
+    while flying:
+        yield _land(engine, flying.popleft(), config)
 
 
 def _land(engine: Engine, flying: _InFlight, config: IntakeConfig) -> Outcome:
@@ -316,6 +319,8 @@ def process(
                 )
             except Refused as unread:
                 return _quarantine(engine, message_pk, source, unread, config, now)
+            except WorkerStopped as stopped:  # stopped for another message before it read this one
+                log.info("message %s: read again (%s)", message_pk, stopped)
             except Exception:  # the worker failed, not the message: read again below, counted
                 log.exception("message %s: the reading worker failed", message_pk)
             reading = None  # under way in the worker for the first attempt only
@@ -385,11 +390,12 @@ def _apply_message(
 ) -> Outcome:
     with session_scope(engine) as session:
         # the raw bytes are loaded only when they are still to be read and the caller does not hold them
-        lazy_raw = inbox.WITHOUT_RAW if raw is not None or read is not None else ()
-        message = session.get(InboundMessage, message_pk, options=lazy_raw)
-        assert message is not None
-        read = read or read_message(raw if raw is not None else message.raw, config)
-        return _apply_parsed(session, message, read, config, now, source)
+        read = read or read_message(raw if raw is not None else inbox.raw_of(session, message_pk), config)
+        if read.parsed[0].kind in EMITTER_KINDS:
+            message = session.get(InboundMessage, message_pk, options=inbox.WITHOUT_RAW)
+            assert message is not None
+            return _apply_request(session, message, read, config, now)
+        return _apply_data(session, message_pk, read, config, now, source)
 
 
 def _automatic(message: InboundMessage) -> bool:
@@ -525,12 +531,11 @@ def _kind_of_sender(walked: Walked, config: IntakeConfig) -> MessageKind | None:
 
 
 def _claims_a_table(attachment: Attachment) -> bool:
-    """A logo or a note beside the table is passed over; anything that is or says it is a table is read."""
-    if sniff(attachment.data, attachment.filename, attachment.content_type) != "unknown":
-        return True
+    """A logo or a note beside the table is passed over; anything that is or says it is a table is read
+    (what it says is asked first: looking into the bytes opens an archive)."""
     named = (attachment.filename or "").lower().endswith(SPREADSHEET_NAMES)
     typed = any(word in attachment.content_type for word in ("excel", "spreadsheet", "csv", "zip"))
-    return named or typed
+    return named or typed or sniff(attachment.data, attachment.filename, attachment.content_type) != "unknown"
 
 
 def _tables(walked: Walked, config: IntakeConfig) -> list[Table]:
@@ -567,29 +572,32 @@ def known_at(walked: Walked, now: datetime) -> datetime:
     return sent if sent is not None and sent <= now + FUTURE_SKEW else now
 
 
-def _apply_parsed(
-    session: Session,
-    message: InboundMessage,
-    read: Read,
-    config: IntakeConfig,
-    now: datetime,
-    source: str,
+def _apply_request(
+    session: Session, message: InboundMessage, read: Read, config: IntakeConfig, now: datetime
 ) -> Outcome:
+    """An emitter's application, question or screenshot: never judged as data, never applied to a unit."""
     walked, parsed = read.walked, read.parsed
     kind = parsed[0].kind
-    if kind == "application":  # a proposal from anyone, waiting for an officer: never judged as data
+    if kind == "application":  # a proposal from anyone, waiting for an officer
         taken = _take_applications(session, message, walked, parsed, config, now)
         if config.notify is not None:
             told = Told(walked.envelope.automatic, applications=tuple(taken.applications))
             config.notify(session, message, told, now)
         return taken
-    if kind in ("status_query", "screenshot"):  # answered or filed at the address on file, else silence
-        return _take_request(session, message, walked, kind, config, now)
-    named, automatic = _named_province(walked, parsed), walked.envelope.automatic
+    return _take_request(session, message, walked, kind, config, now)  # answered at the address on file
+
+
+def _apply_data(
+    session: Session, message_pk: int, read: Read, config: IntakeConfig, now: datetime, source: str
+) -> Outcome:
+    """A trusted sender's table, applied; the message's row is written once, without being loaded (every
+    message of a season passes here), and loaded only for the notifier."""
+    walked, parsed = read.walked, read.parsed
+    kind = parsed[0].kind
     verdict = read.verdict
     assert verdict is not None  # a table of data is judged where it is read, or refused there
     ctx = apply.Context(
-        message.id or 0,
+        message_pk,
         known_at(walked, now),
         verdict.province,
         now,
@@ -602,23 +610,25 @@ def _apply_parsed(
     applied = _apply_kind(session, kind, records, ctx, parsed, walked, config)
     errors = sorted(parse_errors + applied.errors, key=lambda e: e.row)
     outcome = "superseded" if applied.superseded else ("applied_with_row_errors" if errors else "applied")
-    message.kind, message.province, message.trusted = kind, verdict.province or named, True
-    message.state, message.outcome, message.rows_applied = "done", outcome, applied.rows
-    message.row_errors = inbox.encode_row_errors([(e.row, e.reason) for e in errors])
-    message.reason = applied.note
+    province = verdict.province or _named_province(walked, parsed)
+    row_errors = inbox.encode_row_errors([(e.row, e.reason) for e in errors])
+    finished = inbox.Finished(kind, province, outcome, applied.rows, row_errors, applied.note)
+    message_id = inbox.finish(session, message_pk, finished)
     if config.notify is not None:
-        told = Told(automatic, tuple(applied.claims), tuple(applied.contact_changes))
+        message = session.get(InboundMessage, message_pk, options=inbox.WITHOUT_RAW)
+        assert message is not None
+        told = Told(walked.envelope.automatic, tuple(applied.claims), tuple(applied.contact_changes))
         config.notify(session, message, told, now)
     return Outcome(
         source,
-        message.id,
-        message.message_id,
+        message_pk,
+        message_id,
         kind,
         outcome,
         applied.rows,
         errors,
         sender=walked.envelope.sender,
-        province=message.province,
+        province=province,
         trusted=True,
         new_units=applied.new_units,
     )

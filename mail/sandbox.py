@@ -8,44 +8,20 @@ quarantines it with the reason, once: it is stored before it is read, so it is n
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import resource
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from multiprocessing.pool import ApplyResult, Pool
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+from mail.worker_process import NoAnswer, WorkerDied, WorkerProcess
 
 if TYPE_CHECKING:
     from mail.intake import IntakeConfig, Read
 
 MiB = 1024 * 1024
-
-
-@contextmanager
-def _safe_path() -> Iterator[None]:
-    """The fork server starts as `python -c …`, which puts the working directory first on sys.path
-    (Python 3.11 does not apply the parent's path there): a folder named like one of our packages — a
-    mail folder called "mail" — would be imported instead of it. Only the fork server, started with the
-    pool, gets PYTHONSAFEPATH: the service's own environment, which its other programs inherit, is left
-    as it was."""
-    before = os.environ.get("PYTHONSAFEPATH")
-    os.environ["PYTHONSAFEPATH"] = "1"
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["PYTHONSAFEPATH"]
-        else:
-            os.environ["PYTHONSAFEPATH"] = before
-
-
-def _confine(memory_bytes: int, niceness: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    os.nice(niceness)
+T = TypeVar("T")
 
 
 def _read(raw: bytes, config: IntakeConfig) -> Read:
@@ -68,9 +44,9 @@ class Reading:
     """A message handed to the worker; `result()` waits for it within the wall-time limit, counted from
     when the worker took it, and turns a timeout or an exhausted memory into Refused."""
 
-    def __init__(self, sandbox: Sandbox, pending: ApplyResult[Read]) -> None:
-        self._sandbox, self._pending = sandbox, pending
-        self._deadline = time.monotonic() + sandbox.wall_s
+    def __init__(self, sandbox: Sandbox, worker: WorkerProcess) -> None:
+        self._sandbox, self._worker = sandbox, worker
+        self._submitted = time.monotonic()
         self._value: Read | None = None
         self._error: Exception | None = None
         self._settled = False
@@ -84,26 +60,50 @@ class Reading:
         return self._value
 
     def _settle(self) -> None:
-        """Wait for the worker (the sandbox's lock held): once, whoever asks first."""
+        """Wait for the worker (the sandbox's lock held): once, whoever asks first. The worker reads in
+        the order given: the messages handed over before this one are waited for first, and this one's
+        time counts from the later of its handing over and their end."""
         if self._settled:
             return
+        sandbox = self._sandbox
+        while sandbox._in_flight and sandbox._in_flight[0] is not self:
+            sandbox._in_flight[0]._settle()
+        if self._settled:  # its worker was stopped while one before it was read
+            return
+        deadline = max(self._submitted, sandbox._last_settled) + sandbox.wall_s
+        self._wait(deadline)
+        self._settled = True
+        sandbox._last_settled = time.monotonic()
+        if sandbox._in_flight and sandbox._in_flight[0] is self:
+            sandbox._in_flight.popleft()
+
+    def _wait(self, deadline: float) -> None:
         from mail.intake import Refused
 
         sandbox = self._sandbox
         try:
-            self._value = self._pending.get(max(0.0, self._deadline - time.monotonic()))
-        except multiprocessing.TimeoutError:
+            self._value = self._worker.answer(deadline - time.monotonic())
+        except NoAnswer:
             sandbox._stop()
             self._error = _refused(Refused(f"读取邮件超过 {sandbox.wall_s:g} 秒，已停止并隔离"))
         except MemoryError:
             sandbox._stop()  # a worker that ran out of memory is not trusted with the next message
             reason = f"读取邮件所需内存超过 {sandbox.memory_bytes // MiB} MB，已停止并隔离"
             self._error = _refused(Refused(reason))
+        except WorkerDied as died:  # killed by what it read (a crashed library, the kernel's OOM killer)
+            sandbox._stop()
+            self._error = _refused(Refused(f"{died}，已停止并隔离"))
         except Exception as error:  # raised by the reading (Refused among them): the caller's to judge
             self._error = error
-        self._settled = True
-        if sandbox._in_flight is self:
-            sandbox._in_flight = None
+
+    def _abandon(self, why: str) -> None:
+        """Its worker is gone before it was read: the caller reads it again (mail.intake.process)."""
+        if not self._settled:
+            self._settled, self._error = True, WorkerStopped(why)
+
+
+class WorkerStopped(RuntimeError):
+    """The worker was stopped, for another message or at close, before it read this one."""
 
 
 def _refused(error: Exception) -> Exception:
@@ -120,61 +120,67 @@ class Sandbox:
     niceness: int = 10
     # forkserver: a child forked from the running service would inherit its threads' locks
     method: str = "forkserver"
-    _pool: Pool | None = field(default=None, init=False, repr=False)
+    # messages handed to the worker and not yet waited for: with two, the worker goes on to the next one
+    # while the service applies the last, and a long apply does not leave it idle
+    depth: int = 2
+    # what the worker runs on each message (a test's reader may stall or end the worker first)
+    reads_with: Callable[[bytes, IntakeConfig], Read] = _read
+    _worker: WorkerProcess | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
-    _in_flight: Reading | None = field(default=None, init=False, repr=False)
+    _in_flight: deque[Reading] = field(default_factory=deque, init=False, repr=False)
+    _last_settled: float = field(default=0.0, init=False, repr=False)
 
     def read(self, raw: bytes, config: IntakeConfig) -> Read:
         return self.submit(raw, config).result()
 
     def submit(self, raw: bytes, config: IntakeConfig) -> Reading:
         """Hand the message to the worker and return at once, so that the caller can apply the last one
-        meanwhile. One message at a time in the worker, so that its memory stays bounded: the reading
-        still in flight is waited for first (its outcome kept for its own `result()`)."""
+        meanwhile. At most `depth` messages are handed over at once, so that memory stays bounded: the
+        oldest is waited for first (its outcome kept for its own `result()`)."""
         with self._lock:
-            if self._in_flight is not None:
-                self._in_flight._settle()
-            pool = self._started()
-            pending = pool.apply_async(_read, (raw, replace(config, sandbox=None, notify=None)))
-            self._in_flight = Reading(self, pending)
-            return self._in_flight
+            while len(self._in_flight) >= self.depth:
+                self._in_flight[0]._settle()
+            worker = self._started()
+            worker.send(self.reads_with, raw, replace(config, sandbox=None, notify=None))
+            self._in_flight.append(Reading(self, worker))
+            return self._in_flight[-1]
 
     def warm(self) -> None:
         """Start the worker and let it import the readers now, while the service starts, so that the
         first message does not wait for them (a service restarted after a crash reads on at once)."""
-        with self._lock:
-            if self._in_flight is not None:
-                self._in_flight._settle()
-            self._started().apply(_import_readers)
+        self.call(_import_readers)
 
     def cpu_seconds(self) -> float:
         """The worker's CPU time so far (a benchmark's: on a shared machine it moves less than wall time)."""
+        return float(self.call(time.process_time))
+
+    def call(self, function: Callable[[], T]) -> T:
+        """Run `function` in the worker, once the messages handed over before are read."""
         with self._lock:
-            if self._in_flight is not None:
-                self._in_flight._settle()
-            return float(self._started().apply(time.process_time))
+            while self._in_flight:
+                self._in_flight[0]._settle()
+            worker = self._started()
+            worker.send(function)
+            try:
+                answer: T = worker.answer(self.wall_s)
+            except (NoAnswer, WorkerDied):
+                self._stop()
+                raise
+            return answer
 
-    def _started(self) -> Pool:
-        if self._pool is None:
-            context = multiprocessing.get_context(self.method)
-            if self.method == "forkserver":
-                # each worker forked later (after a timeout or an exhausted memory) starts with them loaded
-                context.set_forkserver_preload(["mail.intake"])
-            with _safe_path():
-                self._pool = context.Pool(
-                    1, initializer=_confine, initargs=(self.memory_bytes, self.niceness)
-                )
-        return self._pool
+    def _started(self) -> WorkerProcess:
+        if self._worker is None:
+            self._worker = WorkerProcess(self.method, self.memory_bytes, self.niceness, ["mail.intake"])
+        return self._worker
 
-    def _stop(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
+    def _stop(self, why: str = "读取进程因另一封邮件被停止") -> None:
+        """Stop the worker; the messages still waiting in it are abandoned, to be read again."""
+        while self._in_flight:
+            self._in_flight.popleft()._abandon(why)
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
 
     def close(self) -> None:
         with self._lock:
-            if self._in_flight is not None:  # abandoned: its message stays unfinished, for `resume`
-                self._in_flight._settled, self._in_flight._error = True, RuntimeError("sandbox closed")
-                self._in_flight = None
-            self._stop()
+            self._stop("sandbox closed")  # what was in flight stays unfinished, for `resume`

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert, or_, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col, select
@@ -81,7 +81,7 @@ def store(
             row |= {"state": "done", "outcome": "duplicate", "reason": reason}
         else:  # stored and marked in progress in one commit: a crash from here on counts as an attempt
             row |= {"state": "processing", "attempts": 1}
-        inserted = connection.execute(insert(INBOX).values(row)).inserted_primary_key
+        inserted = connection.execute(_INSERT, row).inserted_primary_key
         assert inserted is not None
         return Stored(int(inserted[0]), earlier, started=earlier is None)
 
@@ -97,14 +97,46 @@ _NEW: dict[str, object] = {
 }
 
 
+# built once: every message passes here, and building a statement costs more than running it
+_INSERT = insert(INBOX)
+# each key by its own index (SQLite's OR of two indexes, PostgreSQL's bitmap OR); NULL matches nothing
+_SEEN = select(INBOX.c.id, INBOX.c.content_hash).where(
+    or_(INBOX.c.content_hash == bindparam("digest"), INBOX.c.message_id == bindparam("message_id"))
+)
+
+# the SET clause is the parameters' columns
+_FINISH = update(INBOX).where(INBOX.c.id == bindparam("pk")).returning(INBOX.c.message_id)
+
+
 def _seen(connection: Connection, digest: str, message_id: str | None) -> list[tuple[int, str]]:
-    """(id, hash) of the messages with the same bytes or the same Message-ID, oldest first: each
-    looked up by its own index."""
-    keys = select(INBOX.c.id, INBOX.c.content_hash)
-    rows = list(connection.execute(keys.where(INBOX.c.content_hash == digest)))
-    if message_id:
-        rows += connection.execute(keys.where(INBOX.c.message_id == message_id))
-    return sorted({(int(pk), str(hashed)) for pk, hashed in rows})
+    """(id, hash) of the messages with the same bytes or the same Message-ID, oldest first."""
+    rows = connection.execute(_SEEN, {"digest": digest, "message_id": message_id or None})
+    return sorted((int(pk), str(hashed)) for pk, hashed in rows)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What a message applied as data ends with: its row, written in one statement."""
+
+    kind: str
+    province: str | None
+    outcome: str
+    rows_applied: int
+    row_errors: str
+    reason: str | None
+
+
+def finish(session: Session, message_pk: int, finished: Finished) -> str | None:
+    """Write a trusted message's final state in the transaction that applied it, without loading it;
+    returns its Message-ID."""
+    values = {**vars(finished), "trusted": True, "state": "done", "pk": message_pk}
+    found: str | None = session.connection().execute(_FINISH, values).scalar_one()
+    return found
+
+
+def raw_of(session: Session, message_pk: int) -> bytes:
+    raw = session.connection().execute(select(INBOX.c.raw).where(INBOX.c.id == message_pk)).scalar_one()
+    return bytes(raw)
 
 
 def begin_attempt(engine: Engine, message_pk: int) -> int:

@@ -109,11 +109,14 @@ class UnitIndex:
         return None
 
 
+# by the primary keys, in one statement built once: no table scan
+_MARK = select(
+    select(func.max(ALIAS.c.id)).scalar_subquery(), select(func.max(RosterEntry.id)).scalar_subquery()
+)
+
+
 def _mark(session: Session) -> _Mark:
-    """By the primary keys, in one statement: no table scan."""
-    aliases = select(func.max(ALIAS.c.id)).scalar_subquery()
-    entries = select(func.max(RosterEntry.id)).scalar_subquery()
-    found = session.connection().execute(select(aliases, entries)).one()
+    found = session.connection().execute(_MARK).one()
     return _Mark(found[0] or 0, found[1] or 0)
 
 

@@ -69,13 +69,15 @@ class BodyRow:
         if text is None:
             return None
         code = normalize_code(text)
+        if is_valid_code(code):
+            return code
         label = self.label("code")
         bad = "".join(sorted({char for char in code if char not in ALPHABET}))
         if len(code) != CODE_LENGTH:
             self.problem(f"{label} {show(text)} 长度应为{CODE_LENGTH}位，实为{len(code)}位")
         elif bad:
             self.problem(f"{label} {code} 含有不允许的字符 {bad}")
-        elif not is_valid_code(code):
+        else:
             self.problem(f"{label} {code} 校验位错误")
         return code
 
@@ -127,8 +129,9 @@ def body_rows(rows: list[list[Cell]], header: Header) -> Iterator[BodyRow]:
 def _repeats_header(cells: list[Cell], header: Header, enough: int) -> bool:
     same = 0
     for name, col in header.columns.items():
-        cell = cells[col] if col < len(cells) else None
-        same += isinstance(cell, str) and " ".join(cell.split()) == header.labels[name]
+        cell, label = cells[col] if col < len(cells) else None, header.labels[name]
+        # its first character first: most cells are a unit's name or a number, nothing like the label
+        same += isinstance(cell, str) and label[:1] in cell and " ".join(cell.split()) == label
     return same >= enough
 
 

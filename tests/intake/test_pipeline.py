@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from compliance.creditcode import make_code
-from mail.intake import Outcome, take, take_all
+from mail.intake import Outcome, resume, take, take_all
 from mail.sandbox import MiB, Sandbox
 from storage import inbox
 from storage.engine import make_engine
@@ -172,16 +172,27 @@ def test_a_message_over_the_workers_memory_in_a_batch_is_quarantined_and_the_nex
 def test_a_batch_left_half_way_leaves_only_the_messages_in_flight_to_resume(
     sqlite_engine: Engine, sandbox: Sandbox
 ) -> None:
-    """Stopping after the first outcome, as a crash would: the message being applied is done, the one
-    in the worker is stored and counted, and nothing after it was stored."""
-    batch = [(roster_mail(SD, SD_UNITS), "1.eml"), (roster_mail(GD, GD_UNITS), "2.eml"), (b"x", "3.eml")]
+    """Stopping after the first outcome, as a crash would: the message being applied is done, the ones
+    handed to the worker (the sandbox's depth) are stored and counted, and nothing after them was stored."""
+    batch = [
+        (roster_mail(SD, SD_UNITS), "1.eml"),
+        (roster_mail(GD, GD_UNITS), "2.eml"),
+        (roster_mail(SD, SD_UNITS[:2], "2021-10-26T10:00"), "3.eml"),
+        (b"x", "4.eml"),
+    ]
     config = replace(CONFIG, sandbox=sandbox)
+    assert sandbox.depth == 2
 
     pipeline = take_all(sqlite_engine, batch, config, lambda: LATER)
     assert next(pipeline).outcome == "applied"
     pipeline.close()
 
-    [left] = inbox.unfinished(sqlite_engine)
-    assert (left.source, left.state, left.attempts) == ("2.eml", "processing", 1)
+    left = inbox.unfinished(sqlite_engine)
+    assert [(m.source, m.state, m.attempts) for m in left] == [
+        ("2.eml", "processing", 1),
+        ("3.eml", "processing", 1),
+    ]
     with sqlite_engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM inboundmessage")).scalar() == 2
+        assert connection.execute(text("SELECT count(*) FROM inboundmessage")).scalar() == 3
+    outcomes = resume(sqlite_engine, replace(config, sandbox=None), LATER)
+    assert [(o.source, o.outcome) for o in outcomes] == [("2.eml", "applied"), ("3.eml", "applied")]

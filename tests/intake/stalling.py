@@ -1,0 +1,28 @@
+"""A reader for the worker that stalls or ends the worker where a message's first header asks: what a
+library stuck on a message, or crashing on it, does. Its own module, light to import in the worker."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING
+
+from mail.sandbox import _read
+
+if TYPE_CHECKING:
+    from mail.intake import IntakeConfig, Read
+
+STALL = b"X-Test-Stall: "  # seconds to sleep before reading the message
+END = b"X-Test-End: worker\r\n"  # end the worker instead of reading the message
+
+
+def stalling_read(raw: bytes, config: IntakeConfig) -> Read:
+    if raw.startswith(END):
+        os._exit(3)
+    if raw.startswith(STALL):
+        time.sleep(float(raw[len(STALL) :].split(b"\r\n", 1)[0]))
+    return _read(raw, config)
+
+
+def warm_reader() -> None:
+    """Imported in the worker before the clock of any message starts."""
