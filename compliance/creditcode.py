@@ -35,6 +35,11 @@ def check_character(first17: str) -> str:
     bad = sorted(set(body) - _VALUES.keys())
     if bad:
         raise ValueError(f"统一社会信用代码含有不允许的字符 {''.join(bad)}：{first17!r}")
+    return _check(body)
+
+
+def _check(body: str) -> str:
+    """The check character of 17 characters of the alphabet."""
     total = sum(_VALUES[char] * weight for char, weight in zip(body, WEIGHTS, strict=True))
     return ALPHABET[(31 - total % 31) % 31]
 
@@ -43,7 +48,7 @@ def is_valid_code(raw: str) -> bool:
     code = normalize_code(raw)
     if len(code) != CODE_LENGTH or not _VALUES.keys() >= set(code):
         return False
-    return check_character(code[:-1]) == code[-1]
+    return _check(code[:-1]) == code[-1]
 
 
 def make_code(first17: str) -> str:

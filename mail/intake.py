@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from mail import apply, operations
@@ -177,14 +177,14 @@ def take(
 
 
 def _store(
-    engine: Engine, raw: bytes, source: str, now: datetime, handed_in: HandedIn | None = None
+    bind: Engine | Connection, raw: bytes, source: str, now: datetime, handed_in: HandedIn | None = None
 ) -> inbox.Stored:
     try:
         envelope: Headline | None = read_headline(raw)
     except MailUnreadable:
         envelope = None
     return inbox.store(
-        engine,
+        bind,
         raw,
         source=source,
         message_id=envelope.message_id if envelope else None,
@@ -247,21 +247,37 @@ def take_all(
     flying: deque[_InFlight] = deque()
     for raw, source in raws:
         now = now_fn()
-        stored = _store(engine, raw, source, now)
+        if len(flying) > depth:  # the worker holds the next ones while the oldest is applied
+            rider = _Rider(raw, source, now)
+            yield _land(engine, flying.popleft(), config, rider)
+            stored = rider.stored or _store(engine, raw, source, now)  # its apply failed: stored alone
+        else:
+            stored = _store(engine, raw, source, now)
         if not stored.started:
             while flying:
                 yield _land(engine, flying.popleft(), config)
             yield _seen_before(engine, _state_of(engine, stored.message_pk), config, now, source)
             continue
-        # the worker reads this one, and the one before, while the oldest is applied
         flying.append(_InFlight(stored.message_pk, source, raw, config.sandbox.submit(raw, config), now))
-        if len(flying) > depth:
-            yield _land(engine, flying.popleft(), config)
     while flying:
         yield _land(engine, flying.popleft(), config)
 
 
-def _land(engine: Engine, flying: _InFlight, config: IntakeConfig) -> Outcome:
+@dataclass
+class _Rider:
+    """The next message, stored in the transaction that applies the oldest one: one commit for the two
+    (on PostgreSQL each commit waits for the disk). Committed before the worker sees it, as alone."""
+
+    raw: bytes
+    source: str
+    now: datetime
+    stored: inbox.Stored | None = None  # set once the transaction it rode in is committed
+
+    def store(self, connection: Connection) -> inbox.Stored:
+        return _store(connection, self.raw, self.source, self.now)
+
+
+def _land(engine: Engine, flying: _InFlight, config: IntakeConfig, rider: _Rider | None = None) -> Outcome:
     return process(
         engine,
         flying.message_pk,
@@ -271,6 +287,7 @@ def _land(engine: Engine, flying: _InFlight, config: IntakeConfig) -> Outcome:
         raw=flying.raw,
         counted=True,
         reading=flying.reading,
+        rider=rider,
     )
 
 
@@ -297,13 +314,15 @@ def process(
     raw: bytes | None = None,
     counted: bool = False,
     reading: Reading | None = None,
+    rider: _Rider | None = None,
 ) -> Outcome:
     """Apply the message, counting each attempt before it starts; quarantine it when the attempts run out.
 
     `counted`: the first attempt was already counted when the message was stored (one commit less).
     `reading`: the first attempt's reading, already under way in the worker; a retry reads again.
     A caller that holds the bytes (take, take_all) says how the message came in; otherwise (a retry, a
-    resumed message) the stored message does.
+    resumed message) the stored message does. `rider`: the next message, stored in the transaction that
+    applies this one (not when this one is quarantined).
     """
     if raw is None:
         config = replace(config, handed_in=_handed_in(engine, message_pk))
@@ -330,7 +349,7 @@ def process(
             spent = Refused(f"处理失败 {attempts - 1} 次，已隔离")
             return _quarantine(engine, message_pk, source, spent, config, now)
         try:
-            return _apply_message(engine, message_pk, config, now, source, raw, read)
+            return _apply_message(engine, message_pk, config, now, source, raw, read, rider)
         except Refused as refused:
             return _quarantine(engine, message_pk, source, refused, config, now)
         except Exception as error:  # one poison message must never stop intake
@@ -387,6 +406,7 @@ def _apply_message(
     source: str,
     raw: bytes | None,
     read: Read | None = None,
+    rider: _Rider | None = None,
 ) -> Outcome:
     with session_scope(engine) as session:
         # the raw bytes are loaded only when they are still to be read and the caller does not hold them
@@ -394,8 +414,13 @@ def _apply_message(
         if read.parsed[0].kind in EMITTER_KINDS:
             message = session.get(InboundMessage, message_pk, options=inbox.WITHOUT_RAW)
             assert message is not None
-            return _apply_request(session, message, read, config, now)
-        return _apply_data(session, message_pk, read, config, now, source)
+            outcome = _apply_request(session, message, read, config, now)
+        else:
+            outcome = _apply_data(session, message_pk, read, config, now, source)
+        stored = rider.store(session.connection()) if rider is not None else None
+    if rider is not None:
+        rider.stored = stored  # committed with this one
+    return outcome
 
 
 def _automatic(message: InboundMessage) -> bool:

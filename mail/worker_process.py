@@ -2,8 +2,8 @@
 
 The service's own thread writes each call and reads each answer: no helper thread in the service hands
 them over (multiprocessing.Pool's three would take the interpreter lock from the service's thread at
-every message). In the worker, a thread of its own takes the calls off the pipe as they come, so that
-the service never waits to hand one over while the worker sends an answer back.
+every message). In the worker, a thread of its own takes the calls off the pipe as they come, and
+another sends the answers back, so that neither side waits on a full pipe for the other.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 Call = tuple[Callable[..., Any], tuple[Any, ...]]
@@ -94,6 +95,10 @@ def serve(calls: Connection, answers: Connection, memory_bytes: int, niceness: i
     os.nice(niceness)
     waiting: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
     threading.Thread(target=_take_calls, args=(calls, waiting), daemon=True).start()
+    # the service reads an answer when it needs it: meanwhile the next call is read, not the pipe waited on
+    outgoing: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    sender = threading.Thread(target=_send_answers, args=(answers, outgoing), daemon=True)
+    sender.start()
     while (call := waiting.get()) is not None:
         function, args = call
         del call  # the message's bytes go with the call's arguments, once read
@@ -102,10 +107,16 @@ def serve(calls: Connection, answers: Connection, memory_bytes: int, niceness: i
         except Exception as error:  # MemoryError among them: the service judges
             answer = (False, error)
         del args
-        try:
-            answers.send(answer)
-        except Exception as error:  # an answer that cannot cross
-            answers.send((False, RuntimeError(f"{type(error).__name__}: {error}")))
+        outgoing.put(_packed(answer))
+    outgoing.put(None)
+    sender.join()
+
+
+def _packed(answer: tuple[bool, Any]) -> bytes:
+    try:
+        return bytes(ForkingPickler.dumps(answer))
+    except Exception as error:  # an answer that cannot cross
+        return bytes(ForkingPickler.dumps((False, RuntimeError(f"{type(error).__name__}: {error}"))))
 
 
 def _take_calls(calls: Connection, waiting: queue.SimpleQueue[Call | None]) -> None:
@@ -114,3 +125,11 @@ def _take_calls(calls: Connection, waiting: queue.SimpleQueue[Call | None]) -> N
             waiting.put(calls.recv())
     except BaseException:  # the service closed its end, or a call too large to take: the worker ends
         waiting.put(None)
+
+
+def _send_answers(answers: Connection, outgoing: queue.SimpleQueue[bytes | None]) -> None:
+    while (packed := outgoing.get()) is not None:
+        try:
+            answers.send_bytes(packed)
+        except OSError:  # the service is gone
+            return

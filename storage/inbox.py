@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -41,7 +42,7 @@ INBOX = InboundMessage.__table__  # type: ignore[attr-defined]
 
 
 def store(
-    engine: Engine,
+    bind: Engine | Connection,
     raw: bytes,
     *,
     source: str,
@@ -55,9 +56,11 @@ def store(
     """Keep the raw bytes first. The same bytes twice are one row; a repeated Message-ID is a duplicate.
     In Core, by keys: every message passes here, and the row is not needed as an object.
 
-    `handed_in`: (the chat, the province) of an officer who handed the message in from a chat."""
+    `handed_in`: (the chat, the province) of an officer who handed the message in from a chat.
+    Given an engine, in a transaction of its own; given a connection, in the transaction it is in (the
+    caller commits, before the message is read)."""
     digest = content_hash(raw)
-    with engine.begin() as connection:
+    with _transaction(bind) as connection:
         seen = _seen(connection, digest, message_id)
         same = next((pk for pk, hashed in seen if hashed == digest), None)
         if same is not None:
@@ -84,6 +87,15 @@ def store(
         inserted = connection.execute(_INSERT, row).inserted_primary_key
         assert inserted is not None
         return Stored(int(inserted[0]), earlier, started=earlier is None)
+
+
+@contextmanager
+def _transaction(bind: Engine | Connection) -> Iterator[Connection]:
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with bind.begin() as connection:
+        yield connection
 
 
 # what a new row holds before anything is known of it (the model's defaults, written out for Core)

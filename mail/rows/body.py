@@ -27,6 +27,7 @@ class BodyRow:
     cells: list[Cell]
     header: Header
     problems: list[str] = field(default_factory=list)
+    _texts: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     def cell(self, name: str) -> Cell:
         col = self.header.columns.get(name)
@@ -39,7 +40,9 @@ class BodyRow:
         return name in self.header.columns
 
     def text(self, name: str) -> str | None:
-        return clean_text(self.cell(name))
+        if name not in self._texts:  # a row's name and code are asked for by several checks
+            self._texts[name] = clean_text(self.cell(name))
+        return self._texts[name]
 
     def problem(self, reason: str) -> None:
         self.problems.append(reason)
@@ -140,11 +143,10 @@ def _first_key(filled: list[tuple[int, Cell]]) -> str:
 
 
 def _is_total(words: Vocab, filled: list[tuple[int, Cell]]) -> bool:
-    first = _first_key(filled)
-    if any(first.startswith(m) for m in words.total_markers):
+    markers = words.total_markers
+    if _first_key(filled).startswith(markers):
         return True
-    keys = {text_key(c).rstrip(":") for _, c in filled if isinstance(c, str)}
-    return bool(keys & set(words.total_markers))
+    return any(text_key(c).rstrip(":") in markers for _, c in filled if isinstance(c, str))
 
 
 def _is_note(words: Vocab, filled: list[tuple[int, Cell]]) -> bool:

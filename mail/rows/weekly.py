@@ -52,6 +52,7 @@ def weekly_records(
 def _new_unit(row: BodyRow, tz: ZoneInfo) -> _Unit:
     name, code = row.identity("name")
     result = row.status("result", vocab().result_words)
+    confirmed_on = row.optional("confirmed_on", lambda c: _day(c, tz))
     unit = _Unit(
         row=row,
         province=row.province(),
@@ -59,18 +60,26 @@ def _new_unit(row: BodyRow, tz: ZoneInfo) -> _Unit:
         code=code,
         allowances_due_t=row.amount("allowances_due_t", required=False),
         result=result or "pending",
-        confirmed_on=row.optional("confirmed_on", lambda c: _day(c, tz)),
+        confirmed_on=confirmed_on,
     )
-    _add_line(unit, row, result, tz)
+    _add_line(unit, row, result, tz, confirmed_on)
     return unit
 
 
-def _add_line(unit: _Unit, row: BodyRow, result: ApplicationResult | None, tz: ZoneInfo) -> None:
-    """One project of the unit; a blank result or date is the unit's (merged cells)."""
+def _add_line(
+    unit: _Unit,
+    row: BodyRow,
+    result: ApplicationResult | None,
+    tz: ZoneInfo,
+    confirmed_on: date | None = None,
+) -> None:
+    """One project of the unit; a blank result or date is the unit's (merged cells). `confirmed_on`: the
+    row's own date, when the caller read it already (a unit's first row)."""
     requested = row.amount("requested_t", required=True)
     confirmed = row.amount("confirmed_t", required=False)
     line_result = result or unit.result
-    confirmed_on = row.optional("confirmed_on", lambda c: _day(c, tz))
+    if confirmed_on is None:
+        confirmed_on = row.optional("confirmed_on", lambda c: _day(c, tz))
     if confirmed_on is None and line_result == unit.result:
         confirmed_on = unit.confirmed_on
     start, end = row.optional("vintage", parse_vintage) or (None, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,16 @@ def logged_ids(dovecot: Dovecot) -> Dovecot:
 
 
 def _id_lines(dovecot: Dovecot, user: str) -> list[str]:
-    text = dovecot.log_path.read_text(errors="replace") if dovecot.log_path.exists() else ""
+    """The ID fields Dovecot logged for the user's sessions, once each of them has logged its end: its
+    log process writes a moment after the session, later still on a busy machine."""
+    text = ""
+    for _ in range(150):
+        text = dovecot.log_path.read_text(errors="replace") if dovecot.log_path.exists() else ""
+        logins = text.count(f"Login: user=<{user}>")
+        ended = sum(f"imap({user})" in line and "Disconnected" in line for line in text.splitlines())
+        if logins and logins == ended:
+            break
+        time.sleep(0.1)
     return [
         line.split("ID sent: ", 1)[1]
         for line in text.splitlines()

@@ -172,13 +172,15 @@ def test_a_message_over_the_workers_memory_in_a_batch_is_quarantined_and_the_nex
 def test_a_batch_left_half_way_leaves_only_the_messages_in_flight_to_resume(
     sqlite_engine: Engine, sandbox: Sandbox
 ) -> None:
-    """Stopping after the first outcome, as a crash would: the message being applied is done, the ones
-    handed to the worker (the sandbox's depth) are stored and counted, and nothing after them was stored."""
+    """Stopping after the first outcome, as a crash would: the message applied is done; the ones handed to
+    the worker (the sandbox's depth) and the one stored in the same commit as it are stored and counted;
+    nothing after them was stored."""
     batch = [
         (roster_mail(SD, SD_UNITS), "1.eml"),
         (roster_mail(GD, GD_UNITS), "2.eml"),
         (roster_mail(SD, SD_UNITS[:2], "2021-10-26T10:00"), "3.eml"),
         (b"x", "4.eml"),
+        (roster_mail(GD, GD_UNITS[:1], "2021-10-26T11:00"), "5.eml"),
     ]
     config = replace(CONFIG, sandbox=sandbox)
     assert sandbox.depth == 2
@@ -191,8 +193,13 @@ def test_a_batch_left_half_way_leaves_only_the_messages_in_flight_to_resume(
     assert [(m.source, m.state, m.attempts) for m in left] == [
         ("2.eml", "processing", 1),
         ("3.eml", "processing", 1),
+        ("4.eml", "processing", 1),
     ]
     with sqlite_engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM inboundmessage")).scalar() == 3
+        assert connection.execute(text("SELECT count(*) FROM inboundmessage")).scalar() == 4
     outcomes = resume(sqlite_engine, replace(config, sandbox=None), LATER)
-    assert [(o.source, o.outcome) for o in outcomes] == [("2.eml", "applied"), ("3.eml", "applied")]
+    assert [(o.source, o.outcome) for o in outcomes] == [
+        ("2.eml", "applied"),
+        ("3.eml", "applied"),
+        ("4.eml", "quarantined"),
+    ]
