@@ -85,8 +85,9 @@ def read_only(raws: list[bytes]) -> tuple[Took, int]:
 
 
 def read_in_worker(raws: list[bytes], config: IntakeConfig) -> Took:
-    """What the pipeline cannot go below: everything the worker reads of each message (MIME, tables,
-    rows into records, the sender judged) and the crossing back, one message after another."""
+    """Everything the worker reads of each message (MIME, tables, rows into records, the sender judged)
+    and the crossing back, one message after another as `run` reads: the pipeline, which hands the
+    worker the next messages before it waits for one, hides the crossings."""
     sandbox = Sandbox()
     sandbox.warm()
     wall, cpu = time.perf_counter(), time.process_time()
@@ -214,7 +215,7 @@ def main() -> None:
     if "pipelined" in modes:
         worker = read_in_worker(raws, config)
         bound = _rates(worker.wall, len(raws), table_rows)
-        print(f"{'read in the worker:':<28}{bound}  (what the pipeline cannot go below)")
+        print(f"{'read in the worker:':<28}{bound}  (one message at a time, as `run` reads)")
     ratios: list[str] = []
     profile = cProfile.Profile() if args.profile else None
     for mode in modes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import unicodedata
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -40,7 +41,7 @@ def check_character(first17: str) -> str:
 
 def _check(body: str) -> str:
     """The check character of 17 characters of the alphabet."""
-    total = sum(_VALUES[char] * weight for char, weight in zip(body, WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(_VALUES.__getitem__, body), WEIGHTS))
     return ALPHABET[(31 - total % 31) % 31]
 
 

@@ -13,7 +13,7 @@ from compliance.creditcode import ALPHABET, CODE_LENGTH, is_valid_code, normaliz
 from mail.classify import province_from_text
 from mail.records import RowError
 from mail.rows.header import Header
-from mail.values import Cell, clean_text, is_blank, parse_amount, show
+from mail.values import Cell, clean_text, parse_amount, show
 from mail.vocab import Vocab, text_key, vocab
 
 T = TypeVar("T")
@@ -88,10 +88,11 @@ class BodyRow:
         text = self.text(name)
         if text is None:
             return None
-        if text_key(text) not in meanings:
+        key = text_key(text)
+        if key not in meanings:
             self.problem(f"{self.label(name)} {show(text)} 不是可识别的{what}")
             return None
-        return meanings[text_key(text)]
+        return meanings[key]
 
     def province(self) -> str | None:
         # A cell that names no province (a city, a district) says nothing of it: the sender's applies.
@@ -115,40 +116,57 @@ class BodyRow:
 def body_rows(rows: list[list[Cell]], header: Header) -> Iterator[BodyRow]:
     words = vocab()
     ignored = {col for name, col in header.columns.items() if name in words.ignored}
-    data_cols = set(header.columns.values()) - ignored
+    columns = set(header.columns.values())
+    data_cols = columns - ignored
+    labels = [(col, header.labels[name]) for name, col in header.columns.items()]
     after_note = False
     for offset, cells in enumerate(rows[header.body_start :]):
-        filled = [(col, c) for col, c in enumerate(cells) if not is_blank(c)]
-        if not any(col in data_cols or col not in header.columns.values() for col, _ in filled):
+        filled = _filled(cells, words.blank_marks)
+        if not any(col in data_cols or col not in columns for col, _, _ in filled):
             continue  # empty, or only a pre-filled 序号
-        if _is_total(words, filled) or _is_note(words, filled) or (after_note and len(filled) == 1):
-            after_note = after_note or _is_note(words, filled)
+        first = _first_key(filled)
+        note = first.startswith(words.note_prefixes)
+        if note or _is_total(words, filled, first) or (after_note and len(filled) == 1):
+            after_note = after_note or note
             continue
-        if _repeats_header(cells, header, words.min_fields):
+        if _repeats_header(cells, labels, words.min_fields):
             continue  # the header again (a second page, a second block)
         yield BodyRow(header.body_start + offset + 1, cells, header)
 
 
-def _repeats_header(cells: list[Cell], header: Header, enough: int) -> bool:
+Filled = list[tuple[int, Cell, str | None]]  # (column, cell, its text key when it is text)
+
+
+def _filled(cells: list[Cell], blank_marks: frozenset[str]) -> Filled:
+    """The row's cells that are not blank (mail.values.is_blank), each text's key worked out once."""
+    filled: Filled = []
+    for col, cell in enumerate(cells):
+        if cell is None:
+            continue
+        if isinstance(cell, str):
+            key = text_key(cell)
+            if key and key not in blank_marks:
+                filled.append((col, cell, key))
+        else:
+            filled.append((col, cell, None))
+    return filled
+
+
+def _repeats_header(cells: list[Cell], labels: list[tuple[int, str]], enough: int) -> bool:
     same = 0
-    for name, col in header.columns.items():
-        cell, label = cells[col] if col < len(cells) else None, header.labels[name]
+    for col, label in labels:
+        cell = cells[col] if col < len(cells) else None
         # its first character first: most cells are a unit's name or a number, nothing like the label
         same += isinstance(cell, str) and label[:1] in cell and " ".join(cell.split()) == label
     return same >= enough
 
 
-def _first_key(filled: list[tuple[int, Cell]]) -> str:
-    return text_key(show(filled[0][1])) if filled else ""
+def _first_key(filled: Filled) -> str:
+    if not filled:
+        return ""
+    return text_key(show(filled[0][1]))  # as a person sees it: a long text is cut
 
 
-def _is_total(words: Vocab, filled: list[tuple[int, Cell]]) -> bool:
+def _is_total(words: Vocab, filled: Filled, first: str) -> bool:
     markers = words.total_markers
-    if _first_key(filled).startswith(markers):
-        return True
-    return any(text_key(c).rstrip(":") in markers for _, c in filled if isinstance(c, str))
-
-
-def _is_note(words: Vocab, filled: list[tuple[int, Cell]]) -> bool:
-    first = _first_key(filled)
-    return any(first.startswith(p) for p in words.note_prefixes)
+    return first.startswith(markers) or any(key.rstrip(":") in markers for _, _, key in filled if key)
