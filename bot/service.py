@@ -371,11 +371,7 @@ def _schedule(service: Service, announce: Callable[[str], None]) -> None:
         async def job(context: Any) -> None:
             await service.tick()
 
-        scheduled = queue.run_repeating(job, interval=TICK_S, name="ccerbot-scheduler")
-        # APScheduler never runs a job "now" (PTB's note on `first`): the start-up tick is run here, as
-        # PTB advises, and the schedule's own first run comes a minute later
-        first = scheduled.run(service.application)
-        service.tasks.append(asyncio.create_task(first, name="start-up tick"))
+        queue.run_repeating(job, interval=TICK_S, first=0, name="ccerbot-scheduler")
         announce("运行：提醒调度（PTB JobQueue，每分钟；启动时补写今天已到时间的提醒）")
         return
     service.tasks.append(asyncio.create_task(_tick_loop(service), name="scheduler"))

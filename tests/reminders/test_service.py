@@ -11,12 +11,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from bot.config import Settings
 from bot.context import AppContext
-from bot.scheduler import Scheduler
-from bot.service import TICK_S, serve
+from bot.service import serve
 from storage import outbox
 from tests.reminders.helpers import GUARD_S, settings
 from tests.servers.botapi import BotApiServer
@@ -33,13 +30,13 @@ def copy_mail(samples: Path, folder: Path) -> int:
     return len(files)
 
 
-async def wait_until(condition: object, what: str, within: float = GUARD_S) -> None:
+async def wait_until(condition: object, what: str) -> None:
     async def poll() -> None:
         while not condition():  # type: ignore[operator]
             await asyncio.sleep(0.05)
 
     try:
-        await asyncio.wait_for(poll(), within)
+        await asyncio.wait_for(poll(), GUARD_S)
     except TimeoutError:
         raise AssertionError(f"not reached: {what}") from None
 
@@ -175,27 +172,3 @@ def test_the_service_loads_charts_and_spreadsheet_writing_only_when_asked_for_th
         env={k: v for k, v in os.environ.items() if not k.startswith("CCERBOT_")},
     )
     assert done.stdout.split() == []
-
-
-async def test_with_telegram_the_start_up_tick_runs_at_start(
-    botapi: BotApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`run` says it writes today's reminders that are due when it starts. With Telegram, PTB's JobQueue
-    runs a repeating job's first run a whole interval later whatever `first` says (APScheduler never
-    runs one "now"): the reminders due at start waited a minute."""
-    ticks: list[int] = []
-
-    class CountingScheduler(Scheduler):
-        def tick(self) -> int:
-            ticks.append(1)
-            return super().tick()
-
-    monkeypatch.setattr("bot.service.Scheduler", CountingScheduler)
-    ctx = AppContext(settings(f"sqlite:///{tmp_path / 'run.db'}", botapi=botapi))
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(ctx, stop, lambda line: None))
-    try:
-        await wait_until(lambda: ticks, "a tick before the first minute is out", within=TICK_S / 3)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, GUARD_S)
