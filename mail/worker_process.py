@@ -2,12 +2,15 @@
 
 The service's own thread writes each call and reads each answer: no helper thread in the service hands
 them over (multiprocessing.Pool's three would take the interpreter lock from the service's thread at
-every message). In the worker, a thread of its own takes the calls off the pipe as they come, and
-another sends the answers back, so that neither side waits on a full pipe for the other.
+every message). In the worker, a thread of its own takes the calls off the pipe as they come, so that
+the service never waits to hand one over; the answers' pipe holds 1 MB, so that the worker seldom waits
+for the service to take one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import multiprocessing
 import os
 import queue
@@ -16,10 +19,10 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
-from multiprocessing.reduction import ForkingPickler
 from typing import Any
 
 Call = tuple[Callable[..., Any], tuple[Any, ...]]
+PIPE_BYTES = 1024 * 1024  # Linux's default ceiling for an unprivileged process (/proc/sys/fs/pipe-max-size)
 
 
 class WorkerDied(RuntimeError):
@@ -65,9 +68,13 @@ class WorkerProcess:
             self._process.start()
         calls_in.close()
         answers_out.close()
+        _widen(self._answers)
+        _widen(self._calls)
 
     def send(self, function: Callable[..., Any], *args: Any) -> None:
-        self._calls.send((function, args))
+        # a worker that ended on an earlier call has closed its end: `answer` says so, in the calls' order
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self._calls.send((function, args))
 
     def answer(self, timeout: float) -> Any:
         """The oldest call's value, or what it raised; TimeoutError when it takes longer than `timeout`
@@ -90,15 +97,12 @@ class WorkerProcess:
 
 
 def serve(calls: Connection, answers: Connection, memory_bytes: int, niceness: int) -> None:
-    """The worker's loop: each call in turn, answered (True, value) or (False, what it raised)."""
+    """The worker's loop: each call in turn, answered (True, value) or (False, what it raised). An answer is
+    written before the next call starts: a worker that a later call ends has still answered this one."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     os.nice(niceness)
     waiting: queue.SimpleQueue[Call | None] = queue.SimpleQueue()
     threading.Thread(target=_take_calls, args=(calls, waiting), daemon=True).start()
-    # the service reads an answer when it needs it: meanwhile the next call is read, not the pipe waited on
-    outgoing: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-    sender = threading.Thread(target=_send_answers, args=(answers, outgoing), daemon=True)
-    sender.start()
     while (call := waiting.get()) is not None:
         function, args = call
         del call  # the message's bytes go with the call's arguments, once read
@@ -107,16 +111,10 @@ def serve(calls: Connection, answers: Connection, memory_bytes: int, niceness: i
         except Exception as error:  # MemoryError among them: the service judges
             answer = (False, error)
         del args
-        outgoing.put(_packed(answer))
-    outgoing.put(None)
-    sender.join()
-
-
-def _packed(answer: tuple[bool, Any]) -> bytes:
-    try:
-        return bytes(ForkingPickler.dumps(answer))
-    except Exception as error:  # an answer that cannot cross
-        return bytes(ForkingPickler.dumps((False, RuntimeError(f"{type(error).__name__}: {error}"))))
+        try:
+            answers.send(answer)
+        except Exception as error:  # an answer that cannot cross
+            answers.send((False, RuntimeError(f"{type(error).__name__}: {error}")))
 
 
 def _take_calls(calls: Connection, waiting: queue.SimpleQueue[Call | None]) -> None:
@@ -127,9 +125,8 @@ def _take_calls(calls: Connection, waiting: queue.SimpleQueue[Call | None]) -> N
         waiting.put(None)
 
 
-def _send_answers(answers: Connection, outgoing: queue.SimpleQueue[bytes | None]) -> None:
-    while (packed := outgoing.get()) is not None:
-        try:
-            answers.send_bytes(packed)
-        except OSError:  # the service is gone
-            return
+def _widen(connection: Connection) -> None:
+    """A pipe of 1 MB instead of 64 KB: the worker's answer waits in it while the service applies the
+    last message, instead of the worker waiting to write it (Linux; elsewhere the pipe stays as it is)."""
+    with contextlib.suppress(AttributeError, OSError):
+        fcntl.fcntl(connection.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)

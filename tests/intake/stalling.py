@@ -26,3 +26,12 @@ def stalling_read(raw: bytes, config: IntakeConfig) -> Read:
 
 def warm_reader() -> None:
     """Imported in the worker before the clock of any message starts."""
+
+
+def end_worker() -> None:
+    """Ends the worker process at once, as a crashing library would."""
+    os._exit(3)
+
+
+def answer(value: int) -> int:
+    return value

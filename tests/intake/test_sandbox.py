@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from mail.intake import IntakeConfig, Read, Refused, read_here, resume, take, take_all
+from mail.intake import IntakeConfig, Outcome, Read, Refused, read_here, resume, take, take_all
 from mail.sandbox import MiB, Sandbox
 from storage import inbox
 from tests import shared
@@ -160,43 +160,39 @@ def _batch(*raws: bytes) -> list[tuple[bytes, str]]:
     return [(raw, f"{n}.eml") for n, raw in enumerate(raws, 1)]
 
 
+def _taken_in_a_batch(engine: Engine, wall_s: float, *raws: bytes) -> list[Outcome]:
+    """The messages taken together, read by the test reader in a worker of its own with this time limit."""
+    box = Sandbox(memory_bytes=250 * MiB, wall_s=wall_s, reads_with=stalling_read)
+    box.call(warm_reader)  # the worker started, the test reader imported: the clock is the messages' alone
+    try:
+        return list(take_all(engine, _batch(*raws), replace(CONFIG, sandbox=box), lambda: LATER))
+    finally:
+        box.close()
+
+
 def test_a_message_waiting_behind_a_slow_one_has_its_whole_time_to_be_read(sqlite_engine: Engine) -> None:
     """Two messages handed over at once: the second's time limit counts from when the worker took it, not
     from when it was handed over (6 s after it was handed over, 3 s after the worker took it)."""
-    box = Sandbox(memory_bytes=250 * MiB, wall_s=5, reads_with=stalling_read)
-    box.call(warm_reader)  # the worker started, the test reader imported: the clock is the messages' alone
     first = _stalled(3, roster_mail(SD, SD_UNITS))
     second = _stalled(3, roster_mail(SD, SD_UNITS[:2], "2021-10-26T10:00"))
-    try:
-        outcomes = list(
-            take_all(sqlite_engine, _batch(first, second), replace(CONFIG, sandbox=box), lambda: LATER)
-        )
-    finally:
-        box.close()
+
+    outcomes = _taken_in_a_batch(sqlite_engine, 5, first, second)
+
     assert [o.outcome for o in outcomes] == ["applied", "applied"]
 
 
 def test_a_message_read_too_long_is_quarantined_and_the_one_waiting_behind_it_is_read_again(
     sqlite_engine: Engine,
 ) -> None:
-    box = Sandbox(memory_bytes=250 * MiB, wall_s=2, reads_with=stalling_read)
-    box.call(warm_reader)  # the worker started, the test reader imported: the clock is the messages' alone
-    stuck, waiting = (
-        _stalled(600, roster_mail(SD, SD_UNITS)),
-        roster_mail(SD, SD_UNITS[:2], "2021-10-26T10:00"),
-    )
-    try:
-        outcomes = list(
-            take_all(sqlite_engine, _batch(stuck, waiting), replace(CONFIG, sandbox=box), lambda: LATER)
-        )
-    finally:
-        box.close()
+    stuck = _stalled(600, roster_mail(SD, SD_UNITS))
+    waiting = roster_mail(SD, SD_UNITS[:2], "2021-10-26T10:00")
+
+    outcomes = _taken_in_a_batch(sqlite_engine, 2, stuck, waiting)
+
     assert [o.outcome for o in outcomes] == ["quarantined", "applied"]
     assert "读取邮件超过 2 秒" in (outcomes[0].reason or "")
-    assert [m.attempts for m in map(lambda o: inbox.get(sqlite_engine, o.message_pk or 0), outcomes)] == [
-        1,
-        1,
-    ]
+    stored = [inbox.get(sqlite_engine, o.message_pk or 0) for o in outcomes]
+    assert [m.attempts for m in stored if m is not None] == [1, 1]
 
 
 def test_a_worker_that_dies_reading_a_message_quarantines_it_and_the_next_ones_apply(
@@ -204,15 +200,10 @@ def test_a_worker_that_dies_reading_a_message_quarantines_it_and_the_next_ones_a
 ) -> None:
     """A library that crashes the worker (or the kernel killing it) is answered at once, with the reason,
     not after the whole time limit."""
-    box = Sandbox(memory_bytes=250 * MiB, wall_s=300, reads_with=stalling_read)
-    box.call(warm_reader)  # the worker started, the test reader imported: the clock is the messages' alone
     deadly = END + roster_mail(SD, SD_UNITS)
     later = roster_mail(SD, SD_UNITS[:2], "2021-10-26T10:00")
-    try:
-        outcomes = list(
-            take_all(sqlite_engine, _batch(deadly, later), replace(CONFIG, sandbox=box), lambda: LATER)
-        )
-    finally:
-        box.close()
+
+    outcomes = _taken_in_a_batch(sqlite_engine, 300, deadly, later)
+
     assert [o.outcome for o in outcomes] == ["quarantined", "applied"]
     assert "读取进程意外退出" in (outcomes[0].reason or "")
