@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import tempfile
 import time
 import uuid
@@ -24,14 +23,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import create_engine, text
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
+from bench.botapi_process import bot_api
+from bench.botapi_process import sent as sent_messages
 from bot.sender.loop import Sender, SenderConfig
 from bot.sender.telegram import SAFETY_MARGIN, TelegramChannel, rate_limiter
 from storage import outbox
@@ -45,18 +44,6 @@ BODY = (
     "尚需注销 CCER：428,000 吨（已确认 642,000 吨，已注销 214,000 吨）。\n"
     "下一步：在自愿减排注册登记系统中注销经确认的 CCER。"
 )
-
-
-def _serve(conn: Connection, per_second: float) -> None:
-    from tests.servers.botapi import BotApiServer
-
-    with BotApiServer() as server:
-        server.rate_limit(per_second)
-        conn.send((server.base_url, server.base_file_url, server.token))
-        while (command := conn.recv()) != "stop":
-            assert command == "stats"
-            sent = [c for c in server.sent if c.method == "sendMessage"]
-            conn.send(([(c.chat_id, c.received_at) for c in sent], server.rate_limited_count))
 
 
 @dataclass(frozen=True)
@@ -102,17 +89,9 @@ async def fan_out(url: str, api: tuple[str, str, str], chats: int, limit: float)
 
 
 def run(chats: int, limit: float, url: str) -> Result:
-    parent, child = multiprocessing.Pipe()
-    server = multiprocessing.get_context("spawn").Process(target=_serve, args=(child, limit), daemon=True)
-    server.start()
-    try:
-        api: Any = parent.recv()
+    with bot_api(limit) as (api, conn):
         seconds = asyncio.run(fan_out(url, api, chats, limit))
-        parent.send("stats")
-        sent, rate_limited = parent.recv()
-        parent.send("stop")
-    finally:
-        server.join(10)
+        sent, rate_limited = sent_messages(conn)
     per_chat = Counter(chat for chat, _ in sent)
     stamps = sorted(at for _, at in sent)
     span = stamps[-1] - stamps[0] if len(stamps) > 1 else float("nan")

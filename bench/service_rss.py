@@ -31,7 +31,6 @@ import argparse
 import contextlib
 import importlib.util
 import json
-import multiprocessing
 import os
 import signal
 import subprocess
@@ -39,7 +38,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from multiprocessing.connection import Connection
@@ -50,6 +48,7 @@ from sqlalchemy import func, insert
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bench.botapi_process import bot_api, sent
 from bot.demo import season2025
 from compliance.cycle import load_cycle
 from compliance.due import reminder_slot
@@ -255,39 +254,11 @@ def outbox_kinds(engine: Engine) -> dict[str, int]:
 # --- the Bot API server, in a process of its own -----------------------------------------------------
 
 
-def _serve(conn: Connection, per_second: float) -> None:
-    from tests.servers.botapi import BotApiServer
-
-    with BotApiServer() as server:
-        server.rate_limit(per_second)
-        conn.send((server.base_url, server.base_file_url, server.token))
-        while (command := conn.recv()) != "stop":
-            assert command == "count"
-            chats = [c.chat_id for c in server.sent if c.method == "sendMessage"]
-            conn.send((len(chats), len(chats) - len(set(chats)), server.rate_limited_count))
-
-
-@contextmanager
-def bot_api() -> Iterator[tuple[tuple[str, str, str], Connection]]:
-    parent, child = multiprocessing.Pipe()
-    process = multiprocessing.get_context("spawn").Process(
-        target=_serve, args=(child, TELEGRAM_PER_S), daemon=True
-    )
-    process.start()
-    try:
-        yield parent.recv(), parent
-        parent.send("stop")
-    finally:
-        process.join(10)
-        if process.is_alive():
-            process.kill()
-
-
 def sent_count(conn: Connection) -> tuple[int, int, int]:
     """Messages the server took, of them repeats to a chat, and its 429 answers."""
-    conn.send("count")
-    sent, repeats, limited = conn.recv()
-    return int(sent), int(repeats), int(limited)
+    messages, limited = sent(conn)
+    chats = [chat for chat, _ in messages]
+    return len(chats), len(chats) - len(set(chats)), limited
 
 
 # --- the service -----------------------------------------------------------------------------------
@@ -363,7 +334,7 @@ def measure(folder: Path, units: int, until: date, morning: datetime, log: Path 
     inbox = folder / "inbox"
     inbox.mkdir()
     slot = reminder_slot(morning.astimezone(TZ).date(), load_cycle("2025"))
-    with bot_api() as (api, server):
+    with bot_api(TELEGRAM_PER_S) as (api, server):
         (folder / "ccerbot.toml").write_text(config_text(url, inbox, api), "utf-8")
         env = {k: v for k, v in os.environ.items() if not k.startswith("CCERBOT_")}
         env["CCERBOT_TELEGRAM_TOKEN"] = api[2]

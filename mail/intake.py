@@ -371,9 +371,7 @@ def _read_stored(engine: Engine, message_pk: int, config: IntakeConfig, raw: byt
     """Read the message with no transaction open meanwhile (the worker may take its whole time limit)."""
     if raw is None:
         with session_scope(engine) as session:
-            message = session.get(InboundMessage, message_pk)
-            assert message is not None
-            raw = message.raw
+            raw = inbox.raw_of(session, message_pk)
     return read_message(raw, config)
 
 
