@@ -11,9 +11,9 @@ process of its own, limited to Telegram's 30 messages a second).
 The service's clock is set to a little before the reminders' slot of the morning `--morning` (default
 2026-12-01 09:00 in Asia/Shanghai, 30 days before the 2025 deadline: every unit not yet complied is
 reminded) by libfaketime, preloaded into the service's processes with a fixed offset from the real clock:
-the code runs unchanged, as on a machine whose clock reads that morning. It ticks at start-up before the
-slot (idle is measured after that), and a minute later after it: that tick writes the morning's
-reminders and the sender delivers them.
+the code runs unchanged, as on a machine whose clock reads that morning. It ticks at start-up and a
+minute later, both before the slot (idle is measured after the second), and again after it: that tick
+writes the morning's reminders and the sender delivers them.
 
 The figures are the service process's own, read from /proc/<pid>/status: VmRSS (resident now) and VmHWM
 (the peak resident set since it started). The worker that reads mail, and the fork server it is forked
@@ -64,9 +64,9 @@ GOAL_MB = 150.0
 FIRST_CHAT = 5_000_000
 OFFICER_CHAT = 9_000_000
 TELEGRAM_PER_S = 30.0  # Telegram's overall limit, which the server enforces with 429s as Telegram does
-# The service ticks every minute (PTB's JobQueue runs the first tick a minute after start-up): the clock
-# starts this long before the slot, so that the ticks of the first minute find nothing due (idle is
-# measured after the first) and the one after the slot writes the morning's reminders.
+# The service ticks at start-up and then every minute (PTB's JobQueue, whose first run is a minute after
+# start-up): the clock starts this long before the slot, so that the ticks of the first minute find
+# nothing due (idle is measured after JobQueue's first) and the one after the slot writes the reminders.
 BEFORE_SLOT_S = 90.0
 TICKED = 'Job "ccerbot-scheduler'  # … executed successfully: APScheduler's line (-v) after each tick
 QUIET_S = 3.0  # idle: the service used no CPU for this long

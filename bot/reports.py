@@ -19,7 +19,7 @@ from compliance.cycle import SECTORS, Cycle
 from compliance.progress import ProvinceProgress, province_progress
 from compliance.status import UnitFacts, UnitStatus, unit_status
 from storage import state
-from storage.engine import session_scope
+from storage.engine import session_scope, snapshot_scope
 from storage.models import CancellationRecord
 
 REPORTS_AT_ONCE = 1000  # units whose facts are read together when every unit is reported
@@ -150,7 +150,7 @@ def unit_reports(
 ) -> list[UnitReport]:
     if province is None and codes is None:
         return sorted((r for chunk in report_chunks(engine, cycle, at) for r in chunk), key=in_order)
-    with session_scope(engine) as session:
+    with snapshot_scope(engine) as session:
         return _reports(session, cycle, at, province, codes)
 
 
@@ -158,7 +158,7 @@ def report_chunks(engine: Engine, cycle: Cycle, at: datetime) -> Iterator[list[U
     """Every unit's report, REPORTS_AT_ONCE units at a time (by code; unit_reports sorts them by province
     too): every unit's rows read at once took four times the memory of their reports, 40 MB for 10,000
     units, and a caller that keeps a few of them need not hold them all."""
-    with session_scope(engine) as session:
+    with snapshot_scope(engine) as session:  # every unit as of one moment, though intake goes on
         codes = state.codes_known(session, at)
         for start in range(0, len(codes), REPORTS_AT_ONCE):
             yield _reports(session, cycle, at, None, codes[start : start + REPORTS_AT_ONCE])
@@ -189,7 +189,7 @@ def _reports(
 def unit_facts(engine: Engine, code: str, at: datetime) -> tuple[UnitFacts, str | None] | None:
     """The unit's facts at `at` (that unit's rows only) and its contact address; None when no roster
     known then lists it."""
-    with session_scope(engine) as session:
+    with snapshot_scope(engine) as session:
         rows = state.facts_at(session, at, codes=[code])
     if not rows:
         return None

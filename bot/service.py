@@ -104,10 +104,17 @@ class Service:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
     intake: bool = False
+    # Set once intake has been through the mail waiting at start-up (at once when nothing is taken in
+    # here): until then the state is older than the mail, and a deadline's alerts would be false ones.
+    caught_up: asyncio.Event = field(default_factory=asyncio.Event)
+    _ticking: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def tick(self) -> None:
-        written = await asyncio.to_thread(self._tick)
-        written += await asyncio.to_thread(self._silence_alerts)
+        if not self.caught_up.is_set():
+            return
+        async with self._ticking:  # one look at the state at a time: ticks, and mail applied meanwhile
+            written = await asyncio.to_thread(self._tick)
+            written += await asyncio.to_thread(self._silence_alerts)
         if written and self.sender is not None:
             self.sender.wake()
 
@@ -118,7 +125,9 @@ class Service:
         return written
 
     async def mail_applied(self) -> None:
-        await asyncio.to_thread(self.scheduler.mail_applied)
+        if self.caught_up.is_set():  # the start-up tick looks at the whole backlog at once
+            async with self._ticking:
+                await asyncio.to_thread(self.scheduler.mail_applied)
         if self.sender is not None:
             self.sender.wake()  # receipts were written too, with or without new anomalies
 
@@ -296,6 +305,7 @@ def _intake(service: Service, announce: Callable[[str], None]) -> None:
         announce(f"运行：监视邮件文件夹 {settings.mail_folder}")
     else:
         announce("未运行：收件（未配置 [imap] 或 mail_folder）")
+        service.caught_up.set()
         return
     # the reading worker imports its readers while the rest starts: the first message does not wait
     service.tasks.append(asyncio.create_task(asyncio.to_thread(service.ctx.sandbox.warm), name="reader"))
@@ -307,7 +317,12 @@ def _imap(service: Service) -> Coroutine[Any, Any, None]:
     ctx = service.ctx
     intake = ImapIntake(imap_settings(ctx.settings))
     return intake.run(
-        ctx.engine, ctx.intake_config(sandboxed=True), service.stop, ctx.now, _on_outcome(service)
+        ctx.engine,
+        ctx.intake_config(sandboxed=True),
+        service.stop,
+        ctx.now,
+        _on_outcome(service),
+        caught_up=service.caught_up,
     )
 
 
@@ -337,6 +352,7 @@ async def _watch_folder(service: Service, folder: Path) -> None:
         except Exception:  # a database outage or an unreadable folder must not end intake
             log.exception("mail folder %s: intake failed", folder)
             taken = 0
+        service.caught_up.set()  # the first pass is over, whether or not it went through
         if taken:
             await service.mail_applied()
         if await stopped_within(service.stop, FOLDER_POLL_S):
@@ -371,18 +387,45 @@ def _schedule(service: Service, announce: Callable[[str], None]) -> None:
         async def job(context: Any) -> None:
             await service.tick()
 
-        queue.run_repeating(job, interval=TICK_S, first=0, name="ccerbot-scheduler")
-        announce("运行：提醒调度（PTB JobQueue，每分钟；启动时补写今天已到时间的提醒）")
+        # APScheduler never runs a repeating job's first run at once: the start-up tick is a task
+        queue.run_repeating(job, interval=TICK_S, first=TICK_S, name="ccerbot-scheduler")
+        service.tasks.append(asyncio.create_task(_start_up_tick(service), name="start-up tick"))
+        announce(f"运行：提醒调度（PTB JobQueue，每分钟；{_AT_START}）")
         return
     service.tasks.append(asyncio.create_task(_tick_loop(service), name="scheduler"))
-    announce("运行：提醒调度（每分钟；启动时补写今天已到时间的提醒）")
+    announce(f"运行：提醒调度（每分钟；{_AT_START}）")
+
+
+_AT_START = "启动时先收完积压的邮件，再补写今天已到时间的提醒"
+
+
+async def _start_up_tick(service: Service) -> None:
+    if await _first_of(service.caught_up, service.stop):
+        await _tick_once(service)
 
 
 async def _tick_loop(service: Service) -> None:
+    if not await _first_of(service.caught_up, service.stop):
+        return
     while not service.stop.is_set():
-        try:
-            await service.tick()
-        except Exception:  # one failed tick (a database outage) must not end the schedule
-            log.exception("scheduler tick failed")
+        await _tick_once(service)
         if await stopped_within(service.stop, TICK_S):
             return
+
+
+async def _tick_once(service: Service) -> None:
+    try:
+        await service.tick()
+    except Exception:  # one failed tick (a database outage) must not end the schedule
+        log.exception("scheduler tick failed")
+
+
+async def _first_of(awaited: asyncio.Event, stop: asyncio.Event) -> bool:
+    """Wait for `awaited`; False when `stop` comes first."""
+    waits = [asyncio.ensure_future(awaited.wait()), asyncio.ensure_future(stop.wait())]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+    return awaited.is_set() and not stop.is_set()

@@ -148,12 +148,16 @@ class ImapIntake:
         stop: asyncio.Event,
         now_fn: NowFn,
         on_outcome: OnOutcome | None = None,
+        caught_up: asyncio.Event | None = None,
     ) -> None:
+        """Take mail until `stop`. `caught_up` is set once the mail waiting at start has been taken in,
+        or the first attempt to reach it failed (the schedule does not wait for a server that is down)."""
         delay = self.settings.reconnect_initial_s
+        caught_up = caught_up or asyncio.Event()
         while not stop.is_set():
             self._healthy = False
             try:
-                await self._session(engine, intake_config, stop, now_fn, on_outcome)
+                await self._session(engine, intake_config, stop, now_fn, on_outcome, caught_up)
                 return
             except CONNECTION_ERRORS as error:
                 log.warning(
@@ -167,6 +171,7 @@ class ImapIntake:
                 log.exception(
                     "IMAP %s: intake failed; reconnecting in %.1f s", self.settings.mailbox_key, delay
                 )
+            caught_up.set()
             self.waiting.clear()
             self.reconnects += 1
             if self._healthy:  # it worked for a while: the back-off starts over
@@ -182,6 +187,7 @@ class ImapIntake:
         stop: asyncio.Event,
         now_fn: NowFn,
         on_outcome: OnOutcome | None,
+        caught_up: asyncio.Event,
     ) -> None:
         box = await asyncio.to_thread(self._open)
         log.info(
@@ -192,6 +198,7 @@ class ImapIntake:
         try:
             while not stop.is_set():
                 await self._take_all(box, engine, intake_config, stop, now_fn, on_outcome)
+                caught_up.set()
                 self._healthy = True
                 if not stop.is_set():
                     await self._wait_for_mail(box, stop)

@@ -70,3 +70,26 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def snapshot_scope(engine: Engine) -> Iterator[Session]:
+    """One read-only transaction that sees one state of the database from its first statement to its
+    last, while intake commits meanwhile: a report read in several statements is of one moment. Under
+    PostgreSQL's READ COMMITTED, and with pysqlite (which begins a transaction only before a write), each
+    statement would see the state of its own moment: a unit's applications after a message, its
+    cancellations before it."""
+    if is_postgres(engine):
+        with Session(engine.execution_options(isolation_level="REPEATABLE READ")) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("BEGIN")  # SQLite in WAL: the snapshot is taken at the first read
+        with Session(connection) as session:
+            try:
+                yield session
+            finally:
+                connection.rollback()

@@ -15,6 +15,7 @@ from mail.imap_source import ImapIntake, ImapSettings
 from mail.intake import IntakeConfig, Outcome
 from tests.intake_imap.conftest import deliver_to_maildir, settings_for
 from tests.intake_imap.messages import NOW, sample
+from tests.servers import free_port
 from tests.servers.dovecot import Dovecot, ImapAccount
 
 # A guard against a hung test, not a measurement: everything here normally takes well under a second.
@@ -94,3 +95,48 @@ async def test_a_server_restart_during_idle_is_survived_and_mail_delivered_meanw
     assert intake.reconnects >= 1
     assert "connection lost" in caplog.text and "reconnecting" in caplog.text
     assert dovecot.folder_uids(imap_account.user, "INBOX") == []
+
+
+async def test_caught_up_is_told_once_the_mail_waiting_at_start_is_taken_in(
+    dovecot: Dovecot, imap_account: ImapAccount, sqlite_engine: Engine, intake_config: IntakeConfig
+) -> None:
+    """The service's first tick waits for this: before it, the state is older than the mail waiting."""
+    settings = settings_for(imap_account)
+    async with running(settings, sqlite_engine, intake_config):
+        pass  # the mailbox's first look: mail from now on is taken
+    for name in ("001-roster", "002-roster", "003-weekly"):
+        await asyncio.to_thread(dovecot.append, imap_account.user, sample(name))
+    caught_up, stop = asyncio.Event(), asyncio.Event()
+    told_before: list[bool] = []
+    intake = ImapIntake(settings)
+    task = asyncio.create_task(
+        intake.run(
+            sqlite_engine,
+            intake_config,
+            stop,
+            clock,
+            lambda outcome: told_before.append(caught_up.is_set()),
+            caught_up=caught_up,
+        )
+    )
+    try:
+        await asyncio.wait_for(caught_up.wait(), GUARD_S)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, GUARD_S)
+    assert told_before == [False, False, False]
+
+
+async def test_a_server_down_at_start_does_not_hold_the_schedule_back(
+    imap_account: ImapAccount, sqlite_engine: Engine, intake_config: IntakeConfig
+) -> None:
+    settings = settings_for(imap_account, port=free_port(), reconnect_initial_s=5.0)
+    caught_up, stop = asyncio.Event(), asyncio.Event()
+    intake = ImapIntake(settings)
+    task = asyncio.create_task(intake.run(sqlite_engine, intake_config, stop, clock, caught_up=caught_up))
+    try:
+        await asyncio.wait_for(caught_up.wait(), GUARD_S)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, GUARD_S)
+    assert intake.reconnects == 1
