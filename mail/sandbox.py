@@ -85,14 +85,14 @@ class Reading:
             self._value = self._worker.answer(deadline - time.monotonic())
         except NoAnswer:
             sandbox._stop()
-            self._error = _refused(Refused(f"读取邮件超过 {sandbox.wall_s:g} 秒，已停止并隔离"))
+            self._error = _refused(Refused(f"读取邮件超过 {sandbox.wall_s:g} 秒，已停止并隔离{_WHAT_NEXT}"))
         except MemoryError:
             sandbox._stop()  # a worker that ran out of memory is not trusted with the next message
-            reason = f"读取邮件所需内存超过 {sandbox.memory_bytes // MiB} MB，已停止并隔离"
+            reason = f"读取邮件所需内存超过 {sandbox.memory_bytes // MiB} MB，已停止并隔离{_WHAT_NEXT}"
             self._error = _refused(Refused(reason))
         except WorkerDied as died:  # killed by what it read (a crashed library, the kernel's OOM killer)
             sandbox._stop()
-            self._error = _refused(Refused(f"{died}，已停止并隔离"))
+            self._error = _refused(Refused(f"{died}，已停止并隔离{_WHAT_NEXT}"))
         except Exception as error:  # raised by the reading (Refused among them): the caller's to judge
             self._error = error
 
@@ -100,6 +100,14 @@ class Reading:
         """Its worker is gone before it was read: the caller reads it again (mail.intake.process)."""
         if not self._settled:
             self._settled, self._error = True, WorkerStopped(why)
+
+
+# The officer who reads the reason cannot mend the message; the administrator can look at it, and read
+# it again once the limits (read_timeout_s, read_memory_mb) or the software are changed.
+_WHAT_NEXT = (
+    "：附件可能已损坏或格式异常，请让发件方重新导出后再发，"
+    "或请管理员用 ccerbot quarantine show 查看这封邮件后用 retry 重试"
+)
 
 
 class WorkerStopped(RuntimeError):

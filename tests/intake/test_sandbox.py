@@ -207,3 +207,4 @@ def test_a_worker_that_dies_reading_a_message_quarantines_it_and_the_next_ones_a
 
     assert [o.outcome for o in outcomes] == ["quarantined", "applied"]
     assert "读取进程意外退出" in (outcomes[0].reason or "")
+    assert "quarantine show" in (outcomes[0].reason or ""), "what the administrator can do"
