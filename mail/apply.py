@@ -9,12 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from functools import cache
 
 from sqlalchemy import Table, and_, bindparam, delete, insert, or_, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, SQLModel, col, select
 
 from compliance.divisions import province_of_code
@@ -24,7 +22,7 @@ from mail.operation_keys import rekey_matched
 from mail.province_claims import Claim
 from mail.record_keys import cancellation_key, rekeyed, same_day_parts
 from mail.records import ApplicationRecord, CancellationLine, ProjectLine, RosterRecord, RowError
-from storage.bulk import insert_ids
+from storage.bulk import insert_ids, insert_rows
 from storage.contacts import DEFAULT_CONFIRM_DAYS, Change, changes_of
 from storage.contacts import record as record_changes
 from storage.models import ApplicationLine, OffsetOperation, RosterEntry, RosterYear, WeeklySnapshot
@@ -363,14 +361,7 @@ def _line_row(
 
 
 def _insert(session: Session, table: type[SQLModel], rows: list[dict[str, object]]) -> None:
-    if rows:  # executemany: one compiled statement whatever the number of rows
-        session.connection().execute(_insert_into(table), rows)
-
-
-@cache
-def _insert_into(table: type[SQLModel]) -> Insert:
-    """Built once per table: a statement built anew is keyed for the compiled cache at every message."""
-    return insert(table.__table__)  # type: ignore[attr-defined]
+    insert_rows(session.connection(), table.__table__, rows)  # type: ignore[attr-defined]
 
 
 def natural_key(record: CancellationLine, unit_id: int | None = None) -> str:

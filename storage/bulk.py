@@ -1,4 +1,4 @@
-"""Inserting many rows in one statement and knowing the id each was given, in the order given."""
+"""Inserting many rows at once: knowing the id each was given, in the order given; on PostgreSQL by COPY."""
 
 from __future__ import annotations
 
@@ -29,5 +29,28 @@ def insert_ids(connection: Connection, table: Table, rows: Sequence[dict[str, An
         sequence = func.pg_get_serial_sequence(table.name, "id")
         drawn = select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows)))
         ids = sorted(connection.execute(drawn).scalars())
-    connection.execute(insert(table), [{**row, "id": row_id} for row, row_id in zip(rows, ids, strict=True)])
+    insert_rows(connection, table, [{**row, "id": row_id} for row, row_id in zip(rows, ids, strict=True)])
     return ids
+
+
+def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert the rows (each with the same keys), in this transaction, returning nothing.
+
+    On PostgreSQL by COPY, one stream for all of them: an executemany is one statement per row there
+    (psycopg's pipeline), each bound, planned and executed on its own, which the server's CPU and the
+    waits for it made a third of intake's time. Elsewhere one executemany.
+    """
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), list(rows))
+        return
+    names = list(rows[0])
+    dialect = connection.dialect
+    # what an INSERT would do to each value first (a UTCDateTime column's aware time made naive UTC)
+    binds = [(name, table.c[name].type.bind_processor(dialect)) for name in names]
+    quote = dialect.identifier_preparer.quote
+    statement = f"COPY {quote(table.name)} ({', '.join(map(quote, names))}) FROM STDIN"
+    with connection.connection.dbapi_connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+        for row in rows:
+            copy.write_row([row[name] if bind is None else bind(row[name]) for name, bind in binds])

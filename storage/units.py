@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Table, bindparam, insert, or_, update
+from sqlalchemy import Table, bindparam, or_, update
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from compliance.names import account_key, name_key
-from storage.bulk import insert_ids
+from storage.bulk import insert_ids, insert_rows
 from storage.models import RosterEntry, Unit, UnitAlias
 
 CONTESTED = "name_contested"  # an alias kind: a name another unit was listed under too
@@ -174,7 +174,7 @@ def upsert_units(
     index.provinces.update({ids[c]: u.province for c, u in latest.items()})
     aliases = [alias for u in units for alias in _new_aliases(index, ids[u.code], u)]
     if aliases:
-        session.connection().execute(insert(ALIAS), aliases)
+        insert_rows(session.connection(), ALIAS, aliases)
     return ids
 
 

@@ -7,10 +7,12 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, insert, select
+from sqlalchemy.engine import Engine
 
-from storage.bulk import insert_ids
+from storage.bulk import insert_ids, insert_rows
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import Unit
@@ -67,3 +69,15 @@ def test_another_writer_cannot_take_the_chosen_ids(tmp_path: Path) -> None:
     with engine.begin() as connection:  # and once it is committed, the other writer gets the next id
         connection.execute(insert(UNIT), _units(10, 1))
         assert connection.execute(select(UNIT.c.id).where(UNIT.c.code == f"CODE{10:014d}")).scalar() == 4
+
+
+def test_rows_inserted_at_once_are_what_an_insert_would_store(engine: Engine) -> None:
+    """On PostgreSQL by COPY, which no column type sees: a time in Beijing is still kept as that instant."""
+    beijing = datetime(2023, 10, 10, 18, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    rows = [{**unit, "created_at": beijing} for unit in _units(1, 2)]
+    rows[1]["name"] = "名称里有\t制表符、\\反斜杠和\n换行"  # what COPY's text format must escape
+    with engine.begin() as connection:
+        insert_rows(connection, UNIT, rows)
+        stored = connection.execute(select(UNIT.c.code, UNIT.c.name, UNIT.c.created_at).order_by(UNIT.c.id))
+        found = [tuple(row) for row in stored]
+    assert found == [(row["code"], row["name"], beijing) for row in rows]
