@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from mail.records import ApplicationRecord, ApplicationResult, ProjectLine, Record, RowError
 from mail.rows.body import BodyRow
+from mail.rows.header import Header
 from mail.values import Cell, parse_date, parse_vintage
 from mail.vocab import vocab
 
@@ -38,57 +40,116 @@ def weekly_records(
 ) -> tuple[list[Record], list[RowError], list[tuple[str | None, str]]]:
     units: list[_Unit] = []
     orphans: list[BodyRow] = []
+    readings = _Readings(tz)
     for row in rows:
-        if row.text("name") is not None or row.text("code") is not None:
-            units.append(_new_unit(row, tz))
-        elif units:
-            _add_line(units[-1], row, row.status("result", vocab().result_words), tz)
-        else:
+        if not units and not _starts_unit(row):
             row.identity("name")  # continues nothing: no unit above it
             orphans.append(row)
+            continue
+        reading = readings.read(row)
+        if reading.starts_unit:
+            units.append(_new_unit(row, reading))
+        else:
+            _add_line(units[-1], row, reading)
     return _weekly_outcome(units, orphans)
 
 
-def _new_unit(row: BodyRow, tz: ZoneInfo) -> _Unit:
-    name, code = row.identity("name")
+def _starts_unit(row: BodyRow) -> bool:
+    return row.text("name") is not None or row.text("code") is not None
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What a row's cells say, field by field, and the problems found in them: the same for the same
+    cells under the same header, whatever the row's place and the unit it belongs to."""
+
+    starts_unit: bool
+    name: str | None
+    code: str | None
+    province: str | None
+    allowances_due_t: int | None
+    result: ApplicationResult | None
+    confirmed_on: date | None
+    requested_t: int | None
+    confirmed_t: int | None
+    vintage: tuple[date | None, date | None]
+    project_no: str | None
+    project_name: str | None
+    problems: tuple[str, ...]
+
+
+def _read(row: BodyRow, tz: ZoneInfo) -> _Reading:
+    starts = _starts_unit(row)
+    name, code = row.identity("name") if starts else (None, None)
     result = row.status("result", vocab().result_words)
     confirmed_on = row.optional("confirmed_on", lambda c: _day(c, tz))
+    province = row.province() if starts else None
+    allowances = row.amount("allowances_due_t", required=False) if starts else None
+    return _Reading(
+        starts, name, code, province, allowances, result, confirmed_on,
+        row.amount("requested_t", required=True), row.amount("confirmed_t", required=False),
+        row.optional("vintage", parse_vintage) or (None, None),
+        row.text("project_no"), row.text("project_name"), tuple(row.problems),
+    )  # fmt: skip
+
+
+class _Readings:
+    """Rows read before, by their cells: a weekly summary is a full snapshot, and most of its rows come
+    back unchanged the next week (seven in ten in a season of 10,000 units). Kept for the process (the
+    reading worker reads one summary after another), emptied when it holds MAX_ROWS."""
+
+    MAX_ROWS = 20_000
+    _known: ClassVar[dict[tuple[object, ...], _Reading]] = {}
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self._header: Header | None = None
+        self._signature: tuple[object, ...] = ()
+
+    def read(self, row: BodyRow) -> _Reading:
+        if row.header is not self._header:
+            header = self._header = row.header
+            self._signature = (self.tz, tuple(header.columns.items()), tuple(header.labels.items()),
+                               header.ten_thousand)  # fmt: skip
+        key = (self._signature, tuple(row.cells))
+        known = self._known.get(key)
+        if known is None:
+            known = _read(row, self.tz)
+            if len(self._known) >= self.MAX_ROWS:
+                self._known.clear()
+            self._known[key] = known
+        else:
+            row.problems.extend(known.problems)
+        return known
+
+
+def _new_unit(row: BodyRow, reading: _Reading) -> _Unit:
     unit = _Unit(
         row=row,
-        province=row.province(),
-        name=name or "",
-        code=code,
-        allowances_due_t=row.amount("allowances_due_t", required=False),
-        result=result or "pending",
-        confirmed_on=confirmed_on,
+        province=reading.province,
+        name=reading.name or "",
+        code=reading.code,
+        allowances_due_t=reading.allowances_due_t,
+        result=reading.result or "pending",
+        confirmed_on=reading.confirmed_on,
     )
-    _add_line(unit, row, result, tz, confirmed_on)
+    _add_line(unit, row, reading)
     return unit
 
 
-def _add_line(
-    unit: _Unit,
-    row: BodyRow,
-    result: ApplicationResult | None,
-    tz: ZoneInfo,
-    confirmed_on: date | None = None,
-) -> None:
-    """One project of the unit; a blank result or date is the unit's (merged cells). `confirmed_on`: the
-    row's own date, when the caller read it already (a unit's first row)."""
-    requested = row.amount("requested_t", required=True)
-    confirmed = row.amount("confirmed_t", required=False)
-    line_result = result or unit.result
-    if confirmed_on is None:
-        confirmed_on = row.optional("confirmed_on", lambda c: _day(c, tz))
+def _add_line(unit: _Unit, row: BodyRow, reading: _Reading) -> None:
+    """One project of the unit; a blank result or date is the unit's (merged cells)."""
+    line_result = reading.result or unit.result
+    confirmed_on = reading.confirmed_on
     if confirmed_on is None and line_result == unit.result:
         confirmed_on = unit.confirmed_on
-    start, end = row.optional("vintage", parse_vintage) or (None, None)
     unit.rows.append(row)
-    if row.problems or requested is None:
+    if row.problems or reading.requested_t is None:
         return
+    start, end = reading.vintage
     line = ProjectLine(
-        row.number, row.text("project_no"), row.text("project_name"), start, end,
-        requested, confirmed, line_result, confirmed_on,
+        row.number, reading.project_no, reading.project_name, start, end,
+        reading.requested_t, reading.confirmed_t, line_result, confirmed_on,
     )  # fmt: skip
     unit.lines.append(line)
 

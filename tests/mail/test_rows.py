@@ -507,3 +507,24 @@ def test_columns_decide_the_kind_and_the_subject_breaks_ties() -> None:
     assert parse(roster_like, hint="weekly_summary").kind == "roster"
     unknown: list[list[Cell]] = [["单位名称", "统一社会信用代码", "邮箱"], ["甲", A, "a@b"]]
     assert parse(unknown, hint="roster").kind == "unknown"
+
+
+def test_a_summary_read_again_a_week_later_gives_what_reading_it_anew_gives() -> None:
+    """Rows whose cells were read before (last week's summary) are not read again: what they say, and
+    the problems found in them, come back at their new places, under their new units."""
+    from mail.rows.weekly import _Readings
+
+    last_week = weekly_table()
+    bad = [9, "广东省", "佛山某公司", wrong_check(D), "1,000", "50", None, None, None, "已确认", None, None]
+    this_week = [*last_week[:3], bad, *last_week[3:]]  # a unit added on top: every row one lower
+    _Readings._known.clear()
+    fresh = parse(this_week)
+    _Readings._known.clear()
+    parse(last_week)
+    parse([*last_week[:3], bad])
+    known = len(_Readings._known)
+    again = parse(this_week)
+    assert len(_Readings._known) == known, "every row of this week's summary was read before"
+    assert again == fresh
+    assert [e.row for e in again.row_errors] == [4] and "校验位错误" in again.row_errors[0].reason
+    assert [a.row for a in applications(again)][:2] == [5, 6]
