@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from mail.records import Record, RosterRecord, RosterYear, RowError
 from mail.rows.body import BodyRow
 from mail.rows.header import YEAR_MARK, Header, year_field
+from mail.rows.readings import Readings
 from mail.values import show
 from mail.vocab import vocab
 
@@ -25,32 +27,39 @@ def roster_records(rows: Iterator[BodyRow], header: Header) -> tuple[list[Record
     obligations = _header_obligations(header)
     dues = [f for o in obligations if (f := year_field("allowances_due_t", o)) in header.columns]
     statuses = [o for o in obligations if year_field("complied", o) in header.columns]
+    readings = Readings("roster", lambda row: _record(row, obligations, dues, statuses))
     for row in rows:
-        name, code = row.identity("name")
-        before = len(row.problems)
-        due = row.amount("allowances_due_t", required=not dues)
-        years = tuple(y for y in (_roster_year(row, o) for o in obligations) if y is not None)
-        blank = len(row.problems) == before and not any(y.allowances_due_t is not None for y in years)
-        if due is None and dues and blank:
-            row.problem(f"{'、'.join(row.label(f) for f in dues)}{'均' if len(dues) > 1 else ''}为空")
-        surrendered = row.amount("surrendered_t", required=False)
-        complied = row.status("complied", vocab().complied_words)
-        record = RosterRecord(
-            row=row.number,
-            province=row.province(),
-            name=name or "",
-            code=code,
-            account_no=row.text("account_no"),
-            # without a column for the whole, the row's figures are those of its years together
-            allowances_due_t=due if due is not None else _sum(y.allowances_due_t for y in years),
-            surrendered_t=surrendered if surrendered is not None else _sum(y.surrendered_t for y in years),
-            complied=complied if complied is not None else _years_complied(years, statuses),
-            contact_email=_one_address(row),
-            years=years,
-            sector=row.status("sector", vocab().sector_words, "行业"),
-        )
+        record = readings.read(row)
+        if record.row != row.number:  # read before, at another place
+            record = replace(record, row=row.number)
         _keep(row, record, records, errors)
     return records, errors
+
+
+def _record(row: BodyRow, obligations: list[str], dues: list[str], statuses: list[str]) -> RosterRecord:
+    name, code = row.identity("name")
+    before = len(row.problems)
+    due = row.amount("allowances_due_t", required=not dues)
+    years = tuple(y for y in (_roster_year(row, o) for o in obligations) if y is not None)
+    blank = len(row.problems) == before and not any(y.allowances_due_t is not None for y in years)
+    if due is None and dues and blank:
+        row.problem(f"{'、'.join(row.label(f) for f in dues)}{'均' if len(dues) > 1 else ''}为空")
+    surrendered = row.amount("surrendered_t", required=False)
+    complied = row.status("complied", vocab().complied_words)
+    return RosterRecord(
+        row=row.number,
+        province=row.province(),
+        name=name or "",
+        code=code,
+        account_no=row.text("account_no"),
+        # without a column for the whole, the row's figures are those of its years together
+        allowances_due_t=due if due is not None else _sum(y.allowances_due_t for y in years),
+        surrendered_t=surrendered if surrendered is not None else _sum(y.surrendered_t for y in years),
+        complied=complied if complied is not None else _years_complied(years, statuses),
+        contact_email=_one_address(row),
+        years=years,
+        sector=row.status("sector", vocab().sector_words, "行业"),
+    )
 
 
 def _years_complied(years: tuple[RosterYear, ...], obligations: list[str]) -> bool | None:

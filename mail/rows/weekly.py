@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from mail.records import ApplicationRecord, ApplicationResult, ProjectLine, Record, RowError
 from mail.rows.body import BodyRow
-from mail.rows.header import Header
+from mail.rows.readings import Readings
 from mail.values import Cell, parse_date, parse_vintage
 from mail.vocab import vocab
 
@@ -40,7 +39,7 @@ def weekly_records(
 ) -> tuple[list[Record], list[RowError], list[tuple[str | None, str]]]:
     units: list[_Unit] = []
     orphans: list[BodyRow] = []
-    readings = _Readings(tz)
+    readings = Readings("weekly", lambda row: _read(row, tz), tz)
     for row in rows:
         if not units and not _starts_unit(row):
             row.identity("name")  # continues nothing: no unit above it
@@ -91,36 +90,6 @@ def _read(row: BodyRow, tz: ZoneInfo) -> _Reading:
         row.optional("vintage", parse_vintage) or (None, None),
         row.text("project_no"), row.text("project_name"), tuple(row.problems),
     )  # fmt: skip
-
-
-class _Readings:
-    """Rows read before, by their cells: a weekly summary is a full snapshot, and most of its rows come
-    back unchanged the next week (seven in ten in a season of 10,000 units). Kept for the process (the
-    reading worker reads one summary after another), emptied when it holds MAX_ROWS."""
-
-    MAX_ROWS = 20_000
-    _known: ClassVar[dict[tuple[object, ...], _Reading]] = {}
-
-    def __init__(self, tz: ZoneInfo) -> None:
-        self.tz = tz
-        self._header: Header | None = None
-        self._signature: tuple[object, ...] = ()
-
-    def read(self, row: BodyRow) -> _Reading:
-        if row.header is not self._header:
-            header = self._header = row.header
-            self._signature = (self.tz, tuple(header.columns.items()), tuple(header.labels.items()),
-                               header.ten_thousand)  # fmt: skip
-        key = (self._signature, tuple(row.cells))
-        known = self._known.get(key)
-        if known is None:
-            known = _read(row, self.tz)
-            if len(self._known) >= self.MAX_ROWS:
-                self._known.clear()
-            self._known[key] = known
-        else:
-            row.problems.extend(known.problems)
-        return known
 
 
 def _new_unit(row: BodyRow, reading: _Reading) -> _Unit:

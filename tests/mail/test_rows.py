@@ -512,19 +512,41 @@ def test_columns_decide_the_kind_and_the_subject_breaks_ties() -> None:
 def test_a_summary_read_again_a_week_later_gives_what_reading_it_anew_gives() -> None:
     """Rows whose cells were read before (last week's summary) are not read again: what they say, and
     the problems found in them, come back at their new places, under their new units."""
-    from mail.rows.weekly import _Readings
+    from mail.rows.readings import Readings
 
     last_week = weekly_table()
     bad = [9, "广东省", "佛山某公司", wrong_check(D), "1,000", "50", None, None, None, "已确认", None, None]
     this_week = [*last_week[:3], bad, *last_week[3:]]  # a unit added on top: every row one lower
-    _Readings._known.clear()
+    Readings.forget()
     fresh = parse(this_week)
-    _Readings._known.clear()
+    Readings.forget()
     parse(last_week)
     parse([*last_week[:3], bad])
-    known = len(_Readings._known)
+    known = len(Readings._known)
     again = parse(this_week)
-    assert len(_Readings._known) == known, "every row of this week's summary was read before"
+    assert len(Readings._known) == known, "every row of this week's summary was read before"
     assert again == fresh
     assert [e.row for e in again.row_errors] == [4] and "校验位错误" in again.row_errors[0].reason
     assert [a.row for a in applications(again)][:2] == [5, 6]
+
+
+def test_a_roster_read_again_gives_each_row_its_record_and_its_errors_at_its_new_place() -> None:
+    from mail.rows.readings import Readings
+
+    rows: list[list[Cell]] = [
+        ROSTER_HEADER,
+        [1, "山东省", "甲公司", wrong_check(A), None, 100, None, None, None],
+        [2, "山东省", "乙公司", B, None, 200, 200, "已完成", None],
+    ]
+    added = [0, "山东省", "丙公司", C, None, 300, None, "未完成", None]
+    next_roster = [rows[0], added, *rows[1:]]
+    Readings.forget()
+    fresh = parse(next_roster)
+    Readings.forget()
+    parse(rows)
+    again = parse(next_roster)
+    assert again == fresh
+    assert [(r.row, r.name) for r in rosters(again)] == [(2, "丙公司"), (4, "乙公司")]
+    assert [(e.row, e.reason) for e in again.row_errors] == [
+        (3, f"第3行：统一社会信用代码 {wrong_check(A)} 校验位错误")
+    ]

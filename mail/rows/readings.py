@@ -1,0 +1,55 @@
+"""Rows read before, by their cells: what they said, and the problems found in them.
+
+A weekly summary is a full snapshot and a roster a full list, so most of their rows come back unchanged in
+the next one (seven in ten of a weekly summary's rows in a season of 10,000 units, four in ten of the 2025
+rosters'). What a row says depends only on its cells and its header (and the time zone), not on its place
+or its neighbours: the reading is kept for the process (the reading worker reads one message after
+another), and the row's problems are given back to it, at its new place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar, Generic, TypeVar
+
+from mail.rows.body import BodyRow
+from mail.rows.header import Header
+
+T = TypeVar("T")
+
+Key = tuple[object, ...]
+
+
+class Readings(Generic[T]):
+    """One table's rows of one kind, read through the process's store of earlier readings."""
+
+    MAX_ROWS = 20_000  # the store is emptied when it holds this many: a season's rows, twice over
+    _known: ClassVar[dict[Key, tuple[object, tuple[str, ...]]]] = {}
+
+    def __init__(self, kind: str, read: Callable[[BodyRow], T], *context: object) -> None:
+        self._kind, self._read, self._context = kind, read, context
+        self._header: Header | None = None
+        self._signature: Key = ()
+
+    def read(self, row: BodyRow) -> T:
+        key = (self._signature_of(row.header), tuple(row.cells))
+        known = self._known.get(key)
+        if known is not None:
+            row.problems.extend(known[1])
+            return known[0]  # type: ignore[return-value]
+        reading = self._read(row)
+        if len(self._known) >= self.MAX_ROWS:
+            self._known.clear()
+        self._known[key] = (reading, tuple(row.problems))
+        return reading
+
+    def _signature_of(self, header: Header) -> Key:
+        if header is not self._header:
+            self._header = header
+            self._signature = (self._kind, self._context, tuple(header.columns.items()),
+                               tuple(header.labels.items()), header.ten_thousand)  # fmt: skip
+        return self._signature
+
+    @classmethod
+    def forget(cls) -> None:
+        cls._known.clear()
