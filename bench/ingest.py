@@ -30,7 +30,7 @@ import pstats
 import resource
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -202,8 +202,8 @@ def main() -> None:
         type=int,
         default=3,
         metavar="N",
-        help="run the floor and each ingest N times and keep each one's fastest: on a shared machine a "
-        "neighbour's load comes and goes within a run",
+        help="take each ingest N times, each right after a floor run of its own, and report the run of "
+        "the median ratio: on a shared machine a neighbour's load comes and goes within a run",
     )
     args = parser.parse_args()
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -217,48 +217,77 @@ def main() -> None:
         raws = [p.read_bytes() for p in paths]
         settings = load_settings(str(folder / "ccerbot.toml"))
         config = IntakeConfig(senders=settings.trusted_senders(), tz=settings.tz)
-    floor, table_rows = min((read_only(raws) for _ in range(args.repeat)), key=lambda run: run[0].wall)
+    floor, table_rows = read_only(raws)
     print(f"season {args.season}: {len(raws)} messages, {table_rows} spreadsheet rows, {args.units} units")
-    print(f"each figure the fastest of {args.repeat} runs")
     print(f"{'floor (read only):':<28}{_rates(floor.wall, len(raws), table_rows)}  CPU {floor.cpu:.2f} s")
     if "pipelined" in modes:
         worker = read_in_worker(raws, config)
         bound = _rates(worker.wall, len(raws), table_rows)
         print(f"{'read in the worker:':<28}{bound}  (one message at a time, as `run` reads)")
+    print(f"each ingest: the median of {args.repeat} runs by ratio, each against a floor run just before it")
     ratios: list[str] = []
     profile = cProfile.Profile() if args.profile else None
     for mode in modes:
-        runs = []
-        for _ in range(args.repeat):
+
+        def on_sqlite(mode: str = mode) -> tuple[Took, int, dict[str, int]]:
+            nonlocal profile
             with tempfile.TemporaryDirectory() as tmp:
-                reset_peak_rss()
-                took_run = full_ingest(raws, f"sqlite:///{tmp}/bench.db", config, mode, profile)
-                runs.append((*took_run, peak_rss_mb()))
+                result = full_ingest(raws, f"sqlite:///{tmp}/bench.db", config, mode, profile)
             if profile is not None:
                 print(profile_lines(profile, args.profile))
                 profile = None
-        took, rows, outcomes, peak = min(runs, key=lambda run: run[0].wall)
-        ratios.append(_report(f"sqlite {mode}", took, rows, outcomes, floor, len(raws), peak))
-        ratios.append(f"sqlite {mode} by CPU time {floor.cpu / took.critical_cpu:.2f}")
+            return result
+
+        run = _median_run(raws, args.repeat, on_sqlite)
+        ratios.append(_report(f"sqlite {mode}", run, len(raws)))
+        ratios.append(f"sqlite {mode} by CPU time {run.floor.cpu / run.took.critical_cpu:.2f}")
     if args.postgres:
         for mode in modes:
-            runs = []
-            for _ in range(args.repeat):
+
+            def on_postgres(mode: str = mode) -> tuple[Took, int, dict[str, int]]:
                 with fresh_postgres(args.postgres) as url:
-                    reset_peak_rss()
-                    runs.append((*full_ingest(raws, url, config, mode), peak_rss_mb()))
-            took, rows, outcomes, peak = min(runs, key=lambda run: run[0].wall)
-            ratios.append(_report(f"postgres {mode}", took, rows, outcomes, floor, len(raws), peak))
+                    return full_ingest(raws, url, config, mode)
+
+            ratios.append(_report(f"postgres {mode}", _median_run(raws, args.repeat, on_postgres), len(raws)))
     print(f"ratio to floor: {', '.join(ratios)}")
 
 
-def _report(
-    name: str, took: Took, rows: int, outcomes: dict[str, int], floor: Took, messages: int, peak_mb: float
-) -> str:
-    ratio, rates = floor.wall / took.wall, _rates(took.wall, messages, rows)
+@dataclass(frozen=True)
+class Run:
+    """One ingest and the floor run just before it: the two share the machine's state of the moment."""
+
+    floor: Took
+    took: Took
+    rows: int
+    outcomes: dict[str, int]
+    peak_mb: float
+
+    @property
+    def ratio(self) -> float:
+        return self.floor.wall / self.took.wall
+
+
+def _median_run(
+    raws: list[bytes], repeat: int, ingest: Callable[[], tuple[Took, int, dict[str, int]]]
+) -> Run:
+    runs = []
+    for _ in range(repeat):
+        floor, _ = read_only(raws)
+        reset_peak_rss()
+        took, rows, outcomes = ingest()
+        runs.append(Run(floor, took, rows, outcomes, peak_rss_mb()))
+    runs.sort(key=lambda run: run.ratio)
+    return runs[len(runs) // 2]
+
+
+def _report(name: str, run: Run, messages: int) -> str:
+    took, ratio, rates = run.took, run.ratio, _rates(run.took.wall, messages, run.rows)
     cpu = f"CPU {took.cpu:.2f} s" + (f" + worker {took.worker_cpu:.2f} s" if took.worker_cpu else "")
-    peak = f"peak RSS {peak_mb:.0f} MB"
-    print(f"{f'ingest ({name}):':<28}{rates}  {cpu}  ratio to floor {ratio:.2f}  {peak}  {outcomes}")
+    peak = f"peak RSS {run.peak_mb:.0f} MB"
+    floor = f"(its floor {run.floor.wall:.2f} s)"
+    print(
+        f"{f'ingest ({name}):':<28}{rates}  {cpu}  ratio to floor {ratio:.2f} {floor}  {peak}  {run.outcomes}"
+    )
     return f"{name} {ratio:.2f}"
 
 
