@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -114,3 +114,16 @@ async def settle(sender: Sender, keys: Sequence[str]) -> dict[str, str]:
 def sender(engine: Engine, channels: dict[str, Channel], **kwargs: Any) -> Sender:
     kwargs.setdefault("config", FAST)
     return Sender(engine, channels, **kwargs)
+
+
+async def wait_until(condition: Callable[[], object], what: str, guard_s: float = GUARD_S) -> None:
+    """Polls `condition` until it holds; a guard against a test that hangs, not a measurement."""
+
+    async def poll() -> None:
+        while not condition():
+            await asyncio.sleep(0.05)
+
+    try:
+        await asyncio.wait_for(poll(), guard_s)
+    except TimeoutError:
+        raise AssertionError(f"not reached: {what}") from None

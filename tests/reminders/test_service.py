@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.context import AppContext
 from bot.service import serve
 from storage import outbox
-from tests.reminders.helpers import GUARD_S, settings
+from tests.reminders.helpers import GUARD_S, settings, wait_until
 from tests.servers.botapi import BotApiServer
 from tests.servers.smtp import SmtpServer
 
@@ -28,17 +28,6 @@ def copy_mail(samples: Path, folder: Path) -> int:
     for path in files:
         shutil.copy2(path, folder / path.name)  # keeps the old mtime: the files are complete
     return len(files)
-
-
-async def wait_until(condition: object, what: str) -> None:
-    async def poll() -> None:
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.05)
-
-    try:
-        await asyncio.wait_for(poll(), GUARD_S)
-    except TimeoutError:
-        raise AssertionError(f"not reached: {what}") from None
 
 
 async def test_mail_taken_in_leads_to_receipts_and_anomaly_alerts_once(

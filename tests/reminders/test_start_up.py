@@ -19,7 +19,7 @@ from storage.engine import session_scope
 from storage.migrate import upgrade
 from storage.models import InboundMessage
 from tests.intake.stalling import STALL, stalling_read
-from tests.reminders.helpers import GUARD_S, settings
+from tests.reminders.helpers import GUARD_S, settings, wait_until
 from tests.servers.botapi import BotApiServer
 
 TAKEN_BEFORE = 8  # the rosters and the first weekly summaries, with their confirmations
@@ -55,17 +55,6 @@ def clean_alerts(configured: Settings, mail: list[Path], folder: Path) -> set[st
     return officer_alerts(clean)
 
 
-async def wait_for(condition: object, what: str, guard_s: float = GUARD_S) -> None:
-    async def poll() -> None:
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.05)
-
-    try:
-        await asyncio.wait_for(poll(), guard_s)
-    except TimeoutError:
-        raise AssertionError(f"not reached: {what}") from None
-
-
 async def test_a_restart_over_waiting_mail_alerts_only_what_all_the_mail_shows(
     samples: Path, sample_settings: Settings, tmp_path: Path
 ) -> None:
@@ -88,8 +77,8 @@ async def test_a_restart_over_waiting_mail_alerts_only_what_all_the_mail_shows(
     stop = asyncio.Event()
     task = asyncio.create_task(serve(restarted, stop, lambda line: None))
     try:
-        await wait_for(lambda: done(restarted) == len(mail), "every message taken in")
-        await wait_for(lambda: officer_alerts(restarted) >= expected, "the alerts of the whole mail")
+        await wait_until(lambda: done(restarted) == len(mail), "every message taken in")
+        await wait_until(lambda: officer_alerts(restarted) >= expected, "the alerts of the whole mail")
     finally:
         stop.set()
         await asyncio.wait_for(task, GUARD_S)
@@ -111,7 +100,7 @@ async def test_with_telegram_the_first_tick_comes_at_start(
     stop = asyncio.Event()
     task = asyncio.create_task(serve(ctx, stop, said.append))
     try:
-        await wait_for(
+        await wait_until(
             lambda: officer_alerts(ctx) == expected,
             "the alerts, before JobQueue's first run",
             guard_s=min(GUARD_S, TICK_S / 2),
