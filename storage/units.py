@@ -173,8 +173,7 @@ def upsert_units(
         session.connection().execute(where.values({n: bindparam(f"new_{n}") for n in names}), changed)
     index.provinces.update({ids[c]: u.province for c, u in latest.items()})
     aliases = [alias for u in units for alias in _new_aliases(index, ids[u.code], u)]
-    if aliases:
-        insert_rows(session.connection(), ALIAS, aliases)
+    insert_rows(session.connection(), ALIAS, aliases)
     return ids
 
 

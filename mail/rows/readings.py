@@ -23,10 +23,12 @@ Key = tuple[object, ...]
 class Readings(Generic[T]):
     """One table's rows of one kind, read through the process's store of earlier readings."""
 
-    MAX_ROWS = 20_000  # the store is emptied when it holds this many: a season's rows, twice over
+    MAX_ROWS = 20_000  # emptied at this many: above the 12,000 different rows of a 10,000-unit season
     _known: ClassVar[dict[Key, tuple[object, tuple[str, ...]]]] = {}
 
-    def __init__(self, kind: str, read: Callable[[BodyRow], T], *context: object) -> None:
+    def __init__(self, kind: str, read: Callable[..., T], *context: object) -> None:
+        """`read(row, *context)` reads a row anew; the context (hashable) is part of what a reading is
+        kept under, beside the header and the cells."""
         self._kind, self._read, self._context = kind, read, context
         self._header: Header | None = None
         self._signature: Key = ()
@@ -37,7 +39,7 @@ class Readings(Generic[T]):
         if known is not None:
             row.problems.extend(known[1])
             return known[0]  # type: ignore[return-value]
-        reading = self._read(row)
+        reading: T = self._read(row, *self._context)
         if len(self._known) >= self.MAX_ROWS:
             self._known.clear()
         self._known[key] = (reading, tuple(row.problems))

@@ -13,21 +13,21 @@ from mail.values import show
 from mail.vocab import vocab
 
 
-def _header_obligations(header: Header) -> list[str]:
+def _header_obligations(header: Header) -> tuple[str, ...]:
     """The obligations the roster has columns for, in the order of their columns."""
     found = sorted(
         (col, name.split(YEAR_MARK, 1)[1]) for name, col in header.columns.items() if YEAR_MARK in name
     )
-    return list(dict.fromkeys(obligation for _, obligation in found))
+    return tuple(dict.fromkeys(obligation for _, obligation in found))
 
 
 def roster_records(rows: Iterator[BodyRow], header: Header) -> tuple[list[Record], list[RowError]]:
     records: list[Record] = []
     errors: list[RowError] = []
     obligations = _header_obligations(header)
-    dues = [f for o in obligations if (f := year_field("allowances_due_t", o)) in header.columns]
-    statuses = [o for o in obligations if year_field("complied", o) in header.columns]
-    readings = Readings("roster", lambda row: _record(row, obligations, dues, statuses))
+    dues = tuple(f for o in obligations if (f := year_field("allowances_due_t", o)) in header.columns)
+    statuses = tuple(o for o in obligations if year_field("complied", o) in header.columns)
+    readings = Readings("roster", _record, obligations, dues, statuses)
     for row in rows:
         record = readings.read(row)
         if record.row != row.number:  # read before, at another place
@@ -36,7 +36,9 @@ def roster_records(rows: Iterator[BodyRow], header: Header) -> tuple[list[Record
     return records, errors
 
 
-def _record(row: BodyRow, obligations: list[str], dues: list[str], statuses: list[str]) -> RosterRecord:
+def _record(
+    row: BodyRow, obligations: tuple[str, ...], dues: tuple[str, ...], statuses: tuple[str, ...]
+) -> RosterRecord:
     name, code = row.identity("name")
     before = len(row.problems)
     due = row.amount("allowances_due_t", required=not dues)
@@ -62,7 +64,7 @@ def _record(row: BodyRow, obligations: list[str], dues: list[str], statuses: lis
     )
 
 
-def _years_complied(years: tuple[RosterYear, ...], obligations: list[str]) -> bool | None:
+def _years_complied(years: tuple[RosterYear, ...], obligations: tuple[str, ...]) -> bool | None:
     """The row's status from the year columns: a year whose status cell is blank is unknown."""
     given = {y.obligation: y.complied for y in years}
     return all_complied(given.get(o) for o in obligations)

@@ -39,7 +39,7 @@ def weekly_records(
 ) -> tuple[list[Record], list[RowError], list[tuple[str | None, str]]]:
     units: list[_Unit] = []
     orphans: list[BodyRow] = []
-    readings = Readings("weekly", lambda row: _read(row, tz), tz)
+    readings = Readings("weekly", _read, tz)
     for row in rows:
         if not units and not _starts_unit(row):
             row.identity("name")  # continues nothing: no unit above it
@@ -59,8 +59,8 @@ def _starts_unit(row: BodyRow) -> bool:
 
 @dataclass(frozen=True)
 class _Reading:
-    """What a row's cells say, field by field, and the problems found in them: the same for the same
-    cells under the same header, whatever the row's place and the unit it belongs to."""
+    """What a row's cells say, field by field: the same for the same cells under the same header,
+    whatever the row's place and the unit it belongs to (its problems are kept beside it)."""
 
     starts_unit: bool
     name: str | None
@@ -74,7 +74,6 @@ class _Reading:
     vintage: tuple[date | None, date | None]
     project_no: str | None
     project_name: str | None
-    problems: tuple[str, ...]
 
 
 def _read(row: BodyRow, tz: ZoneInfo) -> _Reading:
@@ -88,7 +87,7 @@ def _read(row: BodyRow, tz: ZoneInfo) -> _Reading:
         starts, name, code, province, allowances, result, confirmed_on,
         row.amount("requested_t", required=True), row.amount("confirmed_t", required=False),
         row.optional("vintage", parse_vintage) or (None, None),
-        row.text("project_no"), row.text("project_name"), tuple(row.problems),
+        row.text("project_no"), row.text("project_name"),
     )  # fmt: skip
 
 
