@@ -102,11 +102,12 @@ class Reading:
             self._settled, self._error = True, WorkerStopped(why)
 
 
-# The officer who reads the reason cannot mend the message; the administrator can look at it, and read
-# it again once the limits (read_timeout_s, read_memory_mb) or the software are changed.
+# The reason is read by the sender (in its receipt) and by the officers: neither can mend the reading,
+# but the sender can export the table again, and the administrator can look at the message and read it
+# again once the limits (read_timeout_s, read_memory_mb) or the software are changed.
 _WHAT_NEXT = (
-    "：附件可能已损坏或格式异常，请让发件方重新导出后再发，"
-    "或请管理员用 ccerbot quarantine show 查看这封邮件后用 retry 重试"
+    "。附件可能已损坏或格式异常：请重新导出表格后再发送一次；仍然如此时，"
+    "请管理员用 ccerbot quarantine show 查看这封邮件，处理后用 quarantine retry 重新读取"
 )
 
 
