@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -130,6 +130,13 @@ class Cycle:
     # The province's Friday: the summary composed for the officers, and a reminder if it has not left.
     summary_compose_time: time = time(9)
     summary_chase_time: time = time(15)
+
+    @property
+    def cancellations_known_at(self) -> datetime:
+        """When whether a unit cancelled in time is surely known: the deadline day's cancellation list is
+        sent after 17:00 (FORMATS.md §3), so at the latest by the next morning's reminder time."""
+        next_day = self.cancellation_deadline.astimezone(self.tz).date() + timedelta(days=1)
+        return datetime.combine(next_day, self.reminder_time, self.tz)
 
 
 @dataclass(frozen=True)

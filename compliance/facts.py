@@ -77,6 +77,9 @@ class UnitFacts:
     sector: str | None = None  # power | steel | cement | aluminium (mail/headers.toml maps the words)
     years: tuple[YearFacts, ...] = ()  # per-year roster figures; empty: the roster gives one figure
     operations: tuple[OffsetOperation, ...] = ()
+    # The latest cancellation the province's lists have given; None: no list yet. Whether a unit cancelled in
+    # time is known once a list has reached the deadline day.
+    listed_through: datetime | None = None
 
 
 @dataclass(frozen=True)

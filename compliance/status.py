@@ -143,7 +143,7 @@ def cancellation_status(facts: UnitFacts, cycle: Cycle, at: datetime) -> UnitSta
         overdue=moment == "overdue" and not complied,
         state=state,
         moment=moment,
-        chase=_chase(state, moment),
+        chase=_chase(state, moment, facts, cycle, at),
         ineligible=_ineligible(facts, cycle),
         obligation=cycle.obligations[0] if cycle.obligations else None,
         allowances_due_t=facts.allowances_due_t,
@@ -159,10 +159,16 @@ def _to_surrender(facts: UnitFacts, offset_t: int) -> int | None:
 _NOT_FULLY_CANCELLED = ("confirmed_uncancelled", "confirmed_partly_cancelled")
 
 
-def _chase(state: str, moment: Moment) -> tuple[str, ...]:
-    """A confirmed application not fully cancelled at the cancellation deadline: the officer chases it."""
+def _chase(state: str, moment: Moment, facts: UnitFacts, cycle: Cycle, at: datetime) -> tuple[str, ...]:
+    """A confirmed application not fully cancelled at the cancellation deadline: the officer chases it, once
+    the lists can tell, that is once the deadline day's list is in, or by the next morning at the latest."""
     late = moment in ("offset_closed", "overdue")
-    return ("not_cancelled_by_deadline",) if late and state in _NOT_FULLY_CANCELLED else ()
+    if not late or state not in _NOT_FULLY_CANCELLED:
+        return ()
+    deadline_day = cycle.cancellation_deadline.astimezone(cycle.tz).date()
+    through = facts.listed_through
+    listed = through is not None and through.astimezone(cycle.tz).date() >= deadline_day
+    return ("not_cancelled_by_deadline",) if listed or at >= cycle.cancellations_known_at else ()
 
 
 def _ineligible(facts: UnitFacts, cycle: Cycle) -> tuple[Ineligible, ...]:

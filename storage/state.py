@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, col, select
 
 from compliance.cycle import load_cycle
@@ -188,6 +188,25 @@ def cancellations_by_unit(
     return grouped
 
 
+def listed_through(
+    session: Session, at: datetime, provinces: Iterable[str], cycle: str | None = None
+) -> dict[str | None, datetime]:
+    """The latest cancellation each province's lists have given by `at` (None: lists that name no
+    province), read off every record, matched to a unit or not."""
+    chosen = sorted(set(provinces))
+    query = (
+        select(CancellationRecord.province, func.max(CancellationRecord.cancelled_at))
+        .where(
+            CancellationRecord.known_at <= at,
+            or_(col(CancellationRecord.province).in_(chosen), col(CancellationRecord.province).is_(None)),
+        )
+        .group_by(col(CancellationRecord.province))
+    )
+    if cycle is not None:
+        query = query.where(CancellationRecord.cycle == cycle)
+    return {province: latest for province, latest in session.exec(query) if latest is not None}
+
+
 def years_by_unit(
     session: Session, at: datetime, unit_ids: Sequence[int], cycle: str | None = None
 ) -> dict[int, list[YearFacts]]:
@@ -263,7 +282,7 @@ def facts_at(
     codes: Iterable[str] | None = None,
     cycle: str | None = None,
 ) -> list[tuple[KnownUnit, UnitFacts]]:
-    """Everything compliance needs about the selected units at `at`, in six queries.
+    """Everything compliance needs about the selected units at `at`, in seven queries.
 
     `cycle`: only that cycle's facts (its rosters, summaries, cancellations and operations); None: every
     fact, whatever its cycle. A unit's history across cycles is read one cycle at a time.
@@ -276,6 +295,7 @@ def facts_at(
     cancels = cancellations_by_unit(session, at, unit_ids, cycle)
     years = years_by_unit(session, at, unit_ids, cycle)
     operations = operations_by_unit(session, at, unit_ids, cycle)
+    listed = listed_through(session, at, {k.province for k in units}, cycle) if units else {}
     obligations = load_cycle(cycle).obligations if cycle is not None else ()
     result = []
     for known in units:
@@ -294,9 +314,14 @@ def facts_at(
             sector=known.sector,
             years=unit_years,
             operations=tuple(operations.get(uid, [])),
+            listed_through=_latest(listed.get(known.province), listed.get(None)),
         )
         result.append((replace(known, allowances_due_t=facts.allowances_due_t), facts))
     return result
+
+
+def _latest(*instants: datetime | None) -> datetime | None:
+    return max((i for i in instants if i is not None), default=None)
 
 
 def _by_year(years: tuple[YearFacts, ...]) -> tuple[tuple[int, int], ...]:

@@ -41,6 +41,7 @@ def facts(
     years: tuple[YearFacts, ...] = (),
     operations: tuple[OffsetOperation, ...] = (),
     sector: str | None = None,
+    listed_through: datetime | None = None,
 ) -> UnitFacts:
     return UnitFacts(
         code,
@@ -54,4 +55,5 @@ def facts(
         sector=sector,
         years=years,
         operations=operations,
+        listed_through=listed_through,
     )

@@ -133,6 +133,21 @@ def test_no_cancellation_after_the_deadline_with_nothing_cancelled_in_time() -> 
     assert s.chase == ("not_cancelled_by_deadline",)
 
 
+def test_the_chase_waits_for_the_deadline_day_s_list() -> None:
+    """注销记录每日 17:00 后发送（FORMATS.md 第 3 节）：截止日当天的注销是否足额，
+    要等当天的清单或次日上午才知道。"""
+    confirmed = {"lines": (line(40_000),)}
+    assert status(at(2021, 12, 15, 17), **confirmed).chase == ()
+    assert status(at(2021, 12, 16, 8, 59), **confirmed).chase == ()
+    assert status(at(2021, 12, 16, 9), **confirmed).chase == ("not_cancelled_by_deadline",)
+    day_before = at(2021, 12, 14, 11)
+    assert status(at(2021, 12, 15, 18), listed_through=day_before, **confirmed).chase == ()
+    last_day = at(2021, 12, 15, 11)
+    assert status(at(2021, 12, 15, 18), listed_through=last_day, **confirmed).chase == (
+        "not_cancelled_by_deadline",
+    )
+
+
 def test_fully_cancelled_submits_compliance_at_any_moment() -> None:
     """附件 1 第七步：重点排放单位在系统中提交履约申请时选择已生成的 CCER 进行履约。"""
     for when in (WINDOW_OPEN, OFFSET_CLOSED):
