@@ -22,14 +22,13 @@ from mail.operation_keys import rekey_matched
 from mail.province_claims import Claim
 from mail.record_keys import cancellation_key, rekeyed, same_day_parts
 from mail.records import ApplicationRecord, CancellationLine, ProjectLine, RosterRecord, RowError
-from storage.bulk import insert_ids, insert_rows
+from storage.bulk import CHUNK, among, insert_ids, insert_rows
 from storage.contacts import DEFAULT_CONFIRM_DAYS, Change, changes_of
 from storage.contacts import record as record_changes
 from storage.models import ApplicationLine, OffsetOperation, RosterEntry, RosterYear, WeeklySnapshot
 from storage.models import CancellationRecord as CancellationRow
 from storage.units import UNIT, UnitFields, UnitIndex, units_by_code, upsert_units
 
-CHUNK = 500  # keys per IN (…): SQLite caps the bound parameters of one statement
 CANCELLATION: Table = CancellationRow.__table__  # type: ignore[attr-defined]
 SNAPSHOT: Table = WeeklySnapshot.__table__  # type: ignore[attr-defined]
 LINE: Table = ApplicationLine.__table__  # type: ignore[attr-defined]
@@ -97,7 +96,8 @@ def apply_roster(session: Session, records: Sequence[RosterRecord], ctx: Context
             accepted.append((record, fields, figures))
             if held and held != province:  # taken first by another province; the code says it is this one's
                 claims.append(Claim(code, record.name, held, province, province))
-    known = set(index.by_kind["code"])
+    codes = index.by_kind["code"]
+    known = {fields.code for _, fields, _ in accepted if fields.code in codes}
     current = units_by_code(session, (f.code for _, f, _ in accepted if f.code in known))
     changed = changes_of(current, [(f.code, f.contact_email) for _, f, _ in accepted])
     ids = upsert_units(session, index, [fields for _, fields, _ in accepted], ctx.now, current)
@@ -237,12 +237,10 @@ def _rematch_cancellations(session: Session, index: UnitIndex, known_at: datetim
 
 def _keys_held(session: Session, keys: list[str]) -> dict[str, int]:
     table, held = CANCELLATION, dict[str, int]()
-    unique = list(dict.fromkeys(keys))
-    for start in range(0, len(unique), CHUNK):
-        query = select(table.c.natural_key, table.c.id).where(
-            table.c.natural_key.in_(unique[start : start + CHUNK])
-        )
-        held.update({key: row_id for key, row_id in session.connection().execute(query)})
+    connection = session.connection()
+    for condition in among(connection, table.c.natural_key, list(dict.fromkeys(keys))):
+        query = select(table.c.natural_key, table.c.id).where(condition)
+        held.update({key: row_id for key, row_id in connection.execute(query)})
     return held
 
 

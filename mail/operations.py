@@ -19,12 +19,11 @@ from mail.apply import Applied, Context, _insert
 from mail.cycles import message_cycle
 from mail.operation_keys import natural_key
 from mail.records import OperationRecord, RowError
-from storage.bulk import insert_ids
+from storage.bulk import among, insert_ids
 from storage.cycles import resolve_obligation
 from storage.models import OffsetOperation, OperationEvent
 from storage.units import UnitIndex
 
-CHUNK = 500  # keys per IN (…): SQLite caps the bound parameters of one statement
 OPERATION: Table = OffsetOperation.__table__  # type: ignore[attr-defined]
 EVENT: Table = OperationEvent.__table__  # type: ignore[attr-defined]
 
@@ -112,25 +111,22 @@ def _operation_row(
 
 def _existing(session: Session, keys: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for start in range(0, len(keys), CHUNK):
-        query = select(OPERATION.c.natural_key, OPERATION.c.id).where(
-            OPERATION.c.natural_key.in_(keys[start : start + CHUNK])
-        )
-        found.update({key: op_id for key, op_id in session.connection().execute(query)})
+    connection = session.connection()
+    for condition in among(connection, OPERATION.c.natural_key, keys):
+        query = select(OPERATION.c.natural_key, OPERATION.c.id).where(condition)
+        found.update({key: op_id for key, op_id in connection.execute(query)})
     return found
 
 
 def _states_known(session: Session, operation_ids: list[int], ctx: Context) -> dict[int, str]:
     """Each operation's state as known at the list's instant (a list may arrive after a later one)."""
     states: dict[int, str] = {}
-    for start in range(0, len(operation_ids), CHUNK):
+    connection = session.connection()
+    for condition in among(connection, EVENT.c.operation_id, operation_ids):
         query = (
             select(EVENT.c.operation_id, EVENT.c.state)
-            .where(
-                EVENT.c.operation_id.in_(operation_ids[start : start + CHUNK]),
-                EVENT.c.known_at <= ctx.known_at,
-            )
+            .where(condition, EVENT.c.known_at <= ctx.known_at)
             .order_by(EVENT.c.known_at, EVENT.c.id)
         )
-        states.update({op_id: state for op_id, state in session.connection().execute(query)})
+        states.update({op_id: state for op_id, state in connection.execute(query)})
     return states

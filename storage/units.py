@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections import ChainMap
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Table, bindparam, or_, update
@@ -14,11 +14,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from compliance.names import account_key, name_key
-from storage.bulk import insert_ids, insert_rows
+from storage.bulk import among, insert_ids, insert_rows
 from storage.models import RosterEntry, Unit, UnitAlias
 
 CONTESTED = "name_contested"  # an alias kind: a name another unit was listed under too
-CHUNK = 500  # keys per IN (…): SQLite caps the bound parameters of one statement
 UNIT: Table = Unit.__table__  # type: ignore[attr-defined]
 ALIAS: Table = UnitAlias.__table__  # type: ignore[attr-defined]
 
@@ -35,6 +34,28 @@ class _Mark:
 
 
 _CACHE: WeakKeyDictionary[Engine, tuple[_Mark, UnitIndex]] = WeakKeyDictionary()
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Layer(dict[K, V]):
+    """A message's own additions above a cached table, which stays as it was: what ChainMap does, at the
+    cost of a dict lookup (a roster of thousands of rows asks it tens of thousands of times). Iterating
+    gives only the additions."""
+
+    def __init__(self, below: Mapping[K, V]) -> None:
+        super().__init__()
+        self.below = below
+
+    def __missing__(self, key: K) -> V:
+        return self.below[key]
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or key in self.below
+
+    def get(self, key: K, default: V | None = None) -> V | None:  # type: ignore[override]
+        found = dict.get(self, key)
+        return found if found is not None else self.below.get(key, default)
 
 
 @dataclass
@@ -63,9 +84,7 @@ class UnitIndex:
         elif cached[0] != mark:
             cached = _CACHE[engine] = (mark, cached[1]._followed(session, cached[0]))
         base = cached[1]
-        return cls(
-            {kind: ChainMap({}, table) for kind, table in base.by_kind.items()}, ChainMap({}, base.provinces)
-        )
+        return cls({kind: _Layer(table) for kind, table in base.by_kind.items()}, _Layer(base.provinces))
 
     @classmethod
     def _read(cls, session: Session) -> UnitIndex:
@@ -145,9 +164,10 @@ def units_by_code(session: Session, codes: Iterable[str]) -> dict[str, UnitRow]:
     """The units with these codes, read once for a whole roster."""
     wanted, found = list(dict.fromkeys(codes)), {}
     columns = (UNIT.c.id, UNIT.c.code, UNIT.c.province, UNIT.c.name, UNIT.c.account_no, UNIT.c.contact_email)
-    for start in range(0, len(wanted), CHUNK):
-        query = core_select(*columns).where(UNIT.c.code.in_(wanted[start : start + CHUNK]))
-        found.update({row.code: UnitRow(*row) for row in session.execute(query)})
+    for condition in among(session.connection(), UNIT.c.code, wanted):
+        found.update(
+            {row.code: UnitRow(*row) for row in session.execute(core_select(*columns).where(condition))}
+        )
     return found
 
 

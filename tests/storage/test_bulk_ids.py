@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from storage.bulk import insert_ids, insert_rows
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from storage.models import Unit
+from storage.models import ImapCursor, Unit
 
 UNIT = Unit.__table__  # type: ignore[attr-defined]
 NOW = datetime(2026, 10, 9, tzinfo=UTC)
@@ -81,3 +81,13 @@ def test_rows_inserted_at_once_are_what_an_insert_would_store(engine: Engine) ->
         stored = connection.execute(select(UNIT.c.code, UNIT.c.name, UNIT.c.created_at).order_by(UNIT.c.id))
         found = [tuple(row) for row in stored]
     assert found == [(row["code"], row["name"], beijing) for row in rows]
+
+
+def test_a_column_left_out_gets_its_default(engine: Engine) -> None:
+    """COPY and the driver's own executemany know no column defaults: rows that leave one out still get
+    it."""
+    cursor = ImapCursor.__table__  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        insert_rows(connection, cursor, [{"mailbox": "bot@example.cn/INBOX", "uidvalidity": 7}])
+        stored = connection.execute(select(cursor.c.mailbox, cursor.c.last_uid)).all()
+    assert [tuple(row) for row in stored] == [("bot@example.cn/INBOX", 0)]
