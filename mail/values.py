@@ -12,6 +12,7 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from mail.vocab import text_key, vocab
@@ -66,11 +67,18 @@ def is_blank(cell: Cell) -> bool:
 
 def clean_text(cell: Cell) -> str | None:
     """NFKC, no blank at either end (full-width spaces included); None when blank."""
-    if is_blank(cell):
+    if cell is None:
         return None
     if isinstance(cell, str):
-        return unicodedata.normalize("NFKC", cell).strip(_EDGE_SPACE) or None
+        return _clean_str(cell)
     return show(cell)
+
+
+@lru_cache(maxsize=1 << 16)  # names, codes, provinces and words come back in every roster and list
+def _clean_str(cell: str) -> str | None:
+    if is_blank(cell):
+        return None
+    return unicodedata.normalize("NFKC", cell).strip(_EDGE_SPACE) or None
 
 
 # ---- amounts -----------------------------------------------------------------------------------

@@ -32,12 +32,15 @@ def insert_ids(connection: Connection, table: Table, rows: Sequence[dict[str, An
         sequence = func.pg_get_serial_sequence(table.name, "id")
         drawn = select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows)))
         ids = sorted(connection.execute(drawn).scalars())
-    insert_rows(connection, table, [{**row, "id": row_id} for row, row_id in zip(rows, ids, strict=True)])
+    insert_rows(connection, table, rows, ids)
     return ids
 
 
-def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert the rows (each with the same keys), in this transaction, returning nothing.
+def insert_rows(
+    connection: Connection, table: Table, rows: Sequence[dict[str, Any]], ids: Sequence[int] = ()
+) -> None:
+    """Insert the rows (each with the same keys), in this transaction, returning nothing; `ids`, when
+    given, are the rows' ids, in their order.
 
     The driver is handed the values as the columns' own conversions leave them (a UTCDateTime column's
     aware time made naive UTC), without the per-row work of SQLAlchemy's executemany, which was a third
@@ -51,10 +54,14 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     names = list(rows[0])
     dialect = connection.dialect
     if _defaulted(table, names) or dialect.name not in ("sqlite", "postgresql"):
-        connection.execute(insert(table), list(rows))
+        given = [{**row, "id": row_id} for row, row_id in zip(rows, ids, strict=True)] if ids else rows
+        connection.execute(insert(table), list(given))
         return
     binds = [(name, table.c[name].type.bind_processor(dialect)) for name in names]
     values = ([row[name] if bind is None else bind(row[name]) for name, bind in binds] for row in rows)
+    if ids:
+        names.append("id")
+        values = ([*row_values, row_id] for row_values, row_id in zip(values, ids, strict=True))
     driver = connection.connection.dbapi_connection
     quote = dialect.identifier_preparer.quote
     columns = f"{quote(table.name)} ({', '.join(map(quote, names))})"

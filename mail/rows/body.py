@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TypeVar
 
 from compliance.creditcode import ALPHABET, CODE_LENGTH, is_valid_code, normalize_code
@@ -26,12 +27,18 @@ class BodyRow:
     number: int  # 1-based, as Excel shows it
     cells: list[Cell]
     header: Header
+    key: tuple[int, tuple[Cell, ...]]  # the header's token and the cells: the same key reads the same
     problems: list[str] = field(default_factory=list)
     _texts: dict[str, str | None] = field(default_factory=dict, repr=False)
 
     def cell(self, name: str) -> Cell:
         col = self.header.columns.get(name)
-        return self.cells[col] if col is not None and col < len(self.cells) else None
+        if col is None:
+            return None
+        try:
+            return self.cells[col]
+        except IndexError:  # a row shorter than its header
+            return None
 
     def label(self, name: str) -> str:
         return self.header.labels.get(name) or vocab().labels.get(name, name)
@@ -40,9 +47,11 @@ class BodyRow:
         return name in self.header.columns
 
     def text(self, name: str) -> str | None:
-        if name not in self._texts:  # a row's name and code are asked for by several checks
-            self._texts[name] = clean_text(self.cell(name))
-        return self._texts[name]
+        try:  # a row's name and code are asked for by several checks
+            return self._texts[name]
+        except KeyError:
+            text = self._texts[name] = clean_text(self.cell(name))
+            return text
 
     def problem(self, reason: str) -> None:
         self.problems.append(reason)
@@ -71,17 +80,9 @@ class BodyRow:
         text = self.text("code")
         if text is None:
             return None
-        code = normalize_code(text)
-        if is_valid_code(code):
-            return code
-        label = self.label("code")
-        bad = "".join(sorted({char for char in code if char not in ALPHABET}))
-        if len(code) != CODE_LENGTH:
-            self.problem(f"{label} {show(text)} 长度应为{CODE_LENGTH}位，实为{len(code)}位")
-        elif bad:
-            self.problem(f"{label} {code} 含有不允许的字符 {bad}")
-        else:
-            self.problem(f"{label} {code} 校验位错误")
+        code, wrong = _checked_code(text)
+        if wrong is not None:
+            self.problem(f"{self.label('code')} {wrong}")
         return code
 
     def status(self, name: str, meanings: dict[str, T], what: str = "状态") -> T | None:
@@ -113,6 +114,20 @@ class BodyRow:
         return name, code
 
 
+@lru_cache(maxsize=1 << 14)  # a unit's code comes back in every roster, summary and list
+def _checked_code(text: str) -> tuple[str, str | None]:
+    """The code normalised, and what is wrong with it (after the column's label), if anything."""
+    code = normalize_code(text)
+    if is_valid_code(code):
+        return code, None
+    bad = "".join(sorted({char for char in code if char not in ALPHABET}))
+    if len(code) != CODE_LENGTH:
+        return code, f"{show(text)} 长度应为{CODE_LENGTH}位，实为{len(code)}位"
+    if bad:
+        return code, f"{code} 含有不允许的字符 {bad}"
+    return code, f"{code} 校验位错误"
+
+
 def body_rows(rows: list[list[Cell]], header: Header) -> Iterator[BodyRow]:
     words = vocab()
     ignored = {col for name, col in header.columns.items() if name in words.ignored}
@@ -121,6 +136,10 @@ def body_rows(rows: list[list[Cell]], header: Header) -> Iterator[BodyRow]:
     labels = [(col, header.labels[name]) for name, col in header.columns.items()]
     after_note = False
     for offset, cells in enumerate(rows[header.body_start :]):
+        key = (header.token, tuple(cells))
+        if key in _RECORDS:  # a record before, with more than one cell: a note above it changes nothing
+            yield BodyRow(header.body_start + offset + 1, cells, header, key)
+            continue
         filled = _filled(cells, words.blank_marks)
         if not any(col in data_cols or col not in columns for col, _, _ in filled):
             continue  # empty, or only a pre-filled 序号
@@ -131,7 +150,25 @@ def body_rows(rows: list[list[Cell]], header: Header) -> Iterator[BodyRow]:
             continue
         if _repeats_header(cells, labels, words.min_fields):
             continue  # the header again (a second page, a second block)
-        yield BodyRow(header.body_start + offset + 1, cells, header)
+        if len(filled) > 1:
+            _remember(key)
+        yield BodyRow(header.body_start + offset + 1, cells, header, key)
+
+
+# Rows found to be records, by header and cells: a full snapshot or list brings most of them back, and
+# the checks above are a third of reading them. Kept for the process, like mail.rows.readings.
+_RECORDS: set[tuple[int, tuple[Cell, ...]]] = set()
+MAX_RECORDS = 20_000
+
+
+def _remember(key: tuple[int, tuple[Cell, ...]]) -> None:
+    if len(_RECORDS) >= MAX_RECORDS:
+        _RECORDS.clear()
+    _RECORDS.add(key)
+
+
+def forget_records() -> None:
+    _RECORDS.clear()
 
 
 Filled = list[tuple[int, Cell, str | None]]  # (column, cell, its text key when it is text)
@@ -162,9 +199,11 @@ def _repeats_header(cells: list[Cell], labels: list[tuple[int, str]], enough: in
 
 
 def _first_key(filled: Filled) -> str:
+    """The first filled cell's key, to tell notes and totals by how they start (a number as it shows)."""
     if not filled:
         return ""
-    return text_key(show(filled[0][1]))  # as a person sees it: a long text is cut
+    _, cell, key = filled[0]
+    return key if key is not None else text_key(show(cell))
 
 
 def _is_total(words: Vocab, filled: Filled, first: str) -> bool:

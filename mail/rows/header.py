@@ -6,7 +6,9 @@ A header may take two rows ("序列号" over "起" / "止"); a roster may give o
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+from functools import cached_property
 
 from mail.records import MessageKind
 from mail.values import Cell, is_blank
@@ -21,6 +23,22 @@ class Header:
     columns: dict[str, int]
     labels: dict[str, str]  # field → the header text as the sheet shows it
     ten_thousand: frozenset[str]
+
+    @cached_property
+    def token(self) -> int:
+        """The same number for every header that reads rows alike (same kind, fields, columns, labels and
+        万吨 columns): what a row's reading is kept under, beside its cells."""
+        signature = (self.kind, tuple(self.columns.items()), tuple(self.labels.items()), self.ten_thousand)
+        if signature not in _TOKENS:
+            if len(_TOKENS) >= _MAX_TOKENS:  # numbers are never given twice: old readings stay their own
+                _TOKENS.clear()
+            _TOKENS[signature] = next(_NUMBERS)
+        return _TOKENS[signature]
+
+
+_TOKENS: dict[tuple[object, ...], int] = {}
+_NUMBERS = itertools.count()
+_MAX_TOKENS = 10_000  # a header per message at most: emptied long before it weighs anything
 
 
 def locate_header(rows: list[list[Cell]], *, kind_hint: MessageKind | None) -> Header | None:

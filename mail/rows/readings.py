@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar, Generic, TypeVar
 
-from mail.rows.body import BodyRow
-from mail.rows.header import Header
+from mail.rows.body import BodyRow, forget_records
 
 T = TypeVar("T")
 
@@ -30,11 +29,9 @@ class Readings(Generic[T]):
         """`read(row, *context)` reads a row anew; the context (hashable) is part of what a reading is
         kept under, beside the header and the cells."""
         self._kind, self._read, self._context = kind, read, context
-        self._header: Header | None = None
-        self._signature: Key = ()
 
     def read(self, row: BodyRow) -> T:
-        key = (self._signature_of(row.header), tuple(row.cells))
+        key = (self._kind, self._context, row.key)
         known = self._known.get(key)
         if known is not None:
             row.problems.extend(known[1])
@@ -45,13 +42,7 @@ class Readings(Generic[T]):
         self._known[key] = (reading, tuple(row.problems))
         return reading
 
-    def _signature_of(self, header: Header) -> Key:
-        if header is not self._header:
-            self._header = header
-            self._signature = (self._kind, self._context, tuple(header.columns.items()),
-                               tuple(header.labels.items()), header.ten_thousand)  # fmt: skip
-        return self._signature
-
     @classmethod
     def forget(cls) -> None:
         cls._known.clear()
+        forget_records()

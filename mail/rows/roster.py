@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import NamedTuple
 
 from mail.records import Record, RosterRecord, RosterYear, RowError
 from mail.rows.body import BodyRow
@@ -27,7 +28,8 @@ def roster_records(rows: Iterator[BodyRow], header: Header) -> tuple[list[Record
     obligations = _header_obligations(header)
     dues = tuple(f for o in obligations if (f := year_field("allowances_due_t", o)) in header.columns)
     statuses = tuple(o for o in obligations if year_field("complied", o) in header.columns)
-    readings = Readings("roster", _record, obligations, dues, statuses)
+    fields = tuple(_YearFields(o, *(year_field(f, o) for f in _YEAR_FIELDS)) for o in obligations)
+    readings = Readings("roster", _record, fields, dues, statuses)
     for row in rows:
         record = readings.read(row)
         if record.row != row.number:  # read before, at another place
@@ -36,8 +38,20 @@ def roster_records(rows: Iterator[BodyRow], header: Header) -> tuple[list[Record
     return records, errors
 
 
+_YEAR_FIELDS = ("allowances_due_t", "surrendered_t", "complied")
+
+
+class _YearFields(NamedTuple):
+    """An obligation and the fields of its columns, named once for the whole roster."""
+
+    obligation: str
+    allowances_due_t: str
+    surrendered_t: str
+    complied: str
+
+
 def _record(
-    row: BodyRow, obligations: tuple[str, ...], dues: tuple[str, ...], statuses: tuple[str, ...]
+    row: BodyRow, obligations: tuple[_YearFields, ...], dues: tuple[str, ...], statuses: tuple[str, ...]
 ) -> RosterRecord:
     name, code = row.identity("name")
     before = len(row.problems)
@@ -83,12 +97,12 @@ def all_complied(values: Iterator[bool | None]) -> bool | None:
     return True if given and all(v is True for v in given) else None
 
 
-def _roster_year(row: BodyRow, obligation: str) -> RosterYear | None:
+def _roster_year(row: BodyRow, fields: _YearFields) -> RosterYear | None:
     year = RosterYear(
-        obligation,
-        row.amount(year_field("allowances_due_t", obligation), required=False),
-        row.amount(year_field("surrendered_t", obligation), required=False),
-        row.status(year_field("complied", obligation), vocab().complied_words),
+        fields.obligation,
+        row.amount(fields.allowances_due_t, required=False),
+        row.amount(fields.surrendered_t, required=False),
+        row.status(fields.complied, vocab().complied_words),
     )
     given = (year.allowances_due_t, year.surrendered_t, year.complied)
     return None if all(value is None for value in given) else year

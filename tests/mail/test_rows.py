@@ -550,3 +550,25 @@ def test_a_roster_read_again_gives_each_row_its_record_and_its_errors_at_its_new
     assert [(e.row, e.reason) for e in again.row_errors] == [
         (3, f"第3行：统一社会信用代码 {wrong_check(A)} 校验位错误")
     ]
+
+
+def test_rows_read_before_pass_the_same_checks_below_a_note_and_under_another_header() -> None:
+    """A row kept as a record is one again without its checks only where they cannot decide otherwise:
+    below a note (a lone cell there is the note's continuation, not a unit) and under a header whose
+    columns read it differently."""
+    from mail.rows.readings import Readings
+
+    unit = [2, "山东省", "乙公司", B, None, 200, 200, "已完成", None]
+    lone: list[Cell] = [None, None, "丁公司", None, None, None, None, None, None]
+    rows: list[list[Cell]] = [ROSTER_HEADER, unit, lone]
+    noted: list[list[Cell]] = [ROSTER_HEADER, [None, "注：以下为补充名单"], unit, lone]
+    moved = [ROSTER_HEADER[1], ROSTER_HEADER[0], *ROSTER_HEADER[2:]]  # 序号 and 省份 swapped
+    swapped: list[list[Cell]] = [moved, [unit[1], unit[0], *unit[2:]]]
+    fresh = []
+    for table in (noted, swapped):
+        Readings.forget()
+        fresh.append(parse(table))
+    Readings.forget()
+    parse(rows)
+    assert [parse(noted), parse(swapped)] == fresh
+    assert [r.name for r in rosters(fresh[0])] == ["乙公司"]
