@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from compliance.creditcode import normalize_code
@@ -15,6 +15,7 @@ def _table() -> tuple[dict[str, str], dict[str, str]]:
     return dict(raw["provinces"]), dict(raw["divisions"])
 
 
+@lru_cache(maxsize=1 << 15)  # every row of every roster, summary and list asks for its unit's code
 def province_of_code(code: str | None) -> str | None:
     """The province the code's division names; None when the code names none (or is no code)."""
     if not code:

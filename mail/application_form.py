@@ -48,10 +48,22 @@ class FormWords:
     def field_of(self, cell: Cell) -> str | None:
         if not isinstance(cell, str):
             return None
+        seen = self._fields_of
+        if cell not in seen:  # every table's top rows are asked: the same headers come in every message
+            if len(seen) >= _MAX_SEEN:
+                seen.clear()
+            seen[cell] = self._field_of_text(cell)
+        return seen[cell]
+
+    def _field_of_text(self, cell: str) -> str | None:
         key = text_key(cell).rstrip(":：")
         if not key or len(key) > self.label_max or self._first_chars.isdisjoint(key):
             return None
         return next((name for name, words in self.fields if any(w in key for w in words)), None)
+
+    @cached_property
+    def _fields_of(self) -> dict[str, str | None]:
+        return {}
 
     @cached_property
     def _first_chars(self) -> frozenset[str]:
@@ -61,6 +73,9 @@ class FormWords:
     def says_form(self, text: str) -> bool:
         key = text_key(text)
         return any(m in key for m in self.marks) and not any(m in key for m in self.not_marks)
+
+
+_MAX_SEEN = 20_000  # texts whose field is kept; emptied when full (a hostile sheet's many distinct cells)
 
 
 @cache
