@@ -14,10 +14,13 @@ from compliance.creditcode import ALPHABET, CODE_LENGTH, is_valid_code, normaliz
 from mail.classify import province_from_text
 from mail.records import RowError
 from mail.rows.header import Header
-from mail.values import Cell, clean_text, parse_amount, show
+from mail.values import MAX_TONNES, Cell, clean_text, parse_amount, show
 from mail.vocab import Vocab, text_key, vocab
 
 T = TypeVar("T")
+
+
+_UNREAD = object()  # a text not yet asked for (None is a blank cell's)
 
 
 @dataclass
@@ -47,11 +50,10 @@ class BodyRow:
         return name in self.header.columns
 
     def text(self, name: str) -> str | None:
-        try:  # a row's name and code are asked for by several checks
-            return self._texts[name]
-        except KeyError:
+        text = self._texts.get(name, _UNREAD)  # a row's name and code are asked for by several checks
+        if text is _UNREAD:
             text = self._texts[name] = clean_text(self.cell(name))
-            return text
+        return text  # type: ignore[return-value]
 
     def problem(self, reason: str) -> None:
         self.problems.append(reason)
@@ -60,10 +62,12 @@ class BodyRow:
         return RowError(self.number, f"第{self.number}行：" + "；".join(self.problems))
 
     def amount(self, name: str, *, required: bool) -> int | None:
+        cell = self.cell(name)
+        if type(cell) is int and 0 <= cell <= MAX_TONNES and name not in self.header.ten_thousand:
+            return cell  # as almost every amount is written: whole tonnes, nothing to convert or check
         if required and not self.has(name):
             self.problem(f"表中没有{self.label(name)}列")
             return None
-        cell = self.cell(name)
         try:
             value = parse_amount(cell, ten_thousand=name in self.header.ten_thousand)
         except ValueError as exc:
