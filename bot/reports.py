@@ -218,8 +218,8 @@ def no_unit(engine: Engine, cycle: Cycle, code: str, at: datetime) -> Telling:
 
 
 def province_report(engine: Engine, cycle: Cycle, province: str, at: datetime) -> ProvinceReport:
-    units = unit_reports(engine, cycle, at, province)
-    with session_scope(engine) as session:
+    with snapshot_scope(engine) as session:  # the units and the unmatched records of one moment
+        units = _reports(session, cycle, at, province, None)
         unmatched = state.unmatched_cancellations(session, at, province)
         known = state.provinces_known(session, at)
     if not units and province not in known:
