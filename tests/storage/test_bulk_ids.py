@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event, insert, select
 from sqlalchemy.engine import Engine
 
-from storage.bulk import insert_ids, insert_rows
+from storage.bulk import among, insert_ids, insert_rows
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import ImapCursor, Unit
@@ -91,3 +91,20 @@ def test_a_column_left_out_gets_its_default(engine: Engine) -> None:
         insert_rows(connection, cursor, [{"mailbox": "bot@example.cn/INBOX", "uidvalidity": 7}])
         stored = connection.execute(select(cursor.c.mailbox, cursor.c.last_uid)).all()
     assert [tuple(row) for row in stored] == [("bot@example.cn/INBOX", 0)]
+
+
+def test_many_keys_are_found_in_one_statement_on_postgres_and_in_lists_of_500_on_sqlite(
+    engine: Engine,
+) -> None:
+    with engine.begin() as connection:
+        insert_ids(connection, UNIT, _units(1, 1_234))
+        wanted = [f"CODE{n:014d}" for n in range(1, 1_300)]  # 65 of them are no unit's
+        conditions = among(connection, UNIT.c.code, wanted)
+        assert among(connection, UNIT.c.code, []) == []
+        found = [
+            code
+            for condition in conditions
+            for code in connection.execute(select(UNIT.c.code).where(condition)).scalars()
+        ]
+    assert sorted(found) == [f"CODE{n:014d}" for n in range(1, 1_235)]
+    assert len(conditions) == (1 if engine.dialect.name == "postgresql" else 3)
