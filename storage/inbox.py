@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import bindparam, insert, or_, update
+from sqlalchemy import Insert, bindparam, exists, insert, or_, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col, select
@@ -60,31 +60,36 @@ def store(
     Given an engine, in a transaction of its own; given a connection, in the transaction it is in (the
     caller commits, before the message is read)."""
     digest = content_hash(raw)
+    row = {
+        **_NEW,
+        "message_id": message_id,
+        "content_hash": digest,
+        "raw": raw,
+        "source": source,
+        "sender": sender,
+        "subject": subject,
+        "sent_at": sent_at,
+        "received_at": now,
+        "handed_in_by": handed_in[0] if handed_in else None,
+        "handed_in_for": handed_in[1] if handed_in else None,
+    }
     with _transaction(bind) as connection:
+        # stored and marked in progress in one commit: a crash from here on counts as an attempt
+        started = {**row, "state": "processing", "attempts": 1, "seen_message_id": message_id or None}
+        new_pk = connection.execute(_INSERT_UNSEEN, started).scalar()
+        if new_pk is not None:  # as almost every message: its bytes and Message-ID never seen
+            return Stored(int(new_pk), None, started=True)
         seen = _seen(connection, digest, message_id)
         same = next((pk for pk, hashed in seen if hashed == digest), None)
         if same is not None:
             return Stored(same, same)
-        earlier = seen[0][0] if seen else None
-        row = {
-            **_NEW,
-            "message_id": message_id,
-            "content_hash": digest,
-            "raw": raw,
-            "source": source,
-            "sender": sender,
-            "subject": subject,
-            "sent_at": sent_at,
-            "received_at": now,
-            "handed_in_by": handed_in[0] if handed_in else None,
-            "handed_in_for": handed_in[1] if handed_in else None,
-        }
-        if earlier is not None:
+        earlier = seen[0][0] if seen else None  # none: the row that stopped it is gone meanwhile
+        if earlier is None:
+            kept = {**row, "state": "processing", "attempts": 1}
+        else:
             reason = f"与第 {earlier} 号邮件的 Message-ID 相同"
-            row |= {"state": "done", "outcome": "duplicate", "reason": reason}
-        else:  # stored and marked in progress in one commit: a crash from here on counts as an attempt
-            row |= {"state": "processing", "attempts": 1}
-        inserted = connection.execute(_INSERT, row).inserted_primary_key
+            kept = {**row, "state": "done", "outcome": "duplicate", "reason": reason}
+        inserted = connection.execute(_INSERT, kept).inserted_primary_key
         assert inserted is not None
         return Stored(int(inserted[0]), earlier, started=earlier is None)
 
@@ -115,6 +120,23 @@ _INSERT = insert(INBOX)
 _SEEN = select(INBOX.c.id, INBOX.c.content_hash).where(
     or_(INBOX.c.content_hash == bindparam("digest"), INBOX.c.message_id == bindparam("message_id"))
 )
+
+
+def _insert_unseen() -> Insert:
+    """The new row, in progress, unless a message with the same bytes or Message-ID is stored: one
+    statement (one round trip on PostgreSQL) for what every new message does; its id, or no row."""
+    names = [*_NEW, "message_id", "content_hash", "raw", "source", "sender", "subject", "sent_at",
+             "received_at", "handed_in_by", "handed_in_for"]  # fmt: skip
+    values = {name: bindparam(name, type_=INBOX.c[name].type) for name in names}
+    # a blank Message-ID matches nothing, as in _SEEN
+    seen = or_(
+        INBOX.c.content_hash == values["content_hash"], INBOX.c.message_id == bindparam("seen_message_id")
+    )
+    unseen = select(*values.values()).where(~exists().where(seen))
+    return insert(INBOX).from_select(names, unseen).returning(INBOX.c.id)
+
+
+_INSERT_UNSEEN = _insert_unseen()
 
 # the SET clause is the parameters' columns
 _FINISH = update(INBOX).where(INBOX.c.id == bindparam("pk")).returning(INBOX.c.message_id)

@@ -20,9 +20,7 @@ down_revision = "0009_handed_in"
 branch_labels = None
 depends_on = None
 
-_LZ4_KNOWN = sa.text(
-    "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
-)
+_LZ4_KNOWN = sa.text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
 
 
 def _lz4_available() -> bool:
