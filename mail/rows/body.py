@@ -21,6 +21,7 @@ T = TypeVar("T")
 
 
 _UNREAD = object()  # a text not yet asked for (None is a blank cell's)
+RowKey = tuple[int, tuple[Cell, ...], tuple[type, ...]]
 
 
 @dataclass
@@ -30,7 +31,7 @@ class BodyRow:
     number: int  # 1-based, as Excel shows it
     cells: list[Cell]
     header: Header
-    key: tuple[int, tuple[Cell, ...]]  # the header's token and the cells: the same key reads the same
+    key: RowKey  # the header's token, the cells and their types: the same key reads the same
     problems: list[str] = field(default_factory=list)
     _texts: dict[str, str | None] = field(default_factory=dict, repr=False)
 
@@ -140,7 +141,7 @@ def body_rows(rows: list[list[Cell]], header: Header) -> Iterator[BodyRow]:
     labels = [(col, header.labels[name]) for name, col in header.columns.items()]
     after_note = False
     for offset, cells in enumerate(rows[header.body_start :]):
-        key = (header.token, tuple(cells))
+        key = (header.token, tuple(cells), tuple(map(type, cells)))  # TRUE equals 1, but is no amount
         if key in _RECORDS:  # a record before, with more than one cell: a note above it changes nothing
             yield BodyRow(header.body_start + offset + 1, cells, header, key)
             continue
@@ -161,11 +162,11 @@ def body_rows(rows: list[list[Cell]], header: Header) -> Iterator[BodyRow]:
 
 # Rows found to be records, by header and cells: a full snapshot or list brings most of them back, and
 # the checks above are a third of reading them. Kept for the process, like mail.rows.readings.
-_RECORDS: set[tuple[int, tuple[Cell, ...]]] = set()
+_RECORDS: set[RowKey] = set()
 MAX_RECORDS = 20_000
 
 
-def _remember(key: tuple[int, tuple[Cell, ...]]) -> None:
+def _remember(key: RowKey) -> None:
     if len(_RECORDS) >= MAX_RECORDS:
         _RECORDS.clear()
     _RECORDS.add(key)

@@ -572,3 +572,17 @@ def test_rows_read_before_pass_the_same_checks_below_a_note_and_under_another_he
     parse(rows)
     assert [parse(noted), parse(swapped)] == fresh
     assert [r.name for r in rosters(fresh[0])] == ["乙公司"]
+
+
+def test_a_cell_that_equals_one_read_before_but_is_another_kind_is_read_anew() -> None:
+    """TRUE equals 1 and hashes alike: a sheet's boolean in an amount column is refused even where a
+    number 1 in the same place was read before."""
+    from mail.rows.readings import Readings
+
+    def row(due: Cell) -> list[list[Cell]]:
+        return [ROSTER_HEADER, [1, "山东省", "乙公司", B, None, due, None, "未完成", None]]
+
+    Readings.forget()
+    assert [r.allowances_due_t for r in rosters(parse(row(1)))] == [1]
+    refused = parse(row(True))
+    assert (refused.records, [e.row for e in refused.row_errors]) == ([], [2])
