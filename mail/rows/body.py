@@ -155,25 +155,33 @@ def body_rows(rows: list[list[Cell]], header: Header) -> Iterator[BodyRow]:
             continue
         if _repeats_header(cells, labels, words.min_fields):
             continue  # the header again (a second page, a second block)
-        if len(filled) > 1:
-            _remember(key)
+        if len(filled) > 1 and header.kind in SNAPSHOT_KINDS:
+            key = _remember(key)
         yield BodyRow(header.body_start + offset + 1, cells, header, key)
 
 
 # Rows found to be records, by header and cells: a full snapshot or list brings most of them back, and
-# the checks above are a third of reading them. Kept for the process, like mail.rows.readings.
+# the checks above are a third of reading them. Kept for the process, like mail.rows.readings; a daily
+# list's rows are new each day, and are not kept.
+SNAPSHOT_KINDS = frozenset({"roster", "weekly_summary"})
 _RECORDS: set[RowKey] = set()
-MAX_RECORDS = 20_000
+_TYPES: dict[tuple[type, ...], tuple[type, ...]] = {}  # a table's rows mostly share one: kept once
+MAX_RECORDS = 50_000  # a season of 10,000 units has 22,000 different rows of rosters and summaries
 
 
-def _remember(key: RowKey) -> None:
+def _remember(key: RowKey) -> RowKey:
+    """The key kept, its types shared with the rows that have the same."""
     if len(_RECORDS) >= MAX_RECORDS:
-        _RECORDS.clear()
-    _RECORDS.add(key)
+        forget_records()
+    token, cells, types = key
+    kept = (token, cells, _TYPES.setdefault(types, types))
+    _RECORDS.add(kept)
+    return kept
 
 
 def forget_records() -> None:
     _RECORDS.clear()
+    _TYPES.clear()
 
 
 Filled = list[tuple[int, Cell, str | None]]  # (column, cell, its text key when it is text)

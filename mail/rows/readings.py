@@ -22,7 +22,9 @@ Key = tuple[object, ...]
 class Readings(Generic[T]):
     """One table's rows of one kind, read through the process's store of earlier readings."""
 
-    MAX_ROWS = 20_000  # emptied at this many: above the 12,000 different rows of a 10,000-unit season
+    # emptied at this many: above the 22,000 different rows of rosters and summaries a season of 10,000
+    # units brings (some 40 MB of the reading worker's memory, under its own limit, read_memory_mb)
+    MAX_ROWS = 50_000
     _known: ClassVar[dict[Key, tuple[object, tuple[str, ...]]]] = {}
 
     def __init__(self, kind: str, read: Callable[..., T], *context: object) -> None:
