@@ -4,14 +4,10 @@ a season of 10,000 units take minutes; bench.ingest measures the time, this chec
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from compliance.creditcode import make_code
+from tests.db import statements
 from tests.intake.world import (
     NCSC,
     SD,
@@ -40,22 +36,8 @@ def _units(first: int, count: int) -> list[Unit]:
     ]
 
 
-@contextmanager
-def _statements(engine: Engine) -> Iterator[list[str]]:
-    said: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        said.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield said
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def _cost(engine: Engine, raw: bytes, want: str = "applied") -> int:
-    with _statements(engine) as said:
+    with statements(engine) as said:
         assert take(engine, raw).outcome == want
     return len(said)
 

@@ -3,15 +3,14 @@ as a duplicate, a blank Message-ID matching nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from storage.inbox import INBOX, Stored, store
+from tests.db import statements
 
 NOW = datetime(2026, 12, 5, tzinfo=UTC)
 
@@ -21,20 +20,6 @@ def _store(engine: Engine, raw: bytes, message_id: str | None) -> Stored:
                  sent_at=None, now=NOW)  # fmt: skip
 
 
-@contextmanager
-def _statements(engine: Engine) -> Iterator[list[str]]:
-    said: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        said.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield said
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def _rows(engine: Engine) -> list[tuple[Any, ...]]:
     with engine.connect() as connection:
         query = select(INBOX.c.id, INBOX.c.state, INBOX.c.attempts, INBOX.c.outcome).order_by(INBOX.c.id)
@@ -42,7 +27,7 @@ def _rows(engine: Engine) -> list[tuple[Any, ...]]:
 
 
 def test_a_new_message_is_stored_in_progress_in_one_statement(engine: Engine) -> None:
-    with _statements(engine) as said:
+    with statements(engine) as said:
         stored = _store(engine, b"Subject: a\r\n\r\nfirst", "<a@example.cn>")
     assert len(said) == 1
     assert stored == Stored(stored.message_pk, None, started=True)
