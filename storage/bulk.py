@@ -67,7 +67,11 @@ def insert_rows(
     columns = f"{quote(table.name)} ({', '.join(map(quote, names))})"
     if dialect.name == "sqlite":
         marks = ", ".join("?" * len(names))  # pysqlite's paramstyle
-        driver.cursor().executemany(f"INSERT INTO {columns} VALUES ({marks})", values)  # type: ignore[union-attr, arg-type]
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(f"INSERT INTO {columns} VALUES ({marks})", values)  # type: ignore[arg-type]
+        finally:
+            cursor.close()
         return
     statement = f"COPY {columns} FROM STDIN"
     with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
