@@ -11,7 +11,7 @@ import io
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 
 from compliance.creditcode import is_valid_code, normalize_code
@@ -46,24 +46,13 @@ class FormWords:
         return any(w in key for w in self.end_words) or key.startswith(self.end_starts)
 
     def field_of(self, cell: Cell) -> str | None:
-        if not isinstance(cell, str):
-            return None
-        seen = self._fields_of
-        if cell not in seen:  # every table's top rows are asked: the same headers come in every message
-            if len(seen) >= _MAX_SEEN:
-                seen.clear()
-            seen[cell] = self._field_of_text(cell)
-        return seen[cell]
+        return _field_of_text(self, cell) if isinstance(cell, str) else None
 
-    def _field_of_text(self, cell: str) -> str | None:
+    def field_of_text(self, cell: str) -> str | None:
         key = text_key(cell).rstrip(":：")
         if not key or len(key) > self.label_max or self._first_chars.isdisjoint(key):
             return None
         return next((name for name, words in self.fields if any(w in key for w in words)), None)
-
-    @cached_property
-    def _fields_of(self) -> dict[str, str | None]:
-        return {}
 
     @cached_property
     def _first_chars(self) -> frozenset[str]:
@@ -75,7 +64,9 @@ class FormWords:
         return any(m in key for m in self.marks) and not any(m in key for m in self.not_marks)
 
 
-_MAX_SEEN = 20_000  # texts whose field is kept; emptied when full (a hostile sheet's many distinct cells)
+@lru_cache(maxsize=1 << 14)  # every table's top rows are asked: the same headers come in every message
+def _field_of_text(words: FormWords, cell: str) -> str | None:
+    return words.field_of_text(cell)
 
 
 @cache

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Insert, bindparam, exists, insert, or_, update
+from sqlalchemy import BindParameter, ColumnElement, Insert, bindparam, exists, insert, or_, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col, select
@@ -116,10 +116,15 @@ _NEW: dict[str, object] = {
 
 # built once: every message passes here, and building a statement costs more than running it
 _INSERT = insert(INBOX)
-# each key by its own index (SQLite's OR of two indexes, PostgreSQL's bitmap OR); NULL matches nothing
-_SEEN = select(INBOX.c.id, INBOX.c.content_hash).where(
-    or_(INBOX.c.content_hash == bindparam("digest"), INBOX.c.message_id == bindparam("message_id"))
-)
+
+
+def _same(digest: BindParameter[str], message_id: BindParameter[str]) -> ColumnElement[bool]:
+    """The same bytes or the same Message-ID, each by its own index (SQLite's OR of two indexes,
+    PostgreSQL's bitmap OR); a NULL Message-ID matches nothing."""
+    return or_(INBOX.c.content_hash == digest, INBOX.c.message_id == message_id)
+
+
+_SEEN = select(INBOX.c.id, INBOX.c.content_hash).where(_same(bindparam("digest"), bindparam("message_id")))
 
 
 def _insert_unseen() -> Insert:
@@ -128,10 +133,7 @@ def _insert_unseen() -> Insert:
     names = [*_NEW, "message_id", "content_hash", "raw", "source", "sender", "subject", "sent_at",
              "received_at", "handed_in_by", "handed_in_for"]  # fmt: skip
     values = {name: bindparam(name, type_=INBOX.c[name].type) for name in names}
-    # a blank Message-ID matches nothing, as in _SEEN
-    seen = or_(
-        INBOX.c.content_hash == values["content_hash"], INBOX.c.message_id == bindparam("seen_message_id")
-    )
+    seen = _same(values["content_hash"], bindparam("seen_message_id"))  # a blank Message-ID: NULL
     unseen = select(*values.values()).where(~exists().where(seen))
     return insert(INBOX).from_select(names, unseen).returning(INBOX.c.id)
 

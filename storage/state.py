@@ -282,7 +282,7 @@ def facts_at(
     codes: Iterable[str] | None = None,
     cycle: str | None = None,
 ) -> list[tuple[KnownUnit, UnitFacts]]:
-    """Everything compliance needs about the selected units at `at`, in seven queries.
+    """Everything compliance needs about the selected units at `at`, in six or seven queries.
 
     `cycle`: only that cycle's facts (its rosters, summaries, cancellations and operations); None: every
     fact, whatever its cycle. A unit's history across cycles is read one cycle at a time.
@@ -295,8 +295,11 @@ def facts_at(
     cancels = cancellations_by_unit(session, at, unit_ids, cycle)
     years = years_by_unit(session, at, unit_ids, cycle)
     operations = operations_by_unit(session, at, unit_ids, cycle)
-    listed = listed_through(session, at, {k.province for k in units}, cycle) if units else {}
-    obligations = load_cycle(cycle).obligations if cycle is not None else ()
+    known_cycle = load_cycle(cycle) if cycle is not None else None
+    # only a cycle whose mail has cancellation lists chases by them (later cycles have operations)
+    chased = known_cycle is None or "cancellation_list" in known_cycle.mail_kinds
+    listed = listed_through(session, at, {k.province for k in units}, cycle) if units and chased else {}
+    obligations = known_cycle.obligations if known_cycle is not None else ()
     result = []
     for known in units:
         uid = known.unit.id or 0
