@@ -38,7 +38,7 @@ from mail.tables import Limits, Table, TableUnreadable, read_tables, tables_from
 from mail.trust import Senders, Verdict, judge
 from storage import inbox
 from storage.contacts import DEFAULT_CONFIRM_DAYS, Change
-from storage.engine import session_scope
+from storage.engine import commit_without_waiting, session_scope
 from storage.models import InboundMessage
 from templates import label
 
@@ -225,6 +225,16 @@ class _InFlight:
     now: datetime
 
 
+@dataclass(frozen=True)
+class _Ahead:
+    """A message stored before the worker sees it, with what storing it found."""
+
+    raw: bytes
+    source: str
+    now: datetime
+    stored: inbox.Stored
+
+
 def take_all(
     engine: Engine,
     raws: Iterable[tuple[bytes, str]],
@@ -235,49 +245,56 @@ def take_all(
     worker process (config.sandbox) the next messages are stored and read there while this process
     applies the last one, so that the two cores work at once.
 
-    Each message is stored (attempt counted) before the worker sees it, and at most the sandbox's depth
-    of messages are in the worker: a crash leaves those and the one being applied unfinished, for
-    `resume`. A message stored before is answered without reading, once the ones before it are done (it
-    may repeat one of them)."""
+    Each message is stored (attempt counted) before the worker sees it, a few at once (`_stored_ahead`),
+    and at most the sandbox's depth of messages are in the worker: a crash leaves those, the one being
+    applied and the ones stored with them unfinished, for `resume`. A message stored before is answered
+    without reading, once the ones before it are done (it may repeat one of them)."""
     if config.sandbox is None:  # nothing to overlap: read in this process, as `take` does
         for raw, source in raws:
             yield take(engine, raw, source, config, now_fn())
         return
     depth = config.sandbox.depth
     flying: deque[_InFlight] = deque()
-    for raw, source in raws:
-        now = now_fn()
-        if len(flying) > depth:  # the worker holds the next ones while the oldest is applied
-            rider = _Rider(raw, source, now)
-            yield _land(engine, flying.popleft(), config, rider)
-            stored = rider.stored or _store(engine, raw, source, now)  # its apply failed: stored alone
-        else:
-            stored = _store(engine, raw, source, now)
-        if not stored.started:
+    for ahead in _stored_ahead(engine, raws, now_fn):
+        if not ahead.stored.started:
             while flying:
                 yield _land(engine, flying.popleft(), config)
-            yield _seen_before(engine, _state_of(engine, stored.message_pk), config, now, source)
+            state = _state_of(engine, ahead.stored.message_pk)
+            yield _seen_before(engine, state, config, ahead.now, ahead.source)
             continue
-        flying.append(_InFlight(stored.message_pk, source, raw, config.sandbox.submit(raw, config), now))
+        if len(flying) > depth:  # the worker holds the next ones while the oldest is applied
+            yield _land(engine, flying.popleft(), config)
+        reading = config.sandbox.submit(ahead.raw, config)
+        flying.append(_InFlight(ahead.stored.message_pk, ahead.source, ahead.raw, reading, ahead.now))
     while flying:
         yield _land(engine, flying.popleft(), config)
 
 
-@dataclass
-class _Rider:
-    """The next message, stored in the transaction that applies the oldest one: one commit for the two
-    (on PostgreSQL each commit waits for the disk). Committed before the worker sees it, as alone."""
-
-    raw: bytes
-    source: str
-    now: datetime
-    stored: inbox.Stored | None = None  # set once the transaction it rode in is committed
-
-    def store(self, connection: Connection) -> inbox.Stored:
-        return _store(connection, self.raw, self.source, self.now)
+# Messages stored in one transaction before the worker reads them: on PostgreSQL each commit that stores
+# waits for the disk, once for all of them; no more bytes than this wait in the service meanwhile.
+STORE_AHEAD = 8
+STORE_AHEAD_BYTES = 8 * 1024 * 1024
 
 
-def _land(engine: Engine, flying: _InFlight, config: IntakeConfig, rider: _Rider | None = None) -> Outcome:
+def _stored_ahead(
+    engine: Engine, raws: Iterable[tuple[bytes, str]], now_fn: Callable[[], datetime]
+) -> Iterator[_Ahead]:
+    """Each message, stored, in order: the next few are stored together when the last are handed out."""
+    batch: list[tuple[bytes, str, datetime]] = []
+    for raw, source in raws:
+        batch.append((raw, source, now_fn()))
+        if len(batch) >= STORE_AHEAD or sum(len(b[0]) for b in batch) >= STORE_AHEAD_BYTES:
+            yield from _store_together(engine, batch)
+            batch = []
+    yield from _store_together(engine, batch)
+
+
+def _store_together(engine: Engine, batch: list[tuple[bytes, str, datetime]]) -> list[_Ahead]:
+    with engine.begin() as connection:
+        return [_Ahead(raw, source, now, _store(connection, raw, source, now)) for raw, source, now in batch]
+
+
+def _land(engine: Engine, flying: _InFlight, config: IntakeConfig) -> Outcome:
     return process(
         engine,
         flying.message_pk,
@@ -287,7 +304,6 @@ def _land(engine: Engine, flying: _InFlight, config: IntakeConfig, rider: _Rider
         raw=flying.raw,
         counted=True,
         reading=flying.reading,
-        rider=rider,
     )
 
 
@@ -314,15 +330,13 @@ def process(
     raw: bytes | None = None,
     counted: bool = False,
     reading: Reading | None = None,
-    rider: _Rider | None = None,
 ) -> Outcome:
     """Apply the message, counting each attempt before it starts; quarantine it when the attempts run out.
 
     `counted`: the first attempt was already counted when the message was stored (one commit less).
     `reading`: the first attempt's reading, already under way in the worker; a retry reads again.
     A caller that holds the bytes (take, take_all) says how the message came in; otherwise (a retry, a
-    resumed message) the stored message does. `rider`: the next message, stored in the transaction that
-    applies this one (not when this one is quarantined).
+    resumed message) the stored message does.
     """
     if raw is None:
         config = replace(config, handed_in=_handed_in(engine, message_pk))
@@ -349,7 +363,7 @@ def process(
             spent = Refused(f"处理失败 {attempts - 1} 次，已隔离")
             return _quarantine(engine, message_pk, source, spent, config, now)
         try:
-            return _apply_message(engine, message_pk, config, now, source, raw, read, rider)
+            return _apply_message(engine, message_pk, config, now, source, raw, read)
         except Refused as refused:
             return _quarantine(engine, message_pk, source, refused, config, now)
         except Exception as error:  # one poison message must never stop intake
@@ -379,6 +393,7 @@ def _quarantine(
     engine: Engine, message_pk: int, source: str, refused: Refused, config: IntakeConfig, now: datetime
 ) -> Outcome:
     with session_scope(engine) as session:
+        commit_without_waiting(session)  # redone from the stored message, as an apply is
         message = inbox.quarantine(session, message_pk, refused.reason, refused.kind, refused.province)
         if config.notify is not None:
             automatic = refused.automatic
@@ -404,21 +419,16 @@ def _apply_message(
     source: str,
     raw: bytes | None,
     read: Read | None = None,
-    rider: _Rider | None = None,
 ) -> Outcome:
     with session_scope(engine) as session:
         # the raw bytes are loaded only when they are still to be read and the caller does not hold them
         read = read or read_message(raw if raw is not None else inbox.raw_of(session, message_pk), config)
+        commit_without_waiting(session)  # the stored message is its source: `resume` redoes a lost one
         if read.parsed[0].kind in EMITTER_KINDS:
             message = session.get(InboundMessage, message_pk, options=inbox.WITHOUT_RAW)
             assert message is not None
-            outcome = _apply_request(session, message, read, config, now)
-        else:
-            outcome = _apply_data(session, message_pk, read, config, now, source)
-        stored = rider.store(session.connection()) if rider is not None else None
-    if rider is not None:
-        rider.stored = stored  # committed with this one
-    return outcome
+            return _apply_request(session, message, read, config, now)
+        return _apply_data(session, message_pk, read, config, now, source)
 
 
 def _automatic(message: InboundMessage) -> bool:

@@ -60,6 +60,16 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+def commit_without_waiting(session: Session) -> None:
+    """This transaction writes only what can be written again from rows committed before it (a stored
+    message's outcome, which `resume` redoes when it is lost): on PostgreSQL its commit does not wait for
+    the disk (synchronous_commit off for this transaction alone). A crash of the database server a moment
+    after it may undo the whole transaction, never part of it, and the next commit that waits for the
+    disk makes it durable too. SQLite's commits (WAL, synchronous=NORMAL) never wait for it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back when it raises."""

@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +90,48 @@ def statements(engine: Engine) -> Iterator[list[str]]:
         yield said
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+@dataclass
+class Transaction:
+    """The statements one committed transaction sent, and whether its commit waited for the disk
+    (PostgreSQL's synchronous_commit as it stood at the commit; None on SQLite)."""
+
+    statements: list[str] = field(default_factory=list)
+    waited: bool | None = None
+
+    def sent(self, prefix: str) -> int:
+        return sum(statement.startswith(prefix) for statement in self.statements)
+
+
+@contextmanager
+def transactions(engine: Engine) -> Iterator[list[Transaction]]:
+    """Every transaction the engine commits while the block runs, in the order of their commits."""
+    committed: list[Transaction] = []
+    open_: dict[int, Transaction] = {}
+
+    def begin(connection: Any) -> None:
+        open_[id(connection)] = Transaction()
+
+    def said(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if (transaction := open_.get(id(connection))) is not None:
+            transaction.statements.append(statement)
+
+    def commit(connection: Any) -> None:
+        if (transaction := open_.pop(id(connection), None)) is None:
+            return
+        if connection.dialect.name == "postgresql":
+            transaction.waited = connection.exec_driver_sql("SHOW synchronous_commit").scalar() != "off"
+        committed.append(transaction)
+
+    def rollback(connection: Any) -> None:
+        open_.pop(id(connection), None)
+
+    listeners = {"begin": begin, "before_cursor_execute": said, "commit": commit, "rollback": rollback}
+    for name, listener in listeners.items():
+        event.listen(engine, name, listener)
+    try:
+        yield committed
+    finally:
+        for name, listener in listeners.items():
+            event.remove(engine, name, listener)

@@ -15,11 +15,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 from compliance.creditcode import make_code
+from mail import intake
 from mail.intake import Outcome, resume, take, take_all
 from mail.sandbox import MiB, Sandbox
 from storage import inbox
 from storage.engine import make_engine
 from storage.migrate import upgrade
+from tests.db import transactions, upgraded_engine
 from tests.intake.world import (
     CONFIG,
     GD,
@@ -169,12 +171,13 @@ def test_a_message_over_the_workers_memory_in_a_batch_is_quarantined_and_the_nex
     assert [o.outcome for o in again] == ["duplicate"]  # stored before it was read: never read again
 
 
-def test_a_batch_left_half_way_leaves_only_the_messages_in_flight_to_resume(
-    sqlite_engine: Engine, sandbox: Sandbox
+def test_a_batch_left_half_way_leaves_only_the_messages_stored_ahead_to_resume(
+    sqlite_engine: Engine, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Stopping after the first outcome, as a crash would: the message applied is done; the ones handed to
-    the worker (the sandbox's depth) and the one stored in the same commit as it are stored and counted;
-    nothing after them was stored."""
+    the worker (the sandbox's depth) and the ones stored ahead with them, two at a time here, are stored
+    and counted; nothing after them was stored."""
+    monkeypatch.setattr(intake, "STORE_AHEAD", 2)
     batch = [
         (roster_mail(SD, SD_UNITS), "1.eml"),
         (roster_mail(GD, GD_UNITS), "2.eml"),
@@ -203,3 +206,46 @@ def test_a_batch_left_half_way_leaves_only_the_messages_in_flight_to_resume(
         ("3.eml", "applied"),
         ("4.eml", "quarantined"),
     ]
+
+
+@pytest.mark.parametrize("cap, stored_together", [(None, [5]), ("two", [2, 2, 1])])
+def test_the_next_messages_are_stored_a_few_at_once_within_a_cap_of_bytes(
+    sqlite_engine: Engine,
+    sandbox: Sandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    cap: str | None,
+    stored_together: list[int],
+) -> None:
+    """One transaction stores the next few messages (at most STORE_AHEAD), fewer once their bytes reach
+    STORE_AHEAD_BYTES: messages 1 and 2 reach a cap of their two sizes, and so do 3 and 4, larger."""
+    mails = [roster_mail(*who, f"2021-10-26T1{n}:00") for n, who in enumerate(
+        [(SD, SD_UNITS[:1]), (GD, GD_UNITS[:1]), (SD, SD_UNITS[:2]), (GD, GD_UNITS[:2]), (SD, SD_UNITS)]
+    )]  # fmt: skip
+    assert len(mails[2]) >= len(mails[0]) and len(mails[3]) >= len(mails[1])
+    if cap == "two":
+        monkeypatch.setattr(intake, "STORE_AHEAD_BYTES", len(mails[0]) + len(mails[1]))
+    batch = [(mail, f"{n}.eml") for n, mail in enumerate(mails)]
+
+    with transactions(sqlite_engine) as committed:
+        outcomes = list(take_all(sqlite_engine, batch, replace(CONFIG, sandbox=sandbox), lambda: LATER))
+
+    assert [o.outcome for o in outcomes] == ["applied"] * 5
+    stores = [t.sent("INSERT INTO inboundmessage") for t in committed]
+    assert [n for n in stores if n] == stored_together
+
+
+def test_on_postgres_only_the_commits_that_store_a_message_wait_for_the_disk(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    """A message's bytes are its only copy once its source lets it go: the commit that stores them waits
+    for the disk. Applying or quarantining it can be redone from them (`resume`): those commits do not."""
+    batch = [(mail, f"{n}.eml") for n, (mail, _) in enumerate(a_mix()[:10])]
+    with upgraded_engine("postgres", tmp_path) as engine, transactions(engine) as committed:
+        outcomes = list(take_all(engine, batch, replace(CONFIG, sandbox=sandbox), lambda: LATER))
+        assert [take(engine, batch[4][0], "again.eml", CONFIG, LATER).outcome] == ["duplicate"]
+    assert {o.outcome for o in outcomes} >= {"applied", "quarantined", "duplicate"}
+    stores = [t for t in committed if t.sent("INSERT INTO inboundmessage")]
+    applies = [t for t in committed if t.sent("UPDATE inboundmessage SET") and t not in stores]
+    assert len(stores) >= 2 and len(applies) >= 4
+    assert all(t.waited for t in stores)
+    assert not any(t.waited for t in applies)
