@@ -25,7 +25,7 @@ WORD_NAMES = (".docx",)
 WORD_TYPES = ("wordprocessingml", "msword")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one, from words(): hashed by identity, as the label check's cache key
 class FormWords:
     marks: tuple[str, ...]
     not_marks: tuple[str, ...]

@@ -47,6 +47,7 @@ _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 # ASCII controls and spaces only: a full-width space (U+3000) is part of the text.
 _BLANKS = re.compile(r"[\x00-\x20\x7f]+")
+_ESCAPED = re.compile("[\udc80-\udcff]")  # a raw 8-bit byte, as the parser kept it (surrogateescape)
 
 
 def charset_of(label: str | bytes | None) -> str | None:
@@ -120,7 +121,7 @@ def raw_headers(msg: Message, name: str) -> list[str]:
 def as_text(raw: str | bytes) -> str:
     """Undo the parser's surrogate escapes: raw 8-bit header bytes are UTF-8 or else GB18030."""
     if isinstance(raw, str):
-        if not any("\udc80" <= ch <= "\udcff" for ch in raw):
+        if _ESCAPED.search(raw) is None:
             return raw
         raw = raw.encode("utf-8", "surrogateescape")
     return decode_text(raw, None)

@@ -74,7 +74,9 @@ class Reading(Protocol):
 class Reader(Protocol):
     """Reads a message's bytes somewhere else (mail.sandbox.Sandbox: a worker process)."""
 
-    depth: int  # messages it takes at once: `submit` waits for the oldest beyond that
+    def takes(self, messages: int, size: int) -> bool:
+        """Whether it takes one more message beside `messages` others, `size` bytes in all: `submit`
+        waits for the oldest when it does not."""
 
     def read(self, raw: bytes, config: IntakeConfig) -> Read: ...
 
@@ -246,14 +248,13 @@ def take_all(
     applies the last one, so that the two cores work at once.
 
     Each message is stored (attempt counted) before the worker sees it, a few at once (`_stored_ahead`),
-    and at most the sandbox's depth of messages are in the worker: a crash leaves those, the one being
-    applied and the ones stored with them unfinished, for `resume`. A message stored before is answered
+    and at most what the sandbox takes is in the worker: a crash leaves those, the one being applied and
+    the ones stored with them unfinished, for `resume`. A message stored before is answered
     without reading, once the ones before it are done (it may repeat one of them)."""
     if config.sandbox is None:  # nothing to overlap: read in this process, as `take` does
         for raw, source in raws:
             yield take(engine, raw, source, config, now_fn())
         return
-    depth = config.sandbox.depth
     flying: deque[_InFlight] = deque()
     for ahead in _stored_ahead(engine, raws, now_fn):
         if not ahead.stored.started:
@@ -262,12 +263,17 @@ def take_all(
             state = _state_of(engine, ahead.stored.message_pk)
             yield _seen_before(engine, state, config, ahead.now, ahead.source)
             continue
-        if len(flying) > depth:  # the worker holds the next ones while the oldest is applied
+        # the worker holds the next ones while the oldest is applied: one more than it takes is here
+        while flying and not config.sandbox.takes(len(flying) - 1, _held(flying, 1) + len(ahead.raw)):
             yield _land(engine, flying.popleft(), config)
         reading = config.sandbox.submit(ahead.raw, config)
         flying.append(_InFlight(ahead.stored.message_pk, ahead.source, ahead.raw, reading, ahead.now))
     while flying:
         yield _land(engine, flying.popleft(), config)
+
+
+def _held(flying: deque[_InFlight], after: int) -> int:
+    return sum(len(flying[n].raw) for n in range(after, len(flying)))
 
 
 # Messages stored in one transaction before the worker reads them: on PostgreSQL each commit that stores

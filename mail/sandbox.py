@@ -44,8 +44,8 @@ class Reading:
     """A message handed to the worker; `result()` waits for it within the wall-time limit, counted from
     when the worker took it, and turns a timeout or an exhausted memory into Refused."""
 
-    def __init__(self, sandbox: Sandbox, worker: WorkerProcess) -> None:
-        self._sandbox, self._worker = sandbox, worker
+    def __init__(self, sandbox: Sandbox, worker: WorkerProcess, size: int) -> None:
+        self._sandbox, self._worker, self.size = sandbox, worker, size
         self._submitted = time.monotonic()
         self._value: Read | None = None
         self._error: Exception | None = None
@@ -129,9 +129,11 @@ class Sandbox:
     niceness: int = 10
     # forkserver: a child forked from the running service would inherit its threads' locks
     method: str = "forkserver"
-    # messages handed to the worker and not yet waited for: with two, the worker goes on to the next one
-    # while the service applies the last, and a long apply does not leave it idle
-    depth: int = 2
+    # messages handed to the worker and not yet waited for, and their bytes: the worker goes on to the
+    # next ones while the service applies the last, so that neither waits for the other's slow message
+    # (a roster applied, a large sheet read); at two, each waited a third of the time for the other
+    depth: int = 8
+    held_bytes: int = 16 * MiB
     # what the worker runs on each message (a test's reader may stall or end the worker first)
     reads_with: Callable[[bytes, IntakeConfig], Read] = _read
     _worker: WorkerProcess | None = field(default=None, init=False, repr=False)
@@ -144,15 +146,23 @@ class Sandbox:
 
     def submit(self, raw: bytes, config: IntakeConfig) -> Reading:
         """Hand the message to the worker and return at once, so that the caller can apply the last one
-        meanwhile. At most `depth` messages are handed over at once, so that memory stays bounded: the
-        oldest is waited for first (its outcome kept for its own `result()`)."""
+        meanwhile. At most `depth` messages and `held_bytes` of them (or one larger message) are handed
+        over at once, so that memory stays bounded: the oldest is waited for first (its outcome kept for
+        its own `result()`)."""
         with self._lock:
-            while len(self._in_flight) >= self.depth:
+            while self._in_flight and not self.takes(len(self._in_flight), self._held() + len(raw)):
                 self._in_flight[0]._settle()
             worker = self._started()
             worker.send(self.reads_with, raw, replace(config, sandbox=None, notify=None))
-            self._in_flight.append(Reading(self, worker))
+            self._in_flight.append(Reading(self, worker, len(raw)))
             return self._in_flight[-1]
+
+    def takes(self, messages: int, size: int) -> bool:
+        """Whether one more message fits beside `messages` others, with `size` bytes held in all."""
+        return messages < self.depth and size <= self.held_bytes
+
+    def _held(self) -> int:
+        return sum(reading.size for reading in self._in_flight)
 
     def warm(self) -> None:
         """Start the worker and let it import the readers now, while the service starts, so that the

@@ -185,12 +185,13 @@ def test_a_batch_left_half_way_leaves_only_the_messages_stored_ahead_to_resume(
         (b"x", "4.eml"),
         (roster_mail(GD, GD_UNITS[:1], "2021-10-26T11:00"), "5.eml"),
     ]
-    config = replace(CONFIG, sandbox=sandbox)
-    assert sandbox.depth == 2
+    two = Sandbox(memory_bytes=250 * MiB, wall_s=300, depth=2)
+    config = replace(CONFIG, sandbox=two)
 
     pipeline = take_all(sqlite_engine, batch, config, lambda: LATER)
     assert next(pipeline).outcome == "applied"
     pipeline.close()
+    two.close()
 
     left = inbox.unfinished(sqlite_engine)
     assert [(m.source, m.state, m.attempts) for m in left] == [

@@ -3,6 +3,7 @@ stopped and quarantined once with the reason, and the next message is read as us
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from mail.intake import IntakeConfig, Outcome, Read, Refused, read_here, resume, take, take_all
 from mail.sandbox import MiB, Sandbox
+from mail.worker_process import YOUNG_OBJECTS
 from storage import inbox
 from tests import shared
 from tests.intake.stalling import END, STALL, stalling_read, warm_reader
@@ -149,6 +151,14 @@ def test_the_worker_yields_the_cpu_to_the_service(sandbox: Sandbox) -> None:
     assert sandbox.call(_niceness) == min(os.nice(0) + sandbox.niceness, 19)
 
 
+def test_the_worker_collects_its_young_objects_seldom(sandbox: Sandbox) -> None:
+    """The rows the worker keeps are scanned by every collection: at the default it spent a tenth of its
+    time in the collector."""
+    young, *older = sandbox.call(gc.get_threshold)
+    assert young == YOUNG_OBJECTS > gc.get_threshold()[0]
+    assert older == list(gc.get_threshold()[1:])
+
+
 # ---- messages in the worker's queue -----------------------------------------------------------------
 
 
@@ -166,6 +176,37 @@ def _taken_in_a_batch(engine: Engine, wall_s: float, *raws: bytes) -> list[Outco
     box.call(warm_reader)  # the worker started, the test reader imported: the clock is the messages' alone
     try:
         return list(take_all(engine, _batch(*raws), replace(CONFIG, sandbox=box), lambda: LATER))
+    finally:
+        box.close()
+
+
+def test_the_worker_is_handed_no_more_messages_and_bytes_than_it_may_hold() -> None:
+    """Up to `depth` messages wait in the worker, fewer when their bytes pass `held_bytes`: the oldest is
+    waited for before the next is handed over. Each is read, in order, whatever waited."""
+    mails = [roster_mail(SD, SD_UNITS[:n], f"2021-10-26T1{n}:00") for n in (1, 2, 3, 1, 2, 3, 1)]
+    box = Sandbox(memory_bytes=250 * MiB, wall_s=300, depth=3, held_bytes=2 * max(map(len, mails)))
+    held: list[tuple[int, int]] = []
+    try:
+        readings = []
+        for mail in mails:
+            readings.append(box.submit(mail, CONFIG))
+            held.append((len(box._in_flight), sum(r.size for r in box._in_flight)))
+        read = [r.result() for r in readings]
+    finally:
+        box.close()
+    assert max(count for count, _ in held) == 2  # their bytes, not the depth, allow two
+    assert all(size <= box.held_bytes for _, size in held)
+    assert [len(r.parsed[0].records) for r in read] == [1, 2, 3, 1, 2, 3, 1]
+
+
+def test_a_message_larger_than_the_bytes_the_worker_may_hold_is_handed_over_alone() -> None:
+    mails = [roster_mail(SD, SD_UNITS[:1]), roster_mail(SD, SD_UNITS, "2021-10-26T11:00")]
+    box = Sandbox(memory_bytes=250 * MiB, wall_s=300, held_bytes=len(mails[0]) + 1)
+    try:
+        first = box.submit(mails[0], CONFIG)
+        second = box.submit(mails[1], CONFIG)
+        assert list(box._in_flight) == [second]
+        assert [len(first.result().parsed[0].records), len(second.result().parsed[0].records)] == [1, 3]
     finally:
         box.close()
 
