@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from mail import apply, operations
+from mail import apply, collector, operations
 from mail.application_form import form_tables, read_forms
 from mail.applications import STRANGER_APPLICATIONS_PER_DAY, held_because, store_forms
 from mail.classify import kind_from_subject, province_from_text
@@ -430,11 +430,12 @@ def _apply_message(
         # the raw bytes are loaded only when they are still to be read and the caller does not hold them
         read = read or read_message(raw if raw is not None else inbox.raw_of(session, message_pk), config)
         commit_without_waiting(session)  # the stored message is its source: `resume` redoes a lost one
-        if read.parsed[0].kind in EMITTER_KINDS:
-            message = session.get(InboundMessage, message_pk, options=inbox.WITHOUT_RAW)
-            assert message is not None
-            return _apply_request(session, message, read, config, now)
-        return _apply_data(session, message_pk, read, config, now, source)
+        with collector.paused():  # what applying it makes lives until it is done
+            if read.parsed[0].kind in EMITTER_KINDS:
+                message = session.get(InboundMessage, message_pk, options=inbox.WITHOUT_RAW)
+                assert message is not None
+                return _apply_request(session, message, read, config, now)
+            return _apply_data(session, message_pk, read, config, now, source)
 
 
 def _automatic(message: InboundMessage) -> bool:

@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from typing import Any
 
+from mail import collector
+
 Call = tuple[Callable[..., Any], tuple[Any, ...]]
 PIPE_BYTES = 1024 * 1024  # Linux's default ceiling for an unprivileged process (/proc/sys/fs/pipe-max-size)
 # The worker keeps the rows it read before (mail.rows.readings: tens of thousands of objects), and every
@@ -88,7 +90,8 @@ class WorkerProcess:
         if not self._answers.poll(max(0.0, timeout)):
             raise NoAnswer
         try:
-            ok, value = self._answers.recv()
+            with collector.paused():  # what it makes lives on: a roster's thousands of records
+                ok, value = self._answers.recv()
         except (EOFError, OSError) as error:
             raise WorkerDied(f"读取进程意外退出（退出码 {self._process.exitcode}）") from error
         if not ok:

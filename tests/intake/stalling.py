@@ -3,8 +3,10 @@ library stuck on a message, or crashing on it, does. Its own module, light to im
 
 from __future__ import annotations
 
+import gc
 import os
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mail.sandbox import _read
@@ -35,3 +37,14 @@ def end_worker() -> None:
 
 def answer(value: int) -> int:
     return value
+
+
+class CollectorProbe:
+    """Made in the worker; unpickled in the service into whether the collector was on meanwhile."""
+
+    def __reduce__(self) -> tuple[Callable[[], bool], tuple[()]]:
+        return gc.isenabled, ()
+
+
+def collector_probe() -> CollectorProbe:
+    return CollectorProbe()

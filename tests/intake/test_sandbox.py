@@ -19,7 +19,7 @@ from mail.sandbox import MiB, Sandbox
 from mail.worker_process import YOUNG_OBJECTS
 from storage import inbox
 from tests import shared
-from tests.intake.stalling import END, STALL, stalling_read, warm_reader
+from tests.intake.stalling import END, STALL, collector_probe, stalling_read, warm_reader
 from tests.intake.world import CONFIG, LATER, SD, SD_UNITS, at, roster_mail
 from tests.mail.corpus import build_message
 
@@ -178,6 +178,12 @@ def _taken_in_a_batch(engine: Engine, wall_s: float, *raws: bytes) -> list[Outco
         return list(take_all(engine, _batch(*raws), replace(CONFIG, sandbox=box), lambda: LATER))
     finally:
         box.close()
+
+
+def test_the_collector_is_paused_while_an_answer_is_unpickled_and_on_again_after(sandbox: Sandbox) -> None:
+    assert gc.isenabled()
+    assert sandbox.call(collector_probe) is False
+    assert gc.isenabled()
 
 
 def test_the_worker_is_handed_no_more_messages_and_bytes_than_it_may_hold() -> None:
