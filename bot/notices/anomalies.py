@@ -51,6 +51,7 @@ def _anomaly_text(report: UnitReport, anomaly: str, cycle: Cycle) -> Renderer:
             anomaly=anomaly,
             s=report.status,
             deadline=cycle.cancellation_deadline,
+            compliance_deadline=cycle.compliance_deadline,
         )
 
     return text

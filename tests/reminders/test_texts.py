@@ -19,6 +19,33 @@ from storage.engine import session_scope
 CYCLE = load_cycle("2019-2020")
 
 
+CHASE_DEADLINES = {
+    "zh": "CCER 注销截止时间 2021年12月15日 17:00 已过：确认抵销 642,000 吨，截止前注销 214,000 吨；"
+    "该单位须在履约截止时间 2021年12月31日 17:00 前以配额补足",
+    "en": "The CCER cancellation deadline 2021-12-15 17:00 has passed: confirmed 642,000 t, cancelled in "
+    "time 214,000 t; the unit must make up the rest in allowances by the compliance deadline, "
+    "2021-12-31 17:00",
+}
+
+
+@pytest.mark.parametrize("lang, deadlines", CHASE_DEADLINES.items())
+def test_the_chase_names_both_deadlines(
+    lang: str, deadlines: str, sample_engine: Engine, sample_settings: Settings
+) -> None:
+    """An officer chasing a unit the morning after the cancellation deadline is told by when it must make
+    up the rest: the compliance deadline, by its date."""
+    settings = Settings(**{**sample_settings.model_dump(), "lang": lang})
+    morning = datetime(2021, 12, 16, 9, tzinfo=CYCLE.tz)
+    with session_scope(sample_engine) as session:
+        access.bind(session, 7001, "officer", morning, province="山东省")
+        access.set_language(session, 7001, lang)
+    enqueue_new_anomalies(sample_engine, settings, CYCLE, morning)
+    chases = outbox.items(sample_engine)
+    [chase] = [i for i in chases if i.kind == "not_cancelled_by_deadline" and i.recipient == "7001"]
+    assert "913703082HD1TJ3Y9U" in chase.body
+    assert deadlines in chase.body
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_kind_of_the_cycle_renders_for_chat_and_mail(
     lang: str, sample_engine: Engine, sample_settings: Settings
