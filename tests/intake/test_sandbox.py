@@ -180,6 +180,14 @@ def _taken_in_a_batch(engine: Engine, wall_s: float, *raws: bytes) -> list[Outco
         box.close()
 
 
+def test_the_worker_loads_no_database_driver() -> None:
+    """What the worker preloads leaves PostgreSQL's driver out: its libraries took the address space the
+    worker's memory limit allows, and a library that starts threads could no longer start them."""
+    script = "import sys, mail.intake; print(sorted(m for m in sys.modules if m.split('.')[0] == 'psycopg'))"
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
+
+
 def test_the_collector_is_paused_while_an_answer_is_unpickled_and_on_again_after(sandbox: Sandbox) -> None:
     assert gc.isenabled()
     assert sandbox.call(collector_probe) is False

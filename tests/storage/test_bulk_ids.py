@@ -4,15 +4,30 @@ them between the choice and the insert."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    event,
+    insert,
+    select,
+)
 from sqlalchemy.engine import Engine
 
 from storage.bulk import among, insert_ids, insert_rows
+from storage.columns import UTCDateTime
 from storage.engine import make_engine
 from storage.migrate import upgrade
 from storage.models import ImapCursor, Unit
@@ -108,3 +123,30 @@ def test_many_keys_are_found_in_one_statement_on_postgres_and_in_lists_of_500_on
         ]
     assert sorted(found) == [f"CODE{n:014d}" for n in range(1, 1_235)]
     assert len(conditions) == (1 if engine.dialect.name == "postgresql" else 3)
+
+
+def test_every_column_type_goes_in_as_an_insert_would_store_it(engine: Engine) -> None:
+    """On PostgreSQL in COPY's binary format, each value as its column's type: none is read from text."""
+    table = Table(
+        "everytype",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("count", BigInteger),
+        Column("flag", Boolean),
+        Column("day", Date),
+        Column("at", UTCDateTime),
+        Column("code", String(18)),
+        Column("note", Text),
+        Column("data", LargeBinary),
+    )
+    table.create(engine)
+    beijing = datetime(2023, 10, 10, 18, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    rows: list[dict[str, Any]] = [
+        {"count": 9_000_000_000, "flag": True, "day": date(2026, 12, 31), "at": beijing,
+         "code": "91370900MA3C00007X", "note": "名称\t里有\\和\n换行", "data": b"\x00\xff\\"},
+        {"count": None, "flag": False, "day": None, "at": None, "code": None, "note": "", "data": None},
+    ]  # fmt: skip
+    with engine.begin() as connection:
+        insert_rows(connection, table, rows, ids=[7, 8])
+        stored = [row._asdict() for row in connection.execute(select(table).order_by(table.c.id))]
+    assert stored == [{"id": 7, **rows[0]}, {"id": 8, **rows[1]}]
