@@ -152,6 +152,7 @@ def enqueue_due(
             if item.deadline is None or item.deadline > at
             for new in outbox_items(item, _recipients(session, settings, item, reports), names, cycle.name)
         ]
+    del items, reports, names  # rendered: a deadline morning's reports go before its texts are written
     with session_scope(engine) as session:
         written = write(session, due, now or at)
     return Enqueued([new.key for new in due], written)
