@@ -287,11 +287,13 @@ def _stored_ahead(
 ) -> Iterator[_Ahead]:
     """Each message, stored, in order: the next few are stored together when the last are handed out."""
     batch: list[tuple[bytes, str, datetime]] = []
+    size = 0
     for raw, source in raws:
         batch.append((raw, source, now_fn()))
-        if len(batch) >= STORE_AHEAD or sum(len(b[0]) for b in batch) >= STORE_AHEAD_BYTES:
+        size += len(raw)
+        if len(batch) >= STORE_AHEAD or size >= STORE_AHEAD_BYTES:
             yield from _store_together(engine, batch)
-            batch = []
+            batch, size = [], 0
     yield from _store_together(engine, batch)
 
 

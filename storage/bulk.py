@@ -86,13 +86,13 @@ def insert_rows(
 
 
 @lru_cache(maxsize=256)
-def _copy_types(table: Table, names: tuple[str, ...]) -> list[str] | None:
+def _copy_types(table: Table, names: tuple[str, ...]) -> tuple[str, ...] | None:
     """The columns' PostgreSQL types, for a binary COPY: the server parses no text and the driver formats
     none (a third less time for both). None when one is not a type the driver knows: a text COPY then."""
     from psycopg.postgres import types  # here: the reading worker, which imports this module, needs no driver
 
     dialect = postgresql.dialect()
-    found = [_SIZE.sub("", table.c[name].type.compile(dialect=dialect)).lower() for name in names]
+    found = tuple(_SIZE.sub("", table.c[name].type.compile(dialect=dialect)).lower() for name in names)
     return found if all(types.get(name) is not None for name in found) else None
 
 

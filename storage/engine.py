@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
 
@@ -56,8 +56,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def is_postgres(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
+def is_postgres(bind: Engine | Connection) -> bool:
+    return bind.dialect.name == "postgresql"
 
 
 def commit_without_waiting(session: Session) -> None:
@@ -66,7 +66,7 @@ def commit_without_waiting(session: Session) -> None:
     the disk (synchronous_commit off for this transaction alone). A crash of the database server a moment
     after it may undo the whole transaction, never part of it, and the next commit that waits for the
     disk makes it durable too. SQLite's commits (WAL, synchronous=NORMAL) never wait for it."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session.get_bind()):
         session.connection().exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
